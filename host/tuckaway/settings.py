@@ -1,0 +1,153 @@
+"""Settings as one typed object: defaults < config file < environment.
+
+Where files live: with ``TUCKAWAY_HOME`` set, everything the host writes is
+under it (``config/``, ``data/``, ``state/``); otherwise platformdirs picks the
+platform's usual directories. The config file is ``config.toml`` in the config
+directory; every key below may be set there, and the environment variable of
+the same name in upper case with a ``TUCKAWAY_`` prefix wins over it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import ConfigError
+
+APP_NAME = "tuckaway"
+DEFAULT_POCKET_URL = "https://getpocket.com"
+
+
+@dataclass(frozen=True)
+class Paths:
+    """The directories the host writes to."""
+
+    config_dir: Path
+    data_dir: Path
+    state_dir: Path
+
+    @property
+    def config_file(self) -> Path:
+        return self.config_dir / "config.toml"
+
+    @property
+    def db_path(self) -> Path:
+        return self.data_dir / "tuckaway.db"
+
+    @property
+    def log_dir(self) -> Path:
+        return self.state_dir / "log"
+
+    @property
+    def log_file(self) -> Path:
+        return self.log_dir / "tuckaway.log"
+
+    @classmethod
+    def resolve(cls, env: Mapping[str, str]) -> Paths:
+        home = env.get("TUCKAWAY_HOME")
+        if home:
+            root = Path(home).expanduser().absolute()
+            return cls(root / "config", root / "data", root / "state")
+        import platformdirs
+
+        dirs = platformdirs.PlatformDirs(APP_NAME, appauthor=False)
+        return cls(
+            Path(dirs.user_config_dir), Path(dirs.user_data_dir), Path(dirs.user_state_dir)
+        )
+
+
+def _is_loopback_host(host: str) -> bool:
+    return host in {"localhost", "::1", "[::1]"} or host.startswith("127.")
+
+
+def check_service_url(url: str, what: str) -> str:
+    """A service base URL must be https, or http on loopback only (tokens travel there)."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    if parts.scheme == "https" and host:
+        return url.rstrip("/")
+    if parts.scheme == "http" and _is_loopback_host(host):
+        return url.rstrip("/")
+    raise ConfigError(
+        f"{what} must be an https:// URL (plain http is allowed only for 127.0.0.1 or "
+        f"localhost), got {url!r}"
+    )
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every tunable of the host, documented in README.md ("Settings")."""
+
+    paths: Paths
+    pocket_url: str = DEFAULT_POCKET_URL
+    pocket_consumer_key: str | None = None
+    batch_quiet_ms: int = 300
+    batch_max_delay_ms: int = 1500
+    batch_max_actions: int = 100
+    request_timeout_s: float = 30.0
+    retry_max_s: float = 600.0
+    lease_s: float = 60.0
+    default_tags: tuple[str, ...] = ()
+    log_level: str = "INFO"
+    allowed_extensions: tuple[str, ...] = field(default=())
+    sync_on_start: bool = True
+
+    @classmethod
+    def load(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        paths = Paths.resolve(env)
+        values: dict[str, Any] = {}
+        if paths.config_file.is_file():
+            try:
+                values.update(tomllib.loads(paths.config_file.read_text("utf-8")))
+            except (OSError, tomllib.TOMLDecodeError) as exc:
+                raise ConfigError(f"cannot read {paths.config_file}: {exc}") from exc
+        known = {f.name: f for f in dataclasses.fields(cls) if f.name != "paths"}
+        unknown = sorted(set(values) - set(known))
+        if unknown:
+            raise ConfigError(f"unknown setting(s) in {paths.config_file}: {', '.join(unknown)}")
+        for name in known:
+            raw = env.get(f"TUCKAWAY_{name.upper()}")
+            if raw is not None and raw != "":
+                values[name] = raw
+        kwargs: dict[str, Any] = {}
+        for name, value in values.items():
+            kwargs[name] = _coerce(name, known[name].type, value)
+        settings = cls(paths=paths, **kwargs)
+        check_service_url(settings.pocket_url, "pocket_url")
+        return settings
+
+    def ensure_dirs(self) -> None:
+        for d in (self.paths.config_dir, self.paths.data_dir, self.paths.state_dir):
+            d.mkdir(parents=True, exist_ok=True, mode=0o700)
+
+
+def _coerce(name: str, annotation: Any, value: Any) -> Any:
+    kind = str(annotation)
+    try:
+        if kind == "int":
+            number = int(value)
+            if number < 0:
+                raise ValueError("must not be negative")
+            return number
+        if kind == "float":
+            return float(value)
+        if kind == "bool":
+            if isinstance(value, bool):
+                return value
+            return str(value).strip().lower() in {"1", "true", "yes", "on"}
+        if kind.startswith("tuple"):
+            items = value.split(",") if isinstance(value, str) else list(value)
+            return tuple(str(i).strip() for i in items if str(i).strip())
+        if kind.startswith("str"):
+            return str(value)
+    except ValueError as exc:
+        raise ConfigError(f"setting {name}: {value!r} is not a valid {kind} ({exc})") from exc
+    return value
