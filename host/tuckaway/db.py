@@ -1,0 +1,123 @@
+"""The SQLite database: one file under the data dir, WAL, migrations from day one.
+
+Several host processes (two browsers, two profiles) and ``tuckaway serve`` may
+share the file; WAL plus a busy timeout lets them. ``synchronous=FULL`` makes a
+committed write survive power loss, not just a crash: a write is answered
+``queued`` only after its commit returns.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+#: Each entry upgrades the schema by one version; never edit a shipped entry.
+MIGRATIONS: tuple[str, ...] = (
+    # 1: items and tags (per namespace), the outbox, accounts, key/value meta
+    """
+    CREATE TABLE items (
+        rowid INTEGER PRIMARY KEY AUTOINCREMENT,
+        ns TEXT NOT NULL,
+        item_id TEXT,
+        url TEXT NOT NULL,
+        resolved_url TEXT,
+        title TEXT NOT NULL DEFAULT '',
+        status INTEGER NOT NULL DEFAULT 0,
+        favorite INTEGER NOT NULL DEFAULT 0,
+        time_added INTEGER NOT NULL,
+        time_updated INTEGER NOT NULL,
+        time_read INTEGER NOT NULL DEFAULT 0,
+        time_favorited INTEGER NOT NULL DEFAULT 0,
+        extra TEXT,
+        UNIQUE (ns, item_id),
+        UNIQUE (ns, url)
+    );
+    CREATE INDEX items_updated ON items (ns, time_updated);
+    CREATE TABLE item_tags (
+        ns TEXT NOT NULL,
+        item_id TEXT NOT NULL,
+        tag TEXT NOT NULL,
+        PRIMARY KEY (ns, item_id, tag)
+    ) WITHOUT ROWID;
+    CREATE INDEX item_tags_tag ON item_tags (ns, tag);
+    CREATE TABLE outbox (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        service TEXT NOT NULL,
+        op TEXT NOT NULL,
+        payload TEXT NOT NULL,
+        dedupe_key TEXT NOT NULL,
+        url TEXT,
+        state TEXT NOT NULL DEFAULT 'pending',
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_at REAL NOT NULL DEFAULT 0,
+        lease_owner TEXT,
+        lease_until REAL NOT NULL DEFAULT 0,
+        last_error TEXT,
+        result TEXT,
+        created_at REAL NOT NULL,
+        updated_at REAL NOT NULL
+    );
+    CREATE INDEX outbox_due ON outbox (state, service, next_at);
+    CREATE INDEX outbox_url ON outbox (url) WHERE url IS NOT NULL;
+    CREATE TABLE accounts (
+        service TEXT PRIMARY KEY,
+        username TEXT,
+        instance TEXT,
+        data TEXT NOT NULL DEFAULT '{}',
+        linked_at REAL NOT NULL
+    );
+    CREATE TABLE meta (
+        key TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    );
+    """,
+)
+
+
+def connect(path: Path, *, synchronous: str = "FULL") -> sqlite3.Connection:
+    """Open (creating if needed) and migrate the database at ``path``."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    conn = sqlite3.connect(path, timeout=10.0, isolation_level=None, check_same_thread=False)
+    conn.row_factory = sqlite3.Row
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute(f"PRAGMA synchronous={synchronous}")
+    conn.execute("PRAGMA busy_timeout=10000")
+    conn.execute("PRAGMA foreign_keys=ON")
+    migrate(conn)
+    return conn
+
+
+def migrate(conn: sqlite3.Connection) -> int:
+    """Bring the schema to the newest version; returns that version."""
+    current = int(conn.execute("PRAGMA user_version").fetchone()[0])
+    if current >= len(MIGRATIONS):
+        return current
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        current = int(conn.execute("PRAGMA user_version").fetchone()[0])
+        for version in range(current, len(MIGRATIONS)):
+            for statement in _statements(MIGRATIONS[version]):
+                conn.execute(statement)
+            conn.execute(f"PRAGMA user_version={version + 1}")
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    return len(MIGRATIONS)
+
+
+def _statements(script: str) -> list[str]:
+    return [s.strip() for s in script.split(";") if s.strip()]
+
+
+def get_meta(conn: sqlite3.Connection, key: str) -> str | None:
+    row = conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+    return None if row is None else str(row[0])
+
+
+def set_meta(conn: sqlite3.Connection, key: str, value: str) -> None:
+    conn.execute(
+        "INSERT INTO meta (key, value) VALUES (?, ?) "
+        "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        (key, value),
+    )
