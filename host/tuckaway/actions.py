@@ -1,0 +1,30 @@
+"""Protocol writes as Pocket ``/v3/send`` actions.
+
+The one mapping from a PROTOCOL.md op and its payload to Pocket's action
+object (parameter names, comma-joined tags); the local backend applies these
+to the store and the Pocket backend sends them.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+LIST_OPS = frozenset(
+    {
+        "save", "archive", "readd", "favorite", "unfavorite", "delete",
+        "tags_add", "tags_remove", "tags_replace", "tags_clear", "tag_rename", "tag_delete",
+    }
+)  # fmt: skip
+
+
+def to_action(op: str, payload: dict[str, Any], now: int | None = None) -> dict[str, Any]:
+    """The Pocket action for one write; ``url`` stays when no ``item_id`` is known."""
+    action: dict[str, Any] = {"action": "add" if op == "save" else op}
+    for key in ("item_id", "url", "title", "old_tag", "new_tag", "tag"):
+        if payload.get(key) is not None:
+            action[key] = payload[key]
+    if payload.get("tags"):
+        action["tags"] = ",".join(payload["tags"])
+    action["time"] = str(now if now is not None else int(time.time()))
+    return action

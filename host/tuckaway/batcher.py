@@ -1,0 +1,350 @@
+"""Claims due writes from the outbox, coalesces them, delivers, applies outcomes.
+
+One worker per service. A coalescing service (Pocket) waits for a burst to
+end: ``batch_quiet_ms`` without a new write, at most ``batch_max_delay_ms``
+after the burst's first write, or ``batch_max_actions`` writes. The local list
+and Mastodon deliver at once. Exact repeats inside one claim (a double click)
+are delivered once and every request is answered.
+
+Failures never drop a write: ``Retry`` reschedules it with exponential backoff
+and full jitter (or the service's reset time) and tells the waiting callers
+with a ``retrying`` event; ``Hold`` parks it until the account is linked again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from .backends import Defer, Done, Failed, Hold, Outcome, Retry, Write
+from .errors import Internal, TuckawayError
+from .outbox import Entry
+from .store import transaction
+
+if TYPE_CHECKING:
+    from .backends import Backend
+    from .context import Context
+
+log = logging.getLogger(__name__)
+
+EventSink = Callable[[dict[str, Any]], None]
+#: attempts after which a write that keeps crashing the backend (a bug) is failed
+MAX_INTERNAL_ATTEMPTS = 5
+BACKOFF_BASE_S = 1.0
+POLL_S = 0.5
+SWEEP_S = 15.0
+
+
+@dataclass
+class Final:
+    """How a waiting request ends: a result or an error."""
+
+    result: dict[str, Any] | None = None
+    error: TuckawayError | None = None
+
+
+@dataclass
+class _Waiter:
+    future: asyncio.Future[Final]
+    on_event: EventSink | None = None
+
+
+def backoff_delay(attempts: int, cap_s: float) -> float:
+    """Exponential backoff with full jitter: up to base * 2**attempts, at most ``cap_s``."""
+    ceiling = min(cap_s, BACKOFF_BASE_S * (2 ** min(attempts, 20)))
+    return random.uniform(ceiling / 2, ceiling)
+
+
+class Batcher:
+    """The delivery side of the outbox for one process."""
+
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+        self.outbox = ctx.outbox
+        self._waiters: dict[int, list[_Waiter]] = {}
+        self._workers: dict[str, _Worker] = {}
+        self._poll_task: asyncio.Task[None] | None = None
+        self.flush_now = False
+
+    # -- requests ----------------------------------------------------------
+
+    def wait(self, entry_id: int, on_event: EventSink | None = None) -> asyncio.Future[Final]:
+        future: asyncio.Future[Final] = asyncio.get_running_loop().create_future()
+        self._waiters.setdefault(entry_id, []).append(_Waiter(future, on_event))
+        self._ensure_poll()
+        return future
+
+    def kick(self, service: str, count: int = 1) -> None:
+        """New writes of ``service`` are in the outbox."""
+        self._worker(service).kick(count)
+
+    def start(self, services: tuple[str, ...] = ("local", "pocket", "mastodon")) -> None:
+        """Drain what earlier processes left (entries due now) for ``services``."""
+        for service in services:
+            if self.outbox.next_due(service) is not None:
+                self._worker(service).wake()
+
+    def _worker(self, service: str) -> _Worker:
+        worker = self._workers.get(service)
+        if worker is None or worker.task.done():
+            worker = _Worker(self, service)
+            self._workers[service] = worker
+        return worker
+
+    # -- outcomes ------------------------------------------------------------
+
+    def _resolve(self, entry_id: int, final: Final) -> None:
+        for waiter in self._waiters.pop(entry_id, []):
+            if not waiter.future.done():
+                waiter.future.set_result(final)
+
+    def _event(self, entry_id: int, event: dict[str, Any]) -> None:
+        for waiter in self._waiters.get(entry_id, []):
+            if waiter.on_event is not None:
+                waiter.on_event(event)
+
+    def _ensure_poll(self) -> None:
+        if self._poll_task is None or self._poll_task.done():
+            self._poll_task = asyncio.get_running_loop().create_task(self._poll())
+
+    async def _poll(self) -> None:
+        """Answer waiters whose writes another host process delivered."""
+        while self._waiters:
+            await asyncio.sleep(POLL_S)
+            busy = {i for w in self._workers.values() for i in w.inflight}
+            ids = [i for i in self._waiters if i not in busy]
+            for entry_id, entry in self.outbox.get(ids).items():
+                final = _final_of(entry)
+                if final is not None:
+                    self._resolve(entry_id, final)
+
+    # -- shutdown ------------------------------------------------------------
+
+    async def finish(self, timeout_s: float) -> None:
+        """EOF: flush at once, wait (bounded) for in-flight and due writes, then stop."""
+        self.flush_now = True
+        deadline = time.monotonic() + timeout_s
+        for worker in list(self._workers.values()):
+            worker.wake()
+        while time.monotonic() < deadline:
+            now = time.time()
+            busy = any(w.delivering for w in self._workers.values())
+            due = any(
+                (nd := self.outbox.next_due(s)) is not None and nd <= now for s in self._workers
+            )
+            if not busy and not due:
+                break
+            await asyncio.sleep(0.02)
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        tasks = [w.task for w in self._workers.values()]
+        if self._poll_task is not None:
+            tasks.append(self._poll_task)
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self._workers.clear()
+
+
+def _final_of(entry: Entry) -> Final | None:
+    if entry.state == "done":
+        return Final(result=entry.result or {})
+    if entry.state in {"failed", "held"} and entry.last_error:
+        return Final(error=_error_from_wire(entry.last_error))
+    return None
+
+
+def _error_from_wire(wire: dict[str, Any]) -> TuckawayError:
+    from . import errors
+
+    for cls in vars(errors).values():
+        if (
+            isinstance(cls, type)
+            and issubclass(cls, TuckawayError)
+            and cls.code == wire.get("code")
+            and cls not in (errors.ConfigError,)
+        ):
+            error = TuckawayError.__new__(cls)
+            TuckawayError.__init__(error, str(wire.get("message", "")))
+            for key in ("fields", "retry_after"):
+                if key in wire:
+                    setattr(error, key, wire[key])
+            return error
+    return Internal(str(wire.get("message", "")))
+
+
+@dataclass
+class _Worker:
+    batcher: Batcher
+    service: str
+    task: asyncio.Task[None] = field(init=False)
+    inflight: set[int] = field(default_factory=set)
+    delivering: bool = False
+    _wake: asyncio.Event = field(default_factory=asyncio.Event)
+    _first: float | None = None
+    _last: float = 0.0
+    _count: int = 0
+    _again: bool = False
+
+    def __post_init__(self) -> None:
+        self.task = asyncio.get_running_loop().create_task(self._run())
+
+    def kick(self, count: int) -> None:
+        now = time.monotonic()
+        if self._first is None:
+            self._first = now
+        self._last = now
+        self._count += count
+        self._wake.set()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def _run(self) -> None:
+        settings = self.batcher.ctx.settings
+        try:
+            backend = self.batcher.ctx.backend(self.service)
+        except Exception:
+            log.exception("cannot start the %s backend; its writes stay queued", self.service)
+            return
+        while True:
+            if backend.coalesce and self._first is not None and not self._again:
+                await self._coalesce(
+                    settings.batch_quiet_ms / 1000,
+                    settings.batch_max_delay_ms / 1000,
+                    settings.batch_max_actions,
+                )
+            self._first, self._count, self._again = None, 0, False
+            entries = self.batcher.outbox.claim(
+                self.service, max(1, settings.batch_max_actions), settings.lease_s
+            )
+            if entries:
+                await self._deliver(backend, entries)
+                continue
+            await self._idle()
+
+    async def _coalesce(self, quiet_s: float, max_delay_s: float, max_actions: int) -> None:
+        while not self.batcher.flush_now and self._count < max_actions and self._first:
+            now = time.monotonic()
+            deadline = min(self._last + quiet_s, self._first + max_delay_s)
+            if now >= deadline:
+                return
+            self._wake.clear()
+            await self._sleep(deadline - now)
+
+    async def _idle(self) -> None:
+        self._wake.clear()
+        if self._first is not None:
+            return
+        next_due = self.batcher.outbox.next_due(self.service)
+        timeout = SWEEP_S if next_due is None else max(0.0, min(SWEEP_S, next_due - time.time()))
+        if timeout > 0:
+            await self._sleep(timeout)
+
+    async def _sleep(self, timeout: float) -> None:
+        """Until woken by a kick, or ``timeout`` seconds."""
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(timeout):
+                await self._wake.wait()
+
+    async def _deliver(self, backend: Backend, entries: list[Entry]) -> None:
+        groups: dict[str, list[Entry]] = {}
+        for entry in entries:
+            groups.setdefault(entry.dedupe_key, []).append(entry)
+        firsts = [g[0] for g in groups.values()]
+        writes = [Write(e.id, e.op, e.payload, e.attempts) for e in firsts]
+        self.inflight = {e.id for e in entries}
+        self.delivering = True
+        try:
+            try:
+                outcomes = await backend.deliver(writes)
+                if len(outcomes) != len(writes):
+                    raise RuntimeError(f"{len(outcomes)} outcomes for {len(writes)} writes")
+            except Exception as exc:
+                log.exception("the %s backend failed on a batch of %d", self.service, len(writes))
+                outcomes = [self._crash_outcome(w, exc) for w in writes]
+            self._apply(firsts, groups, outcomes)
+        finally:
+            self.inflight = set()
+            self.delivering = False
+
+    @staticmethod
+    def _crash_outcome(write: Write, exc: Exception) -> Outcome:
+        if write.attempts + 1 >= MAX_INTERNAL_ATTEMPTS:
+            return Failed(Internal(f"the host failed to deliver this write ({type(exc).__name__})"))
+        return Retry("unavailable", f"internal error ({type(exc).__name__}); see the log")
+
+    def _apply(
+        self, firsts: list[Entry], groups: dict[str, list[Entry]], outcomes: list[Outcome]
+    ) -> None:
+        b = self.batcher
+        settings = b.ctx.settings
+        finals: list[tuple[list[int], Final]] = []
+        events: list[tuple[list[int], dict[str, Any]]] = []
+        with transaction(b.outbox.conn):
+            for first, outcome in zip(firsts, outcomes, strict=True):
+                ids = [e.id for e in groups[first.dedupe_key]]
+                if isinstance(outcome, Done):
+                    b.outbox.complete(ids, outcome.result)
+                    finals.append((ids, Final(result=outcome.result)))
+                elif isinstance(outcome, Failed):
+                    b.outbox.fail(ids, outcome.error.to_wire())
+                    finals.append((ids, Final(error=outcome.error)))
+                elif isinstance(outcome, Hold):
+                    b.outbox.hold(ids, outcome.error.to_wire())
+                    finals.append((ids, Final(error=outcome.error)))
+                elif isinstance(outcome, Retry):
+                    delay = (
+                        outcome.retry_after + random.uniform(0, 0.25)
+                        if outcome.retry_after is not None
+                        else backoff_delay(first.attempts, settings.retry_max_s)
+                    )
+                    b.outbox.retry(ids, delay, {"code": outcome.reason, "message": outcome.message})
+                    event = {"event": "retrying", "reason": outcome.reason,
+                             "retry_after": max(1, round(delay))}  # fmt: skip
+                    events.append((ids, event))
+                    log.info("%s: %d write(s) retry in %.1fs: %s", self.service, len(ids), delay,
+                             outcome.message)  # fmt: skip
+                elif isinstance(outcome, Defer):
+                    b.outbox.release(ids)
+                    self._again = True
+        for ids, final in finals:
+            for entry_id in ids:
+                b._resolve(entry_id, final)
+        for ids, event in events:
+            for entry_id in ids:
+                b._event(entry_id, event)
+
+
+async def submit(
+    ctx: Context, writes: list[tuple[str, dict[str, Any]]], timeout_s: float
+) -> list[Final | None]:
+    """Record ``(op, payload)`` writes and deliver them through the normal path.
+
+    For command-line use: the writes coalesce like a burst from the browser.
+    Returns one :class:`Final` per write, or ``None`` for a write still queued
+    (being retried) when ``timeout_s`` ran out; it stays in the outbox.
+    """
+    rows = [(ctx.service_for(op), op, payload) for op, payload in writes]
+    ids = ctx.outbox.add_many(rows)
+    batcher = Batcher(ctx)
+    futures = [batcher.wait(i) for i in ids]
+    counts: dict[str, int] = {}
+    for service, _, _ in rows:
+        counts[service] = counts.get(service, 0) + 1
+    for service, count in counts.items():
+        batcher.kick(service, count)
+    try:
+        await asyncio.wait(futures, timeout=timeout_s)
+    finally:
+        await batcher.aclose()
+    return [f.result() if f.done() else None for f in futures]

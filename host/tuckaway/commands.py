@@ -1,0 +1,252 @@
+"""The everyday commands: save, list, tags, status, schema, queue."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from datetime import UTC, datetime
+from typing import Any
+
+from . import __version__
+from .errors import InvalidRequest
+
+
+def add_commands(sub: Any) -> None:
+    p = sub.add_parser("save", help="save URLs to your reading list",
+                       description="Save one or more URLs (or '-' to read them from stdin, "
+                       "one a line). They are recorded first, then delivered in one batch.")  # fmt: skip
+    p.add_argument("urls", nargs="+", metavar="URL")
+    p.add_argument("--title", help="title to store (for a single URL)")
+    p.add_argument("--tag", "-t", action="append", default=[], dest="tags",
+                   help="a tag (repeat for more)")  # fmt: skip
+    p.add_argument("--wait", type=float, default=60.0, metavar="SECONDS",
+                   help="how long to wait for the service (default 60); writes not delivered "
+                   "by then stay queued")  # fmt: skip
+    p.add_argument("--json", action="store_true", help="print results as JSON")
+    p.set_defaults(func=cmd_save)
+
+    p = sub.add_parser("list", help="list saved items")
+    state = p.add_mutually_exclusive_group()
+    state.add_argument("--archived", action="store_true", help="archived items only")
+    state.add_argument("--all", action="store_true", help="unread and archived items")
+    p.add_argument("--tag", help="items with this tag ('_untagged_' for none)")
+    p.add_argument("--favorite", action="store_true", help="favorites only")
+    p.add_argument("--limit", type=int, default=None, help="at most this many")
+    p.add_argument("--json", action="store_true", help="print as JSON")
+    p.set_defaults(func=cmd_list)
+
+    p = sub.add_parser("tags", help="list known tags")
+    p.add_argument("prefix", nargs="?", default="")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_tags)
+
+    p = sub.add_parser("status", help="backend, accounts, queue and file locations")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_status)
+
+    p = sub.add_parser("schema", help="print the JSON Schema of the native-messaging protocol")
+    p.add_argument("--out", help="write to this file instead of stdout")
+    p.set_defaults(func=cmd_schema)
+
+    p = sub.add_parser("queue", help="writes waiting for (or refused by) the service")
+    p.add_argument("--json", action="store_true")
+    qsub = p.add_subparsers(dest="queue_command", metavar="ACTION")
+    r = qsub.add_parser("retry", help="retry waiting and failed writes now")
+    r.add_argument("ids", nargs="*", type=int, metavar="ID")
+    r.add_argument("--wait", type=float, default=30.0, metavar="SECONDS")
+    d = qsub.add_parser("drop", help="forget a write that was not delivered")
+    d.add_argument("id", type=int, metavar="ID")
+    p.set_defaults(func=cmd_queue)
+
+
+def _context(args: argparse.Namespace) -> Any:
+    from .context import Context
+
+    return Context.open(args.settings)
+
+
+def _print_json(value: Any) -> None:
+    print(json.dumps(value, indent=2, ensure_ascii=False))
+
+
+def cmd_save(args: argparse.Namespace) -> int:
+    from .protocol import parse_request
+
+    urls = list(args.urls)
+    if urls == ["-"]:
+        urls = [line.strip() for line in sys.stdin if line.strip()]
+    if args.title and len(urls) != 1:
+        raise InvalidRequest("--title goes with a single URL")
+    writes: list[tuple[str, dict[str, Any]]] = []
+    for n, url in enumerate(urls):
+        message: dict[str, Any] = {"id": n + 1, "op": "save", "url": url, "tags": args.tags}
+        if args.title:
+            message["title"] = args.title
+        try:
+            writes.append(("save", parse_request(message).payload()))
+        except InvalidRequest as exc:
+            print(f"tuckaway: {url}: {exc.fields[0]['msg'] if exc.fields else exc.message}",
+                  file=sys.stderr)  # fmt: skip
+            return 2
+    ctx = _context(args)
+    finals = asyncio.run(_submit(ctx, writes, args.wait))
+    status = 0
+    report = []
+    for (_, payload), final in zip(writes, finals, strict=True):
+        if final is None:
+            entry = {"url": payload["url"], "state": "queued",
+                     "message": "the service did not answer yet; it stays queued"}  # fmt: skip
+            status = max(status, 3)
+        elif final.error is not None:
+            entry = {"url": payload["url"], "state": "failed", **final.error.to_wire()}
+            status = 1
+        else:
+            entry = {"url": payload["url"], "state": "saved",
+                     "item_id": (final.result or {}).get("item_id")}  # fmt: skip
+        report.append(entry)
+    if args.json:
+        _print_json(report)
+    else:
+        for entry in report:
+            if entry["state"] == "saved":
+                print(f"saved {entry['url']} (item {entry['item_id']})")
+            elif entry["state"] == "queued":
+                print(f"queued {entry['url']}: {entry['message']}")
+            else:
+                print(f"failed {entry['url']}: {entry['message']}", file=sys.stderr)
+    return status
+
+
+async def _submit(ctx: Any, writes: list[tuple[str, dict[str, Any]]], wait: float) -> Any:
+    from .batcher import submit
+
+    try:
+        return await submit(ctx, writes, wait)
+    finally:
+        await ctx.aclose()
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    ctx = _context(args)
+    state = "archive" if args.archived else "all" if args.all else "unread"
+    items = ctx.store.items(ctx.list_service).query(
+        state=state, tag=args.tag, favorite=True if args.favorite else None, count=args.limit
+    )
+    if args.json:
+        _print_json([
+            {"item_id": i.item_id, "url": i.url, "title": i.title,
+             "status": "archived" if i.status == 1 else "unread", "favorite": i.favorite,
+             "tags": i.tags, "time_added": i.time_added}
+            for i in items
+        ])  # fmt: skip
+        return 0
+    if not items:
+        print("nothing saved yet" if state != "archive" else "nothing archived")
+    for i in items:
+        when = datetime.fromtimestamp(i.time_added, UTC).strftime("%Y-%m-%d")
+        marks = ("*" if i.favorite else " ") + ("A" if i.status == 1 else " ")
+        tags = f"  [{', '.join(i.tags)}]" if i.tags else ""
+        print(f"{i.item_id:>8} {marks} {when}  {i.title or i.url}{tags}")
+        if i.title:
+            print(f"{'':>22}{i.url}")
+    return 0
+
+
+def cmd_tags(args: argparse.Namespace) -> int:
+    ctx = _context(args)
+    tags = ctx.store.items(ctx.list_service).tags(args.prefix)
+    if args.json:
+        _print_json(tags)
+    else:
+        print("\n".join(tags) if tags else "no tags yet")
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    ctx = _context(args)
+    s = ctx.settings
+    info = {
+        "version": __version__,
+        "backend": ctx.list_service,
+        "accounts": ctx.accounts(),
+        "queue": ctx.outbox.counts(),
+        "service_url": s.pocket_url if ctx.list_service == "pocket" else None,
+        "paths": {"config": str(s.paths.config_file), "database": str(s.paths.db_path),
+                  "log": str(s.paths.log_file)},  # fmt: skip
+    }
+    if args.json:
+        _print_json(info)
+        return 0
+    acc = info["accounts"]
+    pocket = acc["pocket"]
+    masto = acc["mastodon"]
+    q = info["queue"]
+    print(f"tuckaway {__version__}")
+    print(f"backend:   {info['backend']}" + (f" ({s.pocket_url})" if info["service_url"] else
+                                             " (embedded local store)"))  # fmt: skip
+    print("pocket:    " + (f"linked as {pocket.get('username') or '?'}" if pocket["linked"]
+                           else "not linked"))  # fmt: skip
+    print("mastodon:  " + (f"linked as {masto.get('acct')} on {masto.get('instance')}"
+                           if masto["linked"] else "not linked"))  # fmt: skip
+    print(f"queue:     {q.get('pending', 0)} waiting, {q.get('held', 0)} held, "
+          f"{q.get('failed', 0)} failed, {q.get('done', 0)} delivered")  # fmt: skip
+    for name, path in info["paths"].items():
+        print(f"{name + ':':<10} {path}")
+    return 0
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    from .protocol import json_schema
+
+    text = json.dumps(json_schema(), indent=2, sort_keys=True)
+    if args.out:
+        with open(args.out, "w", encoding="utf-8") as fh:
+            fh.write(text + "\n")
+    else:
+        print(text)
+    return 0
+
+
+def cmd_queue(args: argparse.Namespace) -> int:
+    ctx = _context(args)
+    if args.queue_command == "drop":
+        if ctx.outbox.drop(args.id):
+            print(f"dropped write {args.id}")
+            return 0
+        print(f"tuckaway: no undelivered write {args.id}", file=sys.stderr)
+        return 1
+    if args.queue_command == "retry":
+        count = ctx.outbox.retry_now(args.ids or None)
+        print(f"retrying {count} write(s)")
+        if count:
+            asyncio.run(_flush(ctx, args.wait))
+        entries = ctx.outbox.entries()
+        print(f"{len(entries)} write(s) still waiting or failed")
+        return 0 if not entries else 3
+    entries = ctx.outbox.entries()
+    if getattr(args, "json", False):
+        _print_json([e.to_public() for e in entries])
+        return 0
+    if not entries:
+        print("the queue is empty: every write has been delivered")
+        return 0
+    for e in entries:
+        target = e.payload.get("url") or e.payload.get("item_id") or e.payload.get(
+            "status_url") or e.payload.get("status_id") or e.payload.get("tag") or ""
+        err = f"  last error: {e.last_error.get('message')}" if e.last_error else ""
+        print(f"{e.id:>6} {e.state:<8} {e.service:<9} {e.op:<12} {target}  "
+              f"(attempts {e.attempts}){err}")  # fmt: skip
+    return 0
+
+
+async def _flush(ctx: Any, wait: float) -> None:
+    from .batcher import Batcher
+
+    batcher = Batcher(ctx)
+    batcher.start()
+    try:
+        await batcher.finish(wait)
+    finally:
+        await ctx.aclose()

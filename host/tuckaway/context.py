@@ -1,0 +1,136 @@
+"""Per-process wiring: settings, the database, the store, the outbox, backends.
+
+Everything is created on first use so that ``hello`` on a cold start touches
+only SQLite, and aiohttp or keyring are imported only by the ops that need
+them. Backends are found by service name through ``BACKENDS``; the protocol
+layer never imports one.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import secrets
+import sqlite3
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from .settings import Settings
+
+if TYPE_CHECKING:
+    import aiohttp
+
+    from .backends import Backend
+    from .credentials import Credentials
+    from .outbox import Outbox
+    from .store import Store
+
+#: service name -> "module:factory"; a factory takes the Context and returns a Backend.
+BACKENDS: dict[str, str] = {
+    "local": "tuckaway.backends.local:create",
+    "pocket": "tuckaway.backends.pocket:create",
+    "mastodon": "tuckaway.backends.mastodon:create",
+}
+MASTODON_OPS = frozenset({"bookmark", "unbookmark"})
+#: read ops served by a backend module: op -> "module:function" taking (ctx, **fields)
+READS: dict[str, str] = {
+    "bookmarks": "tuckaway.backends.mastodon:list_bookmarks",
+}
+
+
+class Context:
+    """What one host process (or one CLI command) works with."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.owner = f"{os.getpid()}-{secrets.token_hex(4)}"
+        self._backends: dict[str, Backend] = {}
+        self._http: aiohttp.ClientSession | None = None
+
+    @classmethod
+    def open(cls, settings: Settings | None = None) -> Context:
+        settings = settings or Settings.load()
+        settings.ensure_dirs()
+        return cls(settings)
+
+    @cached_property
+    def db(self) -> sqlite3.Connection:
+        from . import db
+
+        return db.connect(self.settings.paths.db_path)
+
+    @cached_property
+    def store(self) -> Store:
+        from .store import Store
+
+        return Store(self.db)
+
+    @cached_property
+    def outbox(self) -> Outbox:
+        from .outbox import Outbox
+
+        return Outbox(self.db, self.owner)
+
+    @cached_property
+    def credentials(self) -> Credentials:
+        from .credentials import Credentials
+
+        return Credentials(self.settings, self.db)
+
+    def is_linked(self, service: str) -> bool:
+        from .credentials import is_linked
+
+        return is_linked(self.db, service)
+
+    def accounts(self) -> dict[str, Any]:
+        from .credentials import accounts_summary
+
+        return accounts_summary(self.db)
+
+    @property
+    def list_service(self) -> str:
+        """The reading list's backend: ``pocket`` while linked, else ``local``."""
+        return "pocket" if self.is_linked("pocket") else "local"
+
+    def service_for(self, op: str) -> str:
+        return "mastodon" if op in MASTODON_OPS else self.list_service
+
+    async def http(self) -> aiohttp.ClientSession:
+        """The one shared client session (created on first use)."""
+        if self._http is None or self._http.closed:
+            import aiohttp
+
+            from . import __version__
+
+            self._http = aiohttp.ClientSession(
+                headers={"User-Agent": f"Tuckaway/{__version__} (+native host)"},
+                timeout=aiohttp.ClientTimeout(total=self.settings.request_timeout_s),
+            )
+        return self._http
+
+    def backend(self, service: str) -> Backend:
+        backend = self._backends.get(service)
+        if backend is None:
+            module_name, _, factory = BACKENDS[service].partition(":")
+            module = importlib.import_module(module_name)
+            backend = getattr(module, factory)(self)
+            self._backends[service] = backend
+        return backend
+
+    async def read(self, op: str, **fields: Any) -> dict[str, Any]:
+        """Run the read op ``op`` of the backend that serves it."""
+        module_name, _, function = READS[op].partition(":")
+        handler = getattr(importlib.import_module(module_name), function)
+        result: dict[str, Any] = await handler(self, **fields)
+        return result
+
+    async def aclose(self) -> None:
+        for backend in self._backends.values():
+            await backend.aclose()
+        self._backends.clear()
+        if self._http is not None:
+            await self._http.close()
+            self._http = None
+        if "db" in self.__dict__:
+            self.db.close()
+            del self.__dict__["db"]

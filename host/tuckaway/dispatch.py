@@ -1,0 +1,238 @@
+"""Requests in, replies and events out: one handler per op.
+
+Reads answer from SQLite at once. Writes are recorded in the outbox (one
+commit for every write that arrived together), acknowledged with ``queued``,
+and answered when the batcher settles them. The dispatcher knows services only
+by name; the backends behind them are the Context's business.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from . import __version__
+from .errors import Internal, InvalidMessage, InvalidRequest, TuckawayError
+
+log = logging.getLogger(__name__)
+
+Emit = Callable[[dict[str, Any]], None]
+
+
+def error_reply(rid: str | int | None, error: TuckawayError) -> dict[str, Any]:
+    return {"id": rid, "ok": False, "error": error.to_wire()}
+
+
+def ok_reply(rid: str | int, result: dict[str, Any]) -> dict[str, Any]:
+    return {"id": rid, "ok": True, "result": result}
+
+
+class Dispatcher:
+    """Handles decoded messages for one port."""
+
+    def __init__(self, ctx: Any, emit: Emit) -> None:
+        from .context import Context
+
+        self.ctx: Context = ctx
+        self.emit = emit
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._batcher: Any = None
+
+    @property
+    def batcher(self) -> Any:
+        if self._batcher is None:
+            from .batcher import Batcher
+
+            self._batcher = Batcher(self.ctx)
+            self._batcher.start()
+        return self._batcher
+
+    # -- entry points --------------------------------------------------------
+
+    def handle_many(self, messages: list[Any]) -> None:
+        """Handle messages that arrived together; their writes share one commit."""
+        writes: list[tuple[Any, str]] = []
+        for message in messages:
+            if _is_plain_hello(message):
+                self._answer(message["id"], self._hello)
+                continue
+            try:
+                from .protocol import parse_request
+
+                request = parse_request(message)
+            except InvalidMessage as exc:
+                self.emit(error_reply(None, exc))
+                continue
+            except InvalidRequest as exc:
+                self.emit(error_reply(message["id"], exc))
+                continue
+            if request.is_write:
+                writes.append((request, self.ctx.service_for(request.op)))
+            else:
+                self._read(request)
+        if writes:
+            self._accept_writes(writes)
+
+    def reject(self, error: TuckawayError) -> None:
+        """A frame that could not be read as a message."""
+        self.emit(error_reply(None, error))
+
+    async def finish(self, timeout_s: float) -> None:
+        """EOF: deliver what was accepted (bounded), then stop waiting."""
+        if self._batcher is not None:
+            await self._batcher.finish(timeout_s)
+        for task in list(self._tasks):
+            task.cancel()
+        for task in list(self._tasks):
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+
+    # -- reads ---------------------------------------------------------------
+
+    def _answer(self, rid: str | int, handler: Callable[[], dict[str, Any]]) -> None:
+        try:
+            self.emit(ok_reply(rid, handler()))
+        except TuckawayError as exc:
+            self.emit(error_reply(rid, exc))
+        except Exception:
+            log.exception("request %r failed", rid)
+            self.emit(error_reply(rid, _internal()))
+
+    def _read(self, request: Any) -> None:
+        op = request.op
+        if op == "hello":
+            self._answer(request.id, self._hello)
+        elif op == "lookup":
+            self._answer(request.id, lambda: self._lookup(request.url))
+        elif op == "tags":
+            self._answer(request.id, lambda: self._tags(request.prefix or ""))
+        elif op == "bookmarks":
+            self._spawn(request.id, self.ctx.read("bookmarks", limit=request.limit,
+                                                   max_id=request.max_id))  # fmt: skip
+        elif op == "login":
+            self._spawn(request.id, self._login(request))
+        elif op == "logout":
+            self._spawn(request.id, self._logout(request.service))
+        else:  # pragma: no cover - parse_request admits only known ops
+            self.emit(error_reply(request.id, Internal(f"no handler for {op}")))
+
+    def _hello(self) -> dict[str, Any]:
+        return {
+            "name": "tuckaway",
+            "version": __version__,
+            "protocol": 1,
+            "backend": self.ctx.list_service,
+            "accounts": self.ctx.accounts(),
+            "pending": self.ctx.outbox.pending_count(),
+        }
+
+    def _lookup(self, url: str) -> dict[str, Any]:
+        item = self.ctx.store.items(self.ctx.list_service).lookup(url)
+        pending = self.ctx.outbox.pending_for_url(url)
+        if item is None:
+            return {"saved": False, "item_id": None, "status": None, "favorite": False,
+                    "tags": [], "pending": pending}  # fmt: skip
+        return {**item.to_lookup(), "pending": pending}
+
+    def _tags(self, prefix: str) -> dict[str, Any]:
+        return {"tags": self.ctx.store.items(self.ctx.list_service).tags(prefix)}
+
+    async def _login(self, request: Any) -> dict[str, Any]:
+        from . import accounts
+
+        rid = request.id
+
+        async def on_authorize(url: str) -> None:
+            self.emit({"id": rid, "event": "authorize", "url": url})
+
+        result: dict[str, Any] = await accounts.login(
+            self.ctx, request.service, request.instance, on_authorize
+        )
+        released = self.ctx.outbox.release_held(request.service)
+        if released:
+            self.batcher.kick(request.service, released)
+        return result
+
+    async def _logout(self, service: str) -> dict[str, Any]:
+        from . import accounts
+
+        result: dict[str, Any] = await accounts.logout(self.ctx, service)
+        return result
+
+    def _spawn(self, rid: str | int, work: Any) -> None:
+        async def run() -> None:
+            try:
+                result = await work
+            except TuckawayError as exc:
+                self.emit(error_reply(rid, exc))
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("request %r failed", rid)
+                self.emit(error_reply(rid, _internal()))
+            else:
+                self.emit(ok_reply(rid, result))
+
+        task = asyncio.get_running_loop().create_task(run())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    # -- writes --------------------------------------------------------------
+
+    def _accept_writes(self, writes: list[tuple[Any, str]]) -> None:
+        defaults = list(self.ctx.settings.default_tags)
+        rows = []
+        for request, service in writes:
+            payload = request.payload()
+            if request.op == "save" and not payload.get("tags") and defaults:
+                payload["tags"] = defaults
+            rows.append((service, request.op, payload))
+        try:
+            ids = self.ctx.outbox.add_many(rows)
+        except Exception:
+            log.exception("could not record %d write(s)", len(rows))
+            for request, _ in writes:
+                self.emit(error_reply(request.id, Internal(
+                    "could not record the write in the database; see the log file")))  # fmt: skip
+            return
+        batcher = self.batcher
+        kicks: dict[str, int] = {}
+        for (request, service), entry_id in zip(writes, ids, strict=True):
+            rid = request.id
+            self.emit({"id": rid, "event": "queued"})
+            future = batcher.wait(entry_id, self._event_sink(rid))
+            self._spawn(rid, _settled(future))
+            kicks[service] = kicks.get(service, 0) + 1
+        for service, count in kicks.items():
+            batcher.kick(service, count)
+
+    def _event_sink(self, rid: str | int) -> Callable[[dict[str, Any]], None]:
+        def sink(event: dict[str, Any]) -> None:
+            self.emit({"id": rid, **event})
+
+        return sink
+
+
+async def _settled(future: Any) -> dict[str, Any]:
+    final = await future
+    if final.error is not None:
+        raise final.error
+    result: dict[str, Any] = final.result or {}
+    return result
+
+
+def _is_plain_hello(message: Any) -> bool:
+    """``{"id": .., "op": "hello"}`` answered without loading the validation models."""
+    if not isinstance(message, dict) or message.get("op") != "hello" or len(message) != 2:
+        return False
+    rid = message.get("id")
+    if isinstance(rid, bool):
+        return False
+    return isinstance(rid, int) or (isinstance(rid, str) and 1 <= len(rid) <= 64)
+
+
+def _internal() -> Internal:
+    return Internal("the host hit an internal error; details are in its log file")

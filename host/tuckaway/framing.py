@@ -1,0 +1,119 @@
+"""Native-messaging frames: a 32-bit length in native byte order, then UTF-8 JSON.
+
+Reading copes with partial reads (pipes deliver what they have), tells a clean
+EOF from one in the middle of a frame, and drains a frame over the request
+limit without buffering it so the host can answer ``message_too_large`` and
+keep serving.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import struct
+import sys
+from typing import Any, BinaryIO
+
+MAX_REQUEST = 1 << 20  # 1 MiB: PROTOCOL.md 1
+MAX_REPLY = 1 << 20  # the browsers' limit for host -> extension messages
+_HEADER = struct.Struct("=I")
+_CHUNK = 1 << 16
+
+
+class FrameError(Exception):
+    """The byte stream cannot be read as frames."""
+
+
+class TruncatedFrame(FrameError):
+    """EOF arrived in the middle of a frame (header or body)."""
+
+
+class FrameTooLarge(FrameError):
+    """A frame over the limit; its body has been read and discarded."""
+
+    def __init__(self, length: int) -> None:
+        super().__init__(f"message of {length} bytes is over the {MAX_REQUEST}-byte limit")
+        self.length = length
+
+
+def encode(message: Any) -> bytes:
+    """One frame for ``message`` (compact JSON, non-ASCII kept as UTF-8)."""
+    body = json.dumps(message, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    return _HEADER.pack(len(body)) + body
+
+
+def _read_exactly(stream: BinaryIO, n: int) -> bytes:
+    parts: list[bytes] = []
+    remaining = n
+    while remaining:
+        chunk = stream.read(min(remaining, _CHUNK) if n > _CHUNK else remaining)
+        if not chunk:
+            break
+        parts.append(chunk)
+        remaining -= len(chunk)
+    return b"".join(parts)
+
+
+class FrameReader:
+    """Reads frames from a binary stream (``sys.stdin.buffer``, a pipe, a BytesIO)."""
+
+    def __init__(self, stream: BinaryIO, max_size: int = MAX_REQUEST) -> None:
+        self._stream = stream
+        self._max = max_size
+
+    def read(self) -> bytes | None:
+        """The next frame's body; ``None`` at a clean EOF.
+
+        Raises :class:`FrameTooLarge` (stream still usable) or
+        :class:`TruncatedFrame` (stream finished).
+        """
+        header = _read_exactly(self._stream, _HEADER.size)
+        if not header:
+            return None
+        if len(header) < _HEADER.size:
+            raise TruncatedFrame(f"EOF inside a frame header ({len(header)} of 4 bytes)")
+        (length,) = _HEADER.unpack(header)
+        if length > self._max:
+            self._drain(length)
+            raise FrameTooLarge(length)
+        body = _read_exactly(self._stream, length)
+        if len(body) < length:
+            raise TruncatedFrame(f"EOF inside a frame body ({len(body)} of {length} bytes)")
+        return body
+
+    def _drain(self, length: int) -> None:
+        remaining = length
+        while remaining:
+            chunk = self._stream.read(min(remaining, _CHUNK))
+            if not chunk:
+                raise TruncatedFrame(f"EOF inside an oversized frame of {length} bytes")
+            remaining -= len(chunk)
+
+
+class FrameWriter:
+    """Writes whole frames to a file descriptor, one at a time, in call order."""
+
+    def __init__(self, fd: int) -> None:
+        self._fd = fd
+        self.closed = False
+
+    def write(self, message: Any) -> None:
+        if self.closed:
+            return
+        data = encode(message)
+        view = memoryview(data)
+        try:
+            while view:
+                written = os.write(self._fd, view)
+                view = view[written:]
+        except (BrokenPipeError, OSError):
+            # The browser closed the port; nothing more can be said to it.
+            self.closed = True
+
+
+def set_binary(fd: int) -> None:
+    """No newline translation on Windows; a no-op elsewhere."""
+    if sys.platform == "win32":  # pragma: no cover - exercised on Windows only
+        import msvcrt
+
+        msvcrt.setmode(fd, os.O_BINARY)

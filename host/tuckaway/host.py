@@ -1,0 +1,192 @@
+"""``tuckaway-host``: the process the browser starts for ``org.tuckaway.host``.
+
+Start-up order matters: stdout is reserved for frames before anything else
+runs (fd 1 is moved to a private descriptor and fd 1 / ``sys.stdout`` point
+at stderr, so a stray ``print`` or a C library's write cannot corrupt the
+channel); then the caller is checked against the allow-list; then the loop
+serves. A reader thread turns stdin into frames; all replies are written by
+the loop thread, in order, through one :class:`~tuckaway.framing.FrameWriter`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import sys
+import threading
+from collections.abc import Sequence
+from typing import Any, BinaryIO
+
+from . import HOST_NAME, __version__
+from .errors import InvalidMessage, MessageTooLarge, TuckawayError
+from .framing import FrameReader, FrameTooLarge, FrameWriter, TruncatedFrame, set_binary
+
+log = logging.getLogger("tuckaway.host")
+
+EOF_GRACE_S = 10.0
+_EOF = object()
+
+
+def caller_allowed(argv: Sequence[str], allowed_ids: Sequence[str] = ()) -> tuple[bool, str]:
+    """Is the browser's caller one of ours? (PROTOCOL.md 1)
+
+    Chrome-family browsers pass ``chrome-extension://ID/`` first; Firefox
+    passes the manifest path and the add-on id. No argument: started by hand.
+    """
+    from .ids import CHROME_EXTENSION_ID, GECKO_EXTENSION_ID
+
+    if not argv:
+        return True, "started by hand"
+    first = argv[0]
+    if first.startswith("chrome-extension://"):
+        ext_id = first.removeprefix("chrome-extension://").rstrip("/")
+        if ext_id in {CHROME_EXTENSION_ID, *allowed_ids}:
+            return True, f"extension {ext_id}"
+        return False, f"origin {first} is not allowed to use {HOST_NAME}"
+    if len(argv) >= 2 and first.endswith(".json"):
+        addon = argv[1]
+        if addon in {GECKO_EXTENSION_ID, *allowed_ids}:
+            return True, f"add-on {addon}"
+        return False, f"add-on {addon} is not allowed to use {HOST_NAME}"
+    return False, f"unexpected arguments {list(argv)!r}: {HOST_NAME} is started by the browser"
+
+
+def guard_stdout() -> int:
+    """Reserve the real stdout for frames; returns its private descriptor."""
+    sys.stdout.flush()
+    frames_fd = os.dup(1)
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+    set_binary(0)
+    set_binary(frames_fd)
+    return frames_fd
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if args and args[0] in {"--version", "--help", "-h"}:
+        print(f"tuckaway-host {__version__}: the native-messaging host {HOST_NAME}.\n"
+              "Browsers start it; run `tuckaway install` to register it and `tuckaway doctor` "
+              "to check.")  # fmt: skip
+        return 0
+    frames_fd = guard_stdout()
+    from .logs import setup
+    from .settings import Settings
+
+    try:
+        settings = Settings.load()
+    except TuckawayError as exc:
+        sys.stderr.write(f"tuckaway-host: {exc.message}\n")
+        return 1
+    setup(settings.paths.log_file, settings.log_level)
+    ok, why = caller_allowed(args, settings.allowed_extensions)
+    if not ok:
+        log.warning("refused: %s", why)
+        sys.stderr.write(f"tuckaway-host: refused: {why}\n")
+        return 3
+    log.info("host %s started (%s)", __version__, why)
+    settings.ensure_dirs()
+    writer = FrameWriter(frames_fd)
+    try:
+        asyncio.run(serve(settings, sys.stdin.buffer, writer))
+    except Exception:
+        log.exception("host crashed")
+        return 1
+    log.info("host exits")
+    return 0
+
+
+async def serve(settings: Any, stream: BinaryIO, writer: FrameWriter) -> None:
+    """Serve one port until EOF; then finish accepted writes (bounded) and return."""
+    from .context import Context
+    from .dispatch import Dispatcher
+
+    loop = asyncio.get_running_loop()
+    inbox: asyncio.Queue[Any] = asyncio.Queue()
+    reader = threading.Thread(
+        target=_read_frames, args=(stream, loop, inbox), name="frames", daemon=True
+    )
+    reader.start()
+    ctx = Context(settings)
+    dispatcher = Dispatcher(ctx, writer.write)
+    first = True
+    try:
+        while True:
+            items = [await inbox.get()]
+            while not inbox.empty():
+                items.append(inbox.get_nowait())
+            messages: list[Any] = []
+            done = False
+            for item in items:
+                if item is _EOF:
+                    done = True
+                elif isinstance(item, TuckawayError):
+                    if messages:
+                        dispatcher.handle_many(messages)
+                        messages = []
+                    dispatcher.reject(item)
+                else:
+                    messages.append(item)
+            if messages:
+                dispatcher.handle_many(messages)
+            if first:
+                first = False
+                _warm_up()
+            if done:
+                break
+        grace = min(EOF_GRACE_S, settings.request_timeout_s + 1)
+        await dispatcher.finish(grace)
+    finally:
+        await ctx.aclose()
+
+
+def _read_frames(stream: BinaryIO, loop: asyncio.AbstractEventLoop, inbox: Any) -> None:
+    def put(item: Any) -> None:
+        loop.call_soon_threadsafe(inbox.put_nowait, item)
+
+    frames = FrameReader(stream)
+    while True:
+        try:
+            body = frames.read()
+        except FrameTooLarge as exc:
+            put(MessageTooLarge(f"{exc}; the host keeps serving"))
+            continue
+        except TruncatedFrame as exc:
+            put(InvalidMessage(f"incomplete frame: {exc}"))
+            break
+        except (OSError, ValueError) as exc:
+            log.warning("stdin closed: %s", exc)
+            break
+        if body is None:
+            break
+        put(_decode(body))
+    put(_EOF)
+
+
+def _decode(body: bytes) -> Any:
+    try:
+        return json.loads(body.decode("utf-8"))
+    except UnicodeDecodeError:
+        return InvalidMessage("a message must be UTF-8 JSON; this one is not valid UTF-8")
+    except (ValueError, RecursionError) as exc:
+        return InvalidMessage(f"a message must be a JSON object; this one is not JSON ({exc})")
+
+
+def _warm_up() -> None:
+    """After the first reply, load the validation models off the critical path."""
+
+    def load() -> None:
+        try:
+            from .protocol import parse_request
+
+            parse_request({"id": 0, "op": "lookup", "url": "https://warm.up/"})
+        except Exception:  # noqa: S110 - warming is best effort; real requests report errors
+            pass
+
+    threading.Thread(target=load, name="warm-up", daemon=True).start()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,308 @@
+"""The durable queue of writes.
+
+A write is a row committed here before the caller hears ``queued``. Batchers
+(one per host process, several processes may share the file) claim due rows
+with a lease; a holder that dies simply lets its lease run out and another
+process delivers the row. Delivery is therefore at least once: every op is
+safe to repeat (adds are idempotent by url, toggles and tag ops converge).
+
+States: ``pending`` (waiting or due), ``held`` (401 / not linked: until the
+next login), ``done`` (delivered; ``result`` kept for a while), ``failed``
+(the service rejected it; ``last_error`` says why).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from .store import transaction
+
+ITEM_OPS_BY_URL = frozenset(
+    {
+        "archive", "readd", "favorite", "unfavorite", "delete",
+        "tags_add", "tags_remove", "tags_replace", "tags_clear",
+    }
+)  # fmt: skip
+TERMINAL = ("done", "failed")
+DONE_KEEP_S = 7 * 24 * 3600
+
+
+@dataclass(frozen=True)
+class Entry:
+    id: int
+    service: str
+    op: str
+    payload: dict[str, Any]
+    dedupe_key: str
+    url: str | None
+    state: str
+    attempts: int
+    next_at: float
+    last_error: dict[str, Any] | None
+    result: dict[str, Any] | None
+    created_at: float
+
+    @classmethod
+    def from_row(cls, row: sqlite3.Row) -> Entry:
+        return cls(
+            id=row["id"],
+            service=row["service"],
+            op=row["op"],
+            payload=json.loads(row["payload"]),
+            dedupe_key=row["dedupe_key"],
+            url=row["url"],
+            state=row["state"],
+            attempts=row["attempts"],
+            next_at=row["next_at"],
+            last_error=json.loads(row["last_error"]) if row["last_error"] else None,
+            result=json.loads(row["result"]) if row["result"] else None,
+            created_at=row["created_at"],
+        )
+
+    def to_public(self) -> dict[str, Any]:
+        """What ``tuckaway queue --json`` shows."""
+        return {
+            "id": self.id,
+            "service": self.service,
+            "op": self.op,
+            "payload": self.payload,
+            "state": self.state,
+            "attempts": self.attempts,
+            "next_attempt": self.next_at if self.state == "pending" else None,
+            "last_error": self.last_error,
+            "created_at": self.created_at,
+        }
+
+
+def dedupe_key(service: str, op: str, payload: dict[str, Any]) -> str:
+    canonical = json.dumps([service, op, payload], sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:32]
+
+
+def _url_of(op: str, payload: dict[str, Any]) -> str | None:
+    url = payload.get("url") or payload.get("status_url")
+    return str(url) if url else None
+
+
+class Outbox:
+    """Rows of table ``outbox`` (see db.py); every method is one short transaction."""
+
+    def __init__(self, conn: sqlite3.Connection, owner: str) -> None:
+        self.conn = conn
+        self.owner = owner
+
+    # -- adding ----------------------------------------------------------
+
+    def add_many(self, writes: Sequence[tuple[str, str, dict[str, Any]]]) -> list[int]:
+        """Record ``(service, op, payload)`` writes in one commit; their ids in order."""
+        now = time.time()
+        ids: list[int] = []
+        with transaction(self.conn):
+            for service, op, payload in writes:
+                cur = self.conn.execute(
+                    "INSERT INTO outbox (service, op, payload, dedupe_key, url, state, next_at, "
+                    "created_at, updated_at) VALUES (?, ?, ?, ?, ?, 'pending', 0, ?, ?)",
+                    (
+                        service, op, json.dumps(payload, separators=(",", ":")),
+                        dedupe_key(service, op, payload), _url_of(op, payload), now, now,
+                    ),
+                )  # fmt: skip
+                assert cur.lastrowid is not None
+                ids.append(cur.lastrowid)
+        return ids
+
+    # -- claiming --------------------------------------------------------
+
+    def claim(self, service: str, limit: int, lease_s: float) -> list[Entry]:
+        """Lease up to ``limit`` due rows of ``service`` in id order.
+
+        An item op named by url is not claimed while an earlier save of that
+        url is still undelivered outside this claim: it must see the item_id.
+        """
+        now = time.time()
+        with transaction(self.conn):
+            rows = self.conn.execute(
+                "SELECT * FROM outbox WHERE state = 'pending' AND service = ? AND next_at <= ? "
+                "AND lease_until < ? ORDER BY id LIMIT ?",
+                (service, now, now, limit),
+            ).fetchall()
+            chosen: list[sqlite3.Row] = []
+            claimed_saves: set[str] = set()
+            for row in rows:
+                if row["op"] == "save" and row["url"]:
+                    claimed_saves.add(row["url"])
+                elif (
+                    row["op"] in ITEM_OPS_BY_URL
+                    and row["url"]
+                    and row["url"] not in claimed_saves
+                    and self._earlier_save_waits(service, row["url"], row["id"])
+                ):
+                    continue
+                chosen.append(row)
+            if chosen:
+                self.conn.executemany(
+                    "UPDATE outbox SET lease_owner = ?, lease_until = ?, updated_at = ? "
+                    "WHERE id = ?",
+                    [(self.owner, now + lease_s, now, r["id"]) for r in chosen],
+                )
+        return [Entry.from_row(r) for r in chosen]
+
+    def _earlier_save_waits(self, service: str, url: str, entry_id: int) -> bool:
+        row = self.conn.execute(
+            "SELECT 1 FROM outbox WHERE service = ? AND url = ? AND op = 'save' AND id < ? "
+            "AND state IN ('pending', 'held') LIMIT 1",
+            (service, url, entry_id),
+        ).fetchone()
+        return row is not None
+
+    def next_due(self, service: str) -> float | None:
+        """When the earliest pending row of ``service`` can next be claimed (epoch seconds)."""
+        row = self.conn.execute(
+            "SELECT MIN(MAX(next_at, lease_until)) FROM outbox "
+            "WHERE state = 'pending' AND service = ?",
+            (service,),
+        ).fetchone()
+        return None if row[0] is None else float(row[0])
+
+    # -- outcomes --------------------------------------------------------
+
+    def complete(self, ids: Iterable[int], result: dict[str, Any]) -> None:
+        self._finish(ids, "done", result=result)
+
+    def fail(self, ids: Iterable[int], error: dict[str, Any]) -> None:
+        self._finish(ids, "failed", error=error)
+
+    def hold(self, ids: Iterable[int], error: dict[str, Any]) -> None:
+        self._finish(ids, "held", error=error)
+
+    def _finish(
+        self,
+        ids: Iterable[int],
+        state: str,
+        *,
+        result: dict[str, Any] | None = None,
+        error: dict[str, Any] | None = None,
+    ) -> None:
+        now = time.time()
+        with transaction(self.conn):
+            self.conn.executemany(
+                "UPDATE outbox SET state = ?, result = ?, last_error = COALESCE(?, last_error), "
+                "lease_owner = NULL, lease_until = 0, attempts = attempts + 1, updated_at = ? "
+                "WHERE id = ?",
+                [
+                    (
+                        state,
+                        None if result is None else json.dumps(result),
+                        None if error is None else json.dumps(error),
+                        now,
+                        i,
+                    )
+                    for i in ids
+                ],
+            )
+
+    def retry(self, ids: Iterable[int], delay_s: float, error: dict[str, Any]) -> None:
+        """Back to pending, due in ``delay_s`` seconds, one more attempt counted."""
+        now = time.time()
+        with transaction(self.conn):
+            self.conn.executemany(
+                "UPDATE outbox SET state = 'pending', next_at = ?, last_error = ?, "
+                "lease_owner = NULL, lease_until = 0, attempts = attempts + 1, updated_at = ? "
+                "WHERE id = ?",
+                [(now + delay_s, json.dumps(error), now, i) for i in ids],
+            )
+
+    def release(self, ids: Iterable[int]) -> None:
+        """Give the lease back without counting an attempt (a deferred write)."""
+        with transaction(self.conn):
+            self.conn.executemany(
+                "UPDATE outbox SET lease_owner = NULL, lease_until = 0, next_at = 0 WHERE id = ?",
+                [(i,) for i in ids],
+            )
+
+    def release_held(self, service: str) -> int:
+        """After a login: held writes of ``service`` are due again."""
+        with transaction(self.conn):
+            cur = self.conn.execute(
+                "UPDATE outbox SET state = 'pending', next_at = 0, updated_at = ? "
+                "WHERE state = 'held' AND service = ?",
+                (time.time(), service),
+            )
+        return cur.rowcount
+
+    # -- looking ---------------------------------------------------------
+
+    def get(self, ids: Sequence[int]) -> dict[int, Entry]:
+        if not ids:
+            return {}
+        marks = ",".join("?" * len(ids))
+        rows = self.conn.execute(f"SELECT * FROM outbox WHERE id IN ({marks})", list(ids))  # noqa: S608
+        return {r["id"]: Entry.from_row(r) for r in rows}
+
+    def pending_count(self) -> int:
+        row = self.conn.execute(
+            "SELECT COUNT(*) FROM outbox WHERE state IN ('pending', 'held')"
+        ).fetchone()
+        return int(row[0])
+
+    def pending_for_url(self, url: str) -> int:
+        row = self.conn.execute(
+            "SELECT COUNT(*) FROM outbox WHERE url = ? AND state IN ('pending', 'held')", (url,)
+        ).fetchone()
+        return int(row[0])
+
+    def entries(self, states: Sequence[str] = ("pending", "held", "failed")) -> list[Entry]:
+        marks = ",".join("?" * len(states))
+        rows = self.conn.execute(
+            f"SELECT * FROM outbox WHERE state IN ({marks}) ORDER BY id",  # noqa: S608
+            list(states),
+        )
+        return [Entry.from_row(r) for r in rows]
+
+    def counts(self) -> dict[str, int]:
+        rows = self.conn.execute("SELECT state, COUNT(*) FROM outbox GROUP BY state")
+        return {str(r[0]): int(r[1]) for r in rows}
+
+    # -- managing --------------------------------------------------------
+
+    def retry_now(self, ids: Sequence[int] | None = None) -> int:
+        """``tuckaway queue retry``: failed and waiting rows become due at once."""
+        now = time.time()
+        with transaction(self.conn):
+            if ids:
+                marks = ",".join("?" * len(ids))
+                cur = self.conn.execute(
+                    f"UPDATE outbox SET state = 'pending', next_at = 0, updated_at = ? "  # noqa: S608
+                    f"WHERE id IN ({marks}) AND state IN ('pending', 'held', 'failed')",
+                    [now, *ids],
+                )
+            else:
+                cur = self.conn.execute(
+                    "UPDATE outbox SET state = 'pending', next_at = 0, updated_at = ? "
+                    "WHERE state IN ('pending', 'held', 'failed')",
+                    (now,),
+                )
+        return cur.rowcount
+
+    def drop(self, entry_id: int) -> bool:
+        """``tuckaway queue drop ID``: forget a write that has not been delivered."""
+        with transaction(self.conn):
+            cur = self.conn.execute(
+                "DELETE FROM outbox WHERE id = ? AND state != 'done'", (entry_id,)
+            )
+        return cur.rowcount > 0
+
+    def purge(self, keep_s: float = DONE_KEEP_S) -> int:
+        """Forget delivered rows older than ``keep_s``."""
+        with transaction(self.conn):
+            cur = self.conn.execute(
+                "DELETE FROM outbox WHERE state = 'done' AND updated_at < ?",
+                (time.time() - keep_s,),
+            )
+        return cur.rowcount
