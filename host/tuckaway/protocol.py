@@ -51,8 +51,8 @@ def _check_url(value: str) -> str:
         raise ValueError(f"only http and https pages can be saved (scheme: {shown})")
     if not parts.hostname:
         raise ValueError("url has no host")
-    if any(c in value for c in "\r\n\t\x00"):
-        raise ValueError("url contains control characters")
+    if any(c.isspace() or ord(c) < 32 or ord(c) == 127 for c in value):
+        raise ValueError("url contains spaces or control characters")
     return value
 
 

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# The whole test suite, as README.md's quick start runs it:
+#   installs the test extras into .venv (and the extension's lint tools),
+#   then lint, types, the extension's unit tests, and pytest (inside a private
+#   dbus session with an unlocked gnome-keyring when one is available).
+# Options via environment: TUCKAWAY_TEST_E2E=0 skips the browser tests;
+# PYTEST_ARGS adds pytest arguments.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+    "$PY" -m venv .venv
+fi
+.venv/bin/python -m pip install -q --upgrade pip >/dev/null
+.venv/bin/python -m pip install -q -e '.[test]'
+export PATH="$PWD/.venv/bin:$PATH"
+
+echo "== ruff"; ruff check host tests bench
+echo "== ruff format"; ruff format --check host
+echo "== mypy --strict"; mypy
+
+if [ -f extension/package.json ] && command -v npm >/dev/null; then
+    echo "== extension: npm ci, lint, unit tests"
+    (cd extension && npm ci --no-audit --no-fund --loglevel=error && npm run --silent lint && npm test --silent)
+fi
+
+marker=()
+if [ "${TUCKAWAY_TEST_E2E:-1}" = "0" ]; then marker=(-m "not e2e"); fi
+echo "== pytest"
+if [ -x .ci/keyring-session.sh ] || [ -f .ci/keyring-session.sh ]; then
+    set +e
+    bash .ci/keyring-session.sh pytest "${marker[@]}" ${PYTEST_ARGS:-}
+    status=$?
+    set -e
+else
+    set +e
+    pytest "${marker[@]}" ${PYTEST_ARGS:-}
+    status=$?
+    set -e
+fi
+exit $status

@@ -1,0 +1,195 @@
+"""The outbox and the batcher: durable, leased, retried, coalesced, never lost."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tuckaway import context as context_module
+from tuckaway.backends import Defer, Done, Failed, Hold, Outcome, Retry, Write
+from tuckaway.batcher import Batcher, backoff_delay, submit
+from tuckaway.context import Context
+from tuckaway.errors import ActionFailed, AuthFailed
+from tuckaway.outbox import Outbox
+from tuckaway.settings import Settings
+
+
+class Scripted:
+    """A backend whose outcomes the test decides; records every deliver() call."""
+
+    service = "pocket"
+    coalesce = True
+
+    def __init__(self) -> None:
+        self.calls: list[list[Write]] = []
+        self.script: list[Any] = []  # per call: an outcome for all, or a callable(write)->outcome
+
+    async def deliver(self, writes: Sequence[Write]) -> list[Outcome]:
+        self.calls.append(list(writes))
+        step = self.script.pop(0) if self.script else None
+        out: list[Outcome] = []
+        for w in writes:
+            if step is None:
+                out.append(Done({"item_id": str(w.entry_id), "url": w.payload.get("url", "")}))
+            elif callable(step):
+                out.append(step(w))
+            else:
+                out.append(step)
+        return out
+
+    async def aclose(self) -> None:
+        return None
+
+
+@pytest.fixture
+def ctx(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Context:
+    settings = Settings.load({"TUCKAWAY_HOME": str(tmp_path)})
+    settings = replace(settings, batch_quiet_ms=50, batch_max_delay_ms=400, retry_max_s=0.2)
+    c = Context(settings)
+    backend = Scripted()
+    c._backends["pocket"] = backend  # type: ignore[assignment]
+    monkeypatch.setattr(Context, "service_for", lambda self, op: "pocket")
+    return c
+
+
+def backend_of(ctx: Context) -> Scripted:
+    return ctx._backends["pocket"]  # type: ignore[return-value]
+
+
+def saves(n: int) -> list[tuple[str, dict[str, Any]]]:
+    return [("save", {"url": f"https://e.org/{i}", "tags": []}) for i in range(n)]
+
+
+async def test_a_burst_is_delivered_in_one_call_in_arrival_order(ctx: Context) -> None:
+    finals = await submit(ctx, saves(20), timeout_s=5)
+    calls = backend_of(ctx).calls
+    assert len(calls) == 1
+    assert [w.payload["url"] for w in calls[0]] == [f"https://e.org/{i}" for i in range(20)]
+    assert all(f is not None and f.result for f in finals)
+
+
+async def test_max_actions_splits_a_burst(ctx: Context) -> None:
+    ctx.settings = replace(ctx.settings, batch_max_actions=7)
+    await submit(ctx, saves(20), timeout_s=5)
+    assert [len(c) for c in backend_of(ctx).calls] == [7, 7, 6]
+
+
+async def test_exact_repeats_are_delivered_once_and_answered_twice(ctx: Context) -> None:
+    finals = await submit(ctx, saves(1) + saves(1), timeout_s=5)
+    assert len(backend_of(ctx).calls[0]) == 1
+    assert finals[0] is not None and finals[1] is not None
+    assert finals[0].result == finals[1].result
+
+
+async def test_retry_keeps_the_write_and_reports_retrying(ctx: Context) -> None:
+    backend_of(ctx).script = [Retry("unavailable", "HTTP 503", None),
+                              Retry("unavailable", "HTTP 500", None)]
+    batcher = Batcher(ctx)
+    [entry_id] = ctx.outbox.add_many([("pocket", "save", {"url": "https://e.org/r"})])
+    events: list[dict[str, Any]] = []
+    future = batcher.wait(entry_id, events.append)
+    batcher.kick("pocket")
+    final = await asyncio.wait_for(future, 10)
+    await batcher.aclose()
+    assert final.result is not None
+    assert len(backend_of(ctx).calls) == 3
+    assert [e["reason"] for e in events] == ["unavailable", "unavailable"]
+    assert ctx.outbox.get([entry_id])[entry_id].attempts == 3
+
+
+async def test_rate_limit_waits_the_services_reset_time(ctx: Context) -> None:
+    backend_of(ctx).script = [Retry("rate_limited", "limit", retry_after=1.0)]
+    batcher = Batcher(ctx)
+    [entry_id] = ctx.outbox.add_many([("pocket", "save", {"url": "https://e.org/l"})])
+    events: list[dict[str, Any]] = []
+    future = batcher.wait(entry_id, events.append)
+    started = time.monotonic()
+    batcher.kick("pocket")
+    await asyncio.wait_for(future, 10)
+    await batcher.aclose()
+    assert time.monotonic() - started >= 1.0
+    assert events == [{"event": "retrying", "reason": "rate_limited", "retry_after": 1}]
+
+
+async def test_one_failed_write_fails_alone(ctx: Context) -> None:
+    bad = "https://e.org/1"
+    backend_of(ctx).script = [
+        lambda w: Failed(ActionFailed("nope")) if w.payload["url"] == bad else
+        Done({"item_id": "x", "url": w.payload["url"]})
+    ]
+    finals = await submit(ctx, saves(3), timeout_s=5)
+    assert [f.error is None for f in finals if f] == [True, False, True]
+    assert ctx.outbox.counts() == {"done": 2, "failed": 1}
+
+
+async def test_hold_keeps_writes_until_login_releases_them(ctx: Context) -> None:
+    backend_of(ctx).script = [Hold(AuthFailed("401"))]
+    finals = await submit(ctx, saves(2), timeout_s=5)
+    assert all(f is not None and f.error is not None and f.error.code == "auth_failed"
+               for f in finals)
+    assert ctx.outbox.counts() == {"held": 2}
+    assert ctx.outbox.pending_count() == 2
+    assert ctx.outbox.release_held("pocket") == 2
+    batcher = Batcher(ctx)
+    batcher.start()
+    await batcher.finish(5)
+    assert ctx.outbox.counts() == {"done": 2}
+
+
+async def test_deferred_writes_go_in_the_next_batch(ctx: Context) -> None:
+    backend_of(ctx).script = [
+        lambda w: Defer() if w.op == "archive" else Done({"item_id": "1", "url": ""})
+    ]
+    await submit(ctx, [("save", {"url": "https://e.org/d"}),
+                       ("archive", {"url": "https://e.org/d"})], timeout_s=5)
+    calls = backend_of(ctx).calls
+    assert [[w.op for w in c] for c in calls] == [["save", "archive"], ["archive"]]
+
+
+async def test_a_crashing_backend_does_not_lose_the_write(ctx: Context) -> None:
+    def boom(w: Write) -> Outcome:
+        raise RuntimeError("bug")
+
+    backend_of(ctx).script = [boom]
+    finals = await submit(ctx, saves(1), timeout_s=10)
+    assert finals[0] is not None and finals[0].result is not None
+    assert len(backend_of(ctx).calls) == 2
+
+
+def test_an_item_op_by_url_waits_for_an_undelivered_save_of_that_url(tmp_path: Path) -> None:
+    from tuckaway import db
+
+    box = Outbox(db.connect(tmp_path / "t.db"), "me")
+    url = "https://e.org/x"
+    [save_id] = box.add_many([("pocket", "save", {"url": url})])
+    box.retry([save_id], 60, {"code": "unavailable", "message": "down"})
+    box.add_many([("pocket", "archive", {"url": url})])
+    assert box.claim("pocket", 100, 30) == []
+
+
+def test_a_lease_keeps_other_processes_off_until_it_expires(tmp_path: Path) -> None:
+    from tuckaway import db
+
+    path = tmp_path / "t.db"
+    a, b = Outbox(db.connect(path), "a"), Outbox(db.connect(path), "b")
+    a.add_many([("local", "save", {"url": "https://e.org/1"})])
+    assert len(a.claim("local", 10, lease_s=0.3)) == 1
+    assert b.claim("local", 10, lease_s=30) == []
+    time.sleep(0.35)
+    assert len(b.claim("local", 10, lease_s=30)) == 1
+
+
+def test_backoff_grows_exponentially_with_jitter_and_a_cap() -> None:
+    assert 0.5 <= backoff_delay(0, 600) <= 1
+    assert 4 <= backoff_delay(3, 600) <= 8
+    assert backoff_delay(30, 600) <= 600
+
+
+def test_the_backend_registry_names_every_service() -> None:
+    assert set(context_module.BACKENDS) == {"local", "pocket", "mastodon"}

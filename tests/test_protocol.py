@@ -1,0 +1,106 @@
+"""Request validation: every bad input becomes a clear, located error."""
+
+from __future__ import annotations
+
+import pytest
+
+from tuckaway.errors import InvalidMessage, InvalidRequest
+from tuckaway.protocol import OPS, RESULTS, json_schema, parse_request
+
+
+def fields_of(message: object) -> list[dict[str, str]]:
+    with pytest.raises(InvalidRequest) as info:
+        parse_request(message)
+    return info.value.fields
+
+
+@pytest.mark.parametrize("message", [[1, 2], "hello", 3, None, True])
+def test_non_objects_are_invalid_messages(message: object) -> None:
+    with pytest.raises(InvalidMessage):
+        parse_request(message)
+
+
+@pytest.mark.parametrize("rid", [None, "", "x" * 65, True, 1.5, [], {}])
+def test_unusable_ids_are_invalid_messages(rid: object) -> None:
+    with pytest.raises(InvalidMessage):
+        parse_request({"id": rid, "op": "hello"})
+
+
+def test_string_and_integer_ids_are_accepted() -> None:
+    assert parse_request({"id": "a" * 64, "op": "hello"}).id == "a" * 64
+    assert parse_request({"id": 7, "op": "hello"}).id == 7
+
+
+def test_unknown_op_names_the_op_field() -> None:
+    assert fields_of({"id": 1, "op": "explode"}) == [{"loc": "op", "msg": "unknown op 'explode'"}]
+
+
+def test_unknown_fields_are_refused() -> None:
+    assert fields_of({"id": 1, "op": "hello", "x": 1}) == [{"loc": "x", "msg": "unknown field"}]
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["javascript:alert(1)", "file:///etc/passwd", "data:text/html,hi", "ftp://x.org/",
+     "chrome://settings", "https://", "not a url", "http://exa mple.org/\n"],
+)
+def test_only_http_and_https_urls_can_be_saved(url: str) -> None:
+    fields = fields_of({"id": 1, "op": "save", "url": url})
+    assert fields[0]["loc"] == "url"
+
+
+def test_tags_with_commas_empty_or_too_long_are_refused_with_their_index() -> None:
+    fields = fields_of({"id": 1, "op": "save", "url": "https://a.org/",
+                        "tags": ["ok", "a,b", "  ", "x" * 101]})
+    assert [f["loc"] for f in fields] == ["tags.1", "tags.2", "tags.3"]
+    assert "comma" in fields[0]["msg"]
+
+
+def test_tags_are_trimmed() -> None:
+    req = parse_request({"id": 1, "op": "save", "url": "https://a.org/", "tags": [" x "]})
+    assert req.tags == ["x"]
+
+
+@pytest.mark.parametrize(
+    "message,loc",
+    [
+        ({"id": 1, "op": "save", "url": 5}, "url"),
+        ({"id": 1, "op": "save", "url": "https://a.org/", "tags": "a,b"}, "tags"),
+        ({"id": 1, "op": "save", "url": "https://a.org/", "title": 3}, "title"),
+        ({"id": 1, "op": "archive", "item_id": 5}, "item_id"),
+        ({"id": 1, "op": "bookmarks", "limit": 41}, "limit"),
+        ({"id": 1, "op": "bookmarks", "limit": "5"}, "limit"),
+        ({"id": 1, "op": "tags_add", "item_id": "1", "tags": []}, "tags"),
+        ({"id": 1, "op": "login", "service": "myspace"}, "service"),
+    ],
+)
+def test_wrong_types_are_located(message: dict[str, object], loc: str) -> None:
+    assert fields_of(message)[0]["loc"] == loc
+
+
+def test_item_ops_need_exactly_one_of_item_id_or_url() -> None:
+    assert "exactly one" in fields_of({"id": 1, "op": "archive"})[0]["msg"]
+    both = {"id": 1, "op": "archive", "item_id": "1", "url": "https://a.org/"}
+    assert "exactly one" in fields_of(both)[0]["msg"]
+
+
+def test_mastodon_login_needs_an_instance() -> None:
+    assert "instance" in fields_of({"id": 1, "op": "login", "service": "mastodon"})[0]["msg"]
+
+
+def test_payload_drops_id_op_and_unset_fields() -> None:
+    req = parse_request({"id": 1, "op": "save", "url": "https://a.org/"})
+    assert req.payload() == {"url": "https://a.org/", "tags": []}
+    assert req.is_write
+
+
+def test_schema_covers_every_op_and_result() -> None:
+    schema = json_schema()
+    request = schema["properties"]["request"]
+    ops = set()
+    for ref in request["oneOf"]:
+        model = schema["$defs"][ref["$ref"].split("/")[-1]]
+        op = model["properties"]["op"]
+        ops.update(op.get("enum") or [op.get("const")])
+    assert ops == set(OPS)
+    assert set(schema["properties"]["results"]["properties"]) == set(RESULTS) == set(OPS)
