@@ -10,7 +10,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent / "support"))
 
-from support.hostproc import HostProcess, host_env  # noqa: E402
+from support.hostproc import HostProcess, host_env
 
 
 @pytest.fixture

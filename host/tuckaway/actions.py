@@ -12,10 +12,20 @@ from typing import Any
 
 LIST_OPS = frozenset(
     {
-        "save", "archive", "readd", "favorite", "unfavorite", "delete",
-        "tags_add", "tags_remove", "tags_replace", "tags_clear", "tag_rename", "tag_delete",
+        "save",
+        "archive",
+        "readd",
+        "favorite",
+        "unfavorite",
+        "delete",
+        "tags_add",
+        "tags_remove",
+        "tags_replace",
+        "tags_clear",
+        "tag_rename",
+        "tag_delete",
     }
-)  # fmt: skip
+)
 
 
 def to_action(op: str, payload: dict[str, Any], now: int | None = None) -> dict[str, Any]:

@@ -250,10 +250,10 @@ class _Worker:
         if timeout > 0:
             await self._sleep(timeout)
 
-    async def _sleep(self, timeout: float) -> None:
+    async def _sleep(self, seconds: float) -> None:
         """Until woken by a kick, or ``timeout`` seconds."""
         with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(timeout):
+            async with asyncio.timeout(seconds):
                 await self._wake.wait()
 
     async def _deliver(self, backend: Backend, entries: list[Entry]) -> None:
@@ -309,11 +309,19 @@ class _Worker:
                         else backoff_delay(first.attempts, settings.retry_max_s)
                     )
                     b.outbox.retry(ids, delay, {"code": outcome.reason, "message": outcome.message})
-                    event = {"event": "retrying", "reason": outcome.reason,
-                             "retry_after": max(1, round(delay))}  # fmt: skip
+                    event = {
+                        "event": "retrying",
+                        "reason": outcome.reason,
+                        "retry_after": max(1, round(delay)),
+                    }
                     events.append((ids, event))
-                    log.info("%s: %d write(s) retry in %.1fs: %s", self.service, len(ids), delay,
-                             outcome.message)  # fmt: skip
+                    log.info(
+                        "%s: %d write(s) retry in %.1fs: %s",
+                        self.service,
+                        len(ids),
+                        delay,
+                        outcome.message,
+                    )
                 elif isinstance(outcome, Defer):
                     b.outbox.release(ids)
                     self._again = True

@@ -17,9 +17,7 @@ from collections.abc import Sequence
 from . import __version__
 from .errors import TuckawayError
 
-_COMMAND_MODULES: tuple[str, ...] = (
-    "tuckaway.commands",
-)
+_COMMAND_MODULES: tuple[str, ...] = ("tuckaway.commands",)
 
 log = logging.getLogger("tuckaway.cli")
 

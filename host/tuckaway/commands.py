@@ -14,16 +14,25 @@ from .errors import InvalidRequest
 
 
 def add_commands(sub: Any) -> None:
-    p = sub.add_parser("save", help="save URLs to your reading list",
-                       description="Save one or more URLs (or '-' to read them from stdin, "
-                       "one a line). They are recorded first, then delivered in one batch.")  # fmt: skip
+    p = sub.add_parser(
+        "save",
+        help="save URLs to your reading list",
+        description="Save one or more URLs (or '-' to read them from stdin, "
+        "one a line). They are recorded first, then delivered in one batch.",
+    )
     p.add_argument("urls", nargs="+", metavar="URL")
     p.add_argument("--title", help="title to store (for a single URL)")
-    p.add_argument("--tag", "-t", action="append", default=[], dest="tags",
-                   help="a tag (repeat for more)")  # fmt: skip
-    p.add_argument("--wait", type=float, default=60.0, metavar="SECONDS",
-                   help="how long to wait for the service (default 60); writes not delivered "
-                   "by then stay queued")  # fmt: skip
+    p.add_argument(
+        "--tag", "-t", action="append", default=[], dest="tags", help="a tag (repeat for more)"
+    )
+    p.add_argument(
+        "--wait",
+        type=float,
+        default=60.0,
+        metavar="SECONDS",
+        help="how long to wait for the service (default 60); writes not delivered "
+        "by then stay queued",
+    )
     p.add_argument("--json", action="store_true", help="print results as JSON")
     p.set_defaults(func=cmd_save)
 
@@ -87,8 +96,10 @@ def cmd_save(args: argparse.Namespace) -> int:
         try:
             writes.append(("save", parse_request(message).payload()))
         except InvalidRequest as exc:
-            print(f"tuckaway: {url}: {exc.fields[0]['msg'] if exc.fields else exc.message}",
-                  file=sys.stderr)  # fmt: skip
+            print(
+                f"tuckaway: {url}: {exc.fields[0]['msg'] if exc.fields else exc.message}",
+                file=sys.stderr,
+            )
             return 2
     ctx = _context(args)
     finals = asyncio.run(_submit(ctx, writes, args.wait))
@@ -96,15 +107,21 @@ def cmd_save(args: argparse.Namespace) -> int:
     report = []
     for (_, payload), final in zip(writes, finals, strict=True):
         if final is None:
-            entry = {"url": payload["url"], "state": "queued",
-                     "message": "the service did not answer yet; it stays queued"}  # fmt: skip
+            entry = {
+                "url": payload["url"],
+                "state": "queued",
+                "message": "the service did not answer yet; it stays queued",
+            }
             status = max(status, 3)
         elif final.error is not None:
             entry = {"url": payload["url"], "state": "failed", **final.error.to_wire()}
             status = 1
         else:
-            entry = {"url": payload["url"], "state": "saved",
-                     "item_id": (final.result or {}).get("item_id")}  # fmt: skip
+            entry = {
+                "url": payload["url"],
+                "state": "saved",
+                "item_id": (final.result or {}).get("item_id"),
+            }
         report.append(entry)
     if args.json:
         _print_json(report)
@@ -135,12 +152,20 @@ def cmd_list(args: argparse.Namespace) -> int:
         state=state, tag=args.tag, favorite=True if args.favorite else None, count=args.limit
     )
     if args.json:
-        _print_json([
-            {"item_id": i.item_id, "url": i.url, "title": i.title,
-             "status": "archived" if i.status == 1 else "unread", "favorite": i.favorite,
-             "tags": i.tags, "time_added": i.time_added}
-            for i in items
-        ])  # fmt: skip
+        _print_json(
+            [
+                {
+                    "item_id": i.item_id,
+                    "url": i.url,
+                    "title": i.title,
+                    "status": "archived" if i.status == 1 else "unread",
+                    "favorite": i.favorite,
+                    "tags": i.tags,
+                    "time_added": i.time_added,
+                }
+                for i in items
+            ]
+        )
         return 0
     if not items:
         print("nothing saved yet" if state != "archive" else "nothing archived")
@@ -173,8 +198,11 @@ def cmd_status(args: argparse.Namespace) -> int:
         "accounts": ctx.accounts(),
         "queue": ctx.outbox.counts(),
         "service_url": s.pocket_url if ctx.list_service == "pocket" else None,
-        "paths": {"config": str(s.paths.config_file), "database": str(s.paths.db_path),
-                  "log": str(s.paths.log_file)},  # fmt: skip
+        "paths": {
+            "config": str(s.paths.config_file),
+            "database": str(s.paths.db_path),
+            "log": str(s.paths.log_file),
+        },
     }
     if args.json:
         _print_json(info)
@@ -184,14 +212,26 @@ def cmd_status(args: argparse.Namespace) -> int:
     masto = acc["mastodon"]
     q = info["queue"]
     print(f"tuckaway {__version__}")
-    print(f"backend:   {info['backend']}" + (f" ({s.pocket_url})" if info["service_url"] else
-                                             " (embedded local store)"))  # fmt: skip
-    print("pocket:    " + (f"linked as {pocket.get('username') or '?'}" if pocket["linked"]
-                           else "not linked"))  # fmt: skip
-    print("mastodon:  " + (f"linked as {masto.get('acct')} on {masto.get('instance')}"
-                           if masto["linked"] else "not linked"))  # fmt: skip
-    print(f"queue:     {q.get('pending', 0)} waiting, {q.get('held', 0)} held, "
-          f"{q.get('failed', 0)} failed, {q.get('done', 0)} delivered")  # fmt: skip
+    print(
+        f"backend:   {info['backend']}"
+        + (f" ({s.pocket_url})" if info["service_url"] else " (embedded local store)")
+    )
+    print(
+        "pocket:    "
+        + (f"linked as {pocket.get('username') or '?'}" if pocket["linked"] else "not linked")
+    )
+    print(
+        "mastodon:  "
+        + (
+            f"linked as {masto.get('acct')} on {masto.get('instance')}"
+            if masto["linked"]
+            else "not linked"
+        )
+    )
+    print(
+        f"queue:     {q.get('pending', 0)} waiting, {q.get('held', 0)} held, "
+        f"{q.get('failed', 0)} failed, {q.get('done', 0)} delivered"
+    )
     for name, path in info["paths"].items():
         print(f"{name + ':':<10} {path}")
     return 0
@@ -233,11 +273,19 @@ def cmd_queue(args: argparse.Namespace) -> int:
         print("the queue is empty: every write has been delivered")
         return 0
     for e in entries:
-        target = e.payload.get("url") or e.payload.get("item_id") or e.payload.get(
-            "status_url") or e.payload.get("status_id") or e.payload.get("tag") or ""
+        target = (
+            e.payload.get("url")
+            or e.payload.get("item_id")
+            or e.payload.get("status_url")
+            or e.payload.get("status_id")
+            or e.payload.get("tag")
+            or ""
+        )
         err = f"  last error: {e.last_error.get('message')}" if e.last_error else ""
-        print(f"{e.id:>6} {e.state:<8} {e.service:<9} {e.op:<12} {target}  "
-              f"(attempts {e.attempts}){err}")  # fmt: skip
+        print(
+            f"{e.id:>6} {e.state:<8} {e.service:<9} {e.op:<12} {target}  "
+            f"(attempts {e.attempts}){err}"
+        )
     return 0
 
 

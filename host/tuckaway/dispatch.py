@@ -110,8 +110,9 @@ class Dispatcher:
         elif op == "tags":
             self._answer(request.id, lambda: self._tags(request.prefix or ""))
         elif op == "bookmarks":
-            self._spawn(request.id, self.ctx.read("bookmarks", limit=request.limit,
-                                                   max_id=request.max_id))  # fmt: skip
+            self._spawn(
+                request.id, self.ctx.read("bookmarks", limit=request.limit, max_id=request.max_id)
+            )
         elif op == "login":
             self._spawn(request.id, self._login(request))
         elif op == "logout":
@@ -133,8 +134,14 @@ class Dispatcher:
         item = self.ctx.store.items(self.ctx.list_service).lookup(url)
         pending = self.ctx.outbox.pending_for_url(url)
         if item is None:
-            return {"saved": False, "item_id": None, "status": None, "favorite": False,
-                    "tags": [], "pending": pending}  # fmt: skip
+            return {
+                "saved": False,
+                "item_id": None,
+                "status": None,
+                "favorite": False,
+                "tags": [],
+                "pending": pending,
+            }
         return {**item.to_lookup(), "pending": pending}
 
     def _tags(self, prefix: str) -> dict[str, Any]:
@@ -195,8 +202,12 @@ class Dispatcher:
         except Exception:
             log.exception("could not record %d write(s)", len(rows))
             for request, _ in writes:
-                self.emit(error_reply(request.id, Internal(
-                    "could not record the write in the database; see the log file")))  # fmt: skip
+                self.emit(
+                    error_reply(
+                        request.id,
+                        Internal("could not record the write in the database; see the log file"),
+                    )
+                )
             return
         batcher = self.batcher
         kicks: dict[str, int] = {}

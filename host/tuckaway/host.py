@@ -67,9 +67,11 @@ def guard_stdout() -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     if args and args[0] in {"--version", "--help", "-h"}:
-        print(f"tuckaway-host {__version__}: the native-messaging host {HOST_NAME}.\n"
-              "Browsers start it; run `tuckaway install` to register it and `tuckaway doctor` "
-              "to check.")  # fmt: skip
+        print(
+            f"tuckaway-host {__version__}: the native-messaging host {HOST_NAME}.\n"
+            "Browsers start it; run `tuckaway install` to register it and `tuckaway doctor` "
+            "to check."
+        )
         return 0
     frames_fd = guard_stdout()
     from .logs import setup

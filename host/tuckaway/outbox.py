@@ -25,10 +25,17 @@ from .store import transaction
 
 ITEM_OPS_BY_URL = frozenset(
     {
-        "archive", "readd", "favorite", "unfavorite", "delete",
-        "tags_add", "tags_remove", "tags_replace", "tags_clear",
+        "archive",
+        "readd",
+        "favorite",
+        "unfavorite",
+        "delete",
+        "tags_add",
+        "tags_remove",
+        "tags_replace",
+        "tags_clear",
     }
-)  # fmt: skip
+)
 TERMINAL = ("done", "failed")
 DONE_KEEP_S = 7 * 24 * 3600
 
@@ -109,10 +116,15 @@ class Outbox:
                     "INSERT INTO outbox (service, op, payload, dedupe_key, url, state, next_at, "
                     "created_at, updated_at) VALUES (?, ?, ?, ?, ?, 'pending', 0, ?, ?)",
                     (
-                        service, op, json.dumps(payload, separators=(",", ":")),
-                        dedupe_key(service, op, payload), _url_of(op, payload), now, now,
+                        service,
+                        op,
+                        json.dumps(payload, separators=(",", ":")),
+                        dedupe_key(service, op, payload),
+                        _url_of(op, payload),
+                        now,
+                        now,
                     ),
-                )  # fmt: skip
+                )
                 assert cur.lastrowid is not None
                 ids.append(cur.lastrowid)
         return ids

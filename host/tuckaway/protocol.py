@@ -34,11 +34,22 @@ MAX_TITLE = 2000
 
 WRITE_OPS = frozenset(
     {
-        "save", "archive", "readd", "favorite", "unfavorite", "delete",
-        "tags_add", "tags_remove", "tags_replace", "tags_clear", "tag_rename", "tag_delete",
-        "bookmark", "unbookmark",
+        "save",
+        "archive",
+        "readd",
+        "favorite",
+        "unfavorite",
+        "delete",
+        "tags_add",
+        "tags_remove",
+        "tags_replace",
+        "tags_clear",
+        "tag_rename",
+        "tag_delete",
+        "bookmark",
+        "unbookmark",
     }
-)  # fmt: skip
+)
 
 
 def _check_url(value: str) -> str:
@@ -208,15 +219,42 @@ class Logout(_Request):
 
 
 Request = Annotated[
-    Hello | Save | ItemAction | TagsAction | TagRename | TagDelete | Lookup | Tags
-    | BookmarkAction | Bookmarks | Login | Logout,
+    Hello
+    | Save
+    | ItemAction
+    | TagsAction
+    | TagRename
+    | TagDelete
+    | Lookup
+    | Tags
+    | BookmarkAction
+    | Bookmarks
+    | Login
+    | Logout,
     Field(discriminator="op"),
 ]
 OPS: tuple[str, ...] = (
-    "hello", "save", "archive", "readd", "favorite", "unfavorite", "delete",
-    "tags_add", "tags_remove", "tags_replace", "tags_clear", "tag_rename", "tag_delete",
-    "lookup", "tags", "bookmark", "unbookmark", "bookmarks", "login", "logout",
-)  # fmt: skip
+    "hello",
+    "save",
+    "archive",
+    "readd",
+    "favorite",
+    "unfavorite",
+    "delete",
+    "tags_add",
+    "tags_remove",
+    "tags_replace",
+    "tags_clear",
+    "tag_rename",
+    "tag_delete",
+    "lookup",
+    "tags",
+    "bookmark",
+    "unbookmark",
+    "bookmarks",
+    "login",
+    "logout",
+)
 
 _adapter: TypeAdapter[Any] | None = None
 
@@ -387,10 +425,19 @@ class FieldError(_Out):
 
 
 ErrorCode = Literal[
-    "invalid_message", "message_too_large", "invalid_request", "not_linked", "auth_failed",
-    "action_failed", "unknown_item", "not_found", "auth_timeout", "internal",
-    "rate_limited", "unavailable",
-]  # fmt: skip
+    "invalid_message",
+    "message_too_large",
+    "invalid_request",
+    "not_linked",
+    "auth_failed",
+    "action_failed",
+    "unknown_item",
+    "not_found",
+    "auth_timeout",
+    "internal",
+    "rate_limited",
+    "unavailable",
+]
 
 
 class ErrorBody(_Out):
@@ -431,14 +478,27 @@ class AuthorizeEvent(_Out):
 
 
 RESULTS: dict[str, type[BaseModel]] = {
-    "hello": HelloResult, "save": SaveResult, "archive": ItemResult, "readd": ItemResult,
-    "favorite": ItemResult, "unfavorite": ItemResult, "delete": ItemResult,
-    "tags_add": ItemResult, "tags_remove": ItemResult, "tags_replace": ItemResult,
-    "tags_clear": ItemResult, "tag_rename": EmptyResult, "tag_delete": EmptyResult,
-    "lookup": LookupResult, "tags": TagsResult, "bookmark": BookmarkResult,
-    "unbookmark": BookmarkResult, "bookmarks": BookmarksResult, "login": LoginResult,
+    "hello": HelloResult,
+    "save": SaveResult,
+    "archive": ItemResult,
+    "readd": ItemResult,
+    "favorite": ItemResult,
+    "unfavorite": ItemResult,
+    "delete": ItemResult,
+    "tags_add": ItemResult,
+    "tags_remove": ItemResult,
+    "tags_replace": ItemResult,
+    "tags_clear": ItemResult,
+    "tag_rename": EmptyResult,
+    "tag_delete": EmptyResult,
+    "lookup": LookupResult,
+    "tags": TagsResult,
+    "bookmark": BookmarkResult,
+    "unbookmark": BookmarkResult,
+    "bookmarks": BookmarksResult,
+    "login": LoginResult,
     "logout": LogoutResult,
-}  # fmt: skip
+}
 
 
 def json_schema() -> dict[str, Any]:
@@ -448,11 +508,26 @@ def json_schema() -> dict[str, Any]:
     models: list[tuple[Any, Literal["validation", "serialization"]]] = [
         (m, "validation")
         for m in (
-            Hello, Save, ItemAction, TagsAction, TagRename, TagDelete, Lookup, Tags,
-            BookmarkAction, Bookmarks, Login, Logout, OkReply, ErrorReply, QueuedEvent,
-            RetryingEvent, AuthorizeEvent, *dict.fromkeys(RESULTS.values()),
+            Hello,
+            Save,
+            ItemAction,
+            TagsAction,
+            TagRename,
+            TagDelete,
+            Lookup,
+            Tags,
+            BookmarkAction,
+            Bookmarks,
+            Login,
+            Logout,
+            OkReply,
+            ErrorReply,
+            QueuedEvent,
+            RetryingEvent,
+            AuthorizeEvent,
+            *dict.fromkeys(RESULTS.values()),
         )
-    ]  # fmt: skip
+    ]
     _, top = models_json_schema(models, ref_template="#/$defs/{model}")
     request_schema = _request_adapter().json_schema(ref_template="#/$defs/{model}")
     defs = dict(top.get("$defs", {}))

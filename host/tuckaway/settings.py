@@ -56,9 +56,7 @@ class Paths:
         import platformdirs
 
         dirs = platformdirs.PlatformDirs(APP_NAME, appauthor=False)
-        return cls(
-            Path(dirs.user_config_dir), Path(dirs.user_data_dir), Path(dirs.user_state_dir)
-        )
+        return cls(Path(dirs.user_config_dir), Path(dirs.user_data_dir), Path(dirs.user_state_dir))
 
 
 def _is_loopback_host(host: str) -> bool:

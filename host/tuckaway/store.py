@@ -20,10 +20,17 @@ from typing import Any
 UNREAD, ARCHIVED, DELETED = 0, 1, 2
 ITEM_ACTIONS = frozenset(
     {
-        "archive", "readd", "favorite", "unfavorite", "delete",
-        "tags_add", "tags_remove", "tags_replace", "tags_clear",
+        "archive",
+        "readd",
+        "favorite",
+        "unfavorite",
+        "delete",
+        "tags_add",
+        "tags_remove",
+        "tags_replace",
+        "tags_clear",
     }
-)  # fmt: skip
+)
 ACTIONS = ITEM_ACTIONS | {"add", "tag_rename", "tag_delete"}
 
 
@@ -291,7 +298,7 @@ class ItemList:
         item_id: str | None = None,
     ) -> Item:
         """``/v3/add``: save ``url``; a known url is re-added (back to the list, tags merged)."""
-        with _transaction(self.conn):
+        with transaction(self.conn):
             return self._add(url, title, split_tags(tags), now or _now(), item_id)
 
     def _add(
@@ -327,13 +334,15 @@ class ItemList:
         return self._row_to_item(row)
 
     def remember(self, item: Mapping[str, Any]) -> Item:
-        """Upsert an item as a Pocket-compatible service described it (add result or ``/v3/get``)."""
+        """Upsert an item as a Pocket service described it (add result or ``/v3/get`` entry)."""
         item_id = str(item["item_id"])
-        url = str(item.get("given_url") or item.get("normal_url") or item.get("resolved_url") or "")
-        title = str(item.get("given_title") or item.get("resolved_title") or item.get("title") or "")
+        url = str(_first(item, "given_url", "normal_url", "resolved_url"))
+        title = str(
+            item.get("given_title") or item.get("resolved_title") or item.get("title") or ""
+        )
         status = int(item.get("status") or 0)
         now = _now()
-        with _transaction(self.conn):
+        with transaction(self.conn):
             row = self._by_id(item_id)
             if row is None and url:
                 row = self._by_url(url)
@@ -352,11 +361,18 @@ class ItemList:
                 "title = CASE WHEN ? != '' THEN ? ELSE title END, status = ?, "
                 "favorite = ?, resolved_url = ?, time_updated = ? WHERE rowid = ?",
                 (
-                    item_id, url, url, title, title, status,
+                    item_id,
+                    url,
+                    url,
+                    title,
+                    title,
+                    status,
                     int(str(item.get("favorite") or "0") in {"1", "true", "True"}),
-                    item.get("resolved_url"), _int(item.get("time_updated"), now), row["rowid"],
+                    item.get("resolved_url"),
+                    _int(item.get("time_updated"), now),
+                    row["rowid"],
                 ),
-            )  # fmt: skip
+            )
             if "tags" in item and isinstance(item["tags"], Mapping | list):
                 self.conn.execute(
                     "DELETE FROM item_tags WHERE ns = ? AND item_id = ?", (self.ns, item_id)
@@ -383,7 +399,7 @@ class ItemList:
 
     def apply(self, action: Mapping[str, Any]) -> Any:
         """One ``/v3/send`` action. ``add`` answers the item object; the others ``True``."""
-        with _transaction(self.conn):
+        with transaction(self.conn):
             return self._apply(action)
 
     def _apply(self, action: Mapping[str, Any]) -> Any:
@@ -400,8 +416,9 @@ class ItemList:
                 url = row["url"]
             if not url or not isinstance(url, str):
                 raise StoreError("Missing url", 400)
-            return self._add(url, action.get("title"), split_tags(action.get("tags")), now, None
-                             ).to_pocket("simple")  # fmt: skip
+            return self._add(
+                url, action.get("title"), split_tags(action.get("tags")), now, None
+            ).to_pocket("simple")
         if name == "tag_rename":
             old, new = action.get("old_tag"), action.get("new_tag")
             if not old or not new:
@@ -453,7 +470,7 @@ class ItemList:
 
     def forget(self, item_id: str) -> None:
         """Drop an item from this namespace entirely (the service deleted it)."""
-        with _transaction(self.conn):
+        with transaction(self.conn):
             self.conn.execute(
                 "DELETE FROM item_tags WHERE ns = ? AND item_id = ?", (self.ns, item_id)
             )
@@ -504,6 +521,13 @@ class ItemList:
             self.conn.execute("DELETE FROM item_tags WHERE ns = ? AND tag = ?", (self.ns, old))
 
 
+def _first(item: Mapping[str, Any], *keys: str) -> Any:
+    for key in keys:
+        if item.get(key):
+            return item[key]
+    return ""
+
+
 def _int(value: Any, default: int) -> int:
     try:
         return int(value)
@@ -511,7 +535,7 @@ def _int(value: Any, default: int) -> int:
         return default
 
 
-class _transaction:
+class transaction:
     """``BEGIN IMMEDIATE`` .. ``COMMIT``; nested use joins the outer transaction."""
 
     def __init__(self, conn: sqlite3.Connection) -> None:
@@ -530,7 +554,3 @@ class _transaction:
             self.conn.execute("COMMIT")
         else:
             self.conn.execute("ROLLBACK")
-
-
-transaction = _transaction
-__all__ = ["ACTIONS", "ITEM_ACTIONS", "Item", "ItemList", "Store", "StoreError", "split_tags", "transaction"]
