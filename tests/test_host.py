@@ -227,3 +227,25 @@ def test_cold_start_answers_hello_without_loading_pydantic_or_aiohttp(env: dict[
         proc.request({"id": 1, "op": "hello"})
         time.sleep(0.1)
     assert b"LOADED:;" in proc.stderr
+
+
+def test_on_start_the_host_delivers_writes_an_earlier_process_left(
+    env: dict[str, str], home: Path
+) -> None:
+    from tuckaway import db
+    from tuckaway.outbox import Outbox
+
+    conn = db.connect(home / "data" / "tuckaway.db")
+    Outbox(conn, "dead-process").add_many(
+        [("local", "save", {"url": f"https://left.example/{n}", "tags": []}) for n in range(5)]
+    )
+    conn.close()
+    with HostProcess(env) as proc:
+        assert proc.request({"id": 1, "op": "hello"})["result"]["pending"] == 5
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            if proc.request({"id": 2, "op": "hello"})["result"]["pending"] == 0:
+                break
+            time.sleep(0.05)
+        looked = proc.request({"id": 3, "op": "lookup", "url": "https://left.example/3"})
+        assert looked["result"]["saved"] is True

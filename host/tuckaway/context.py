@@ -35,6 +35,7 @@ MASTODON_OPS = frozenset({"bookmark", "unbookmark"})
 #: read ops served by a backend module: op -> "module:function" taking (ctx, **fields)
 READS: dict[str, str] = {
     "bookmarks": "tuckaway.backends.mastodon:list_bookmarks",
+    "sync": "tuckaway.backends.pocket:sync",
 }
 
 

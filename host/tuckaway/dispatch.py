@@ -76,6 +76,32 @@ class Dispatcher:
         if writes:
             self._accept_writes(writes)
 
+    def start_background(self) -> None:
+        """After the first reply: drain writes earlier processes left, sync the index.
+
+        Neither blocks a reply; both run on the loop between requests.
+        """
+        try:
+            self.batcher  # noqa: B018 - creating it starts the drain of due writes
+            self.ctx.outbox.purge()
+            if self.ctx.settings.sync_on_start and self.ctx.is_linked("pocket"):
+                self._background(self.ctx.read("sync"), "initial sync")
+        except Exception:
+            log.exception("background start-up work failed")
+
+    def _background(self, work: Any, what: str) -> None:
+        async def run() -> None:
+            try:
+                await work
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("%s failed: %s", what, exc)
+
+        task = asyncio.get_running_loop().create_task(run())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
     def reject(self, error: TuckawayError) -> None:
         """A frame that could not be read as a message."""
         self.emit(error_reply(None, error))

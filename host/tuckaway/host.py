@@ -136,6 +136,7 @@ async def serve(settings: Any, stream: BinaryIO, writer: FrameWriter) -> None:
             if first:
                 first = False
                 _warm_up()
+                dispatcher.start_background()
             if done:
                 break
         grace = min(EOF_GRACE_S, settings.request_timeout_s + 1)
