@@ -60,6 +60,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:
+        log.exception("command %s failed", args.command)
+        print(
+            f"tuckaway: internal error ({type(exc).__name__}); details are in "
+            f"{settings.paths.log_file}",
+            file=sys.stderr,
+        )
+        return 1
     return status
 
 
