@@ -17,7 +17,10 @@ from collections.abc import Sequence
 from . import __version__
 from .errors import TuckawayError
 
-_COMMAND_MODULES: tuple[str, ...] = ("tuckaway.commands",)
+_COMMAND_MODULES: tuple[str, ...] = (
+    "tuckaway.commands",
+    "tuckaway.server",
+)
 
 log = logging.getLogger("tuckaway.cli")
 
