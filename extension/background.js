@@ -1,0 +1,264 @@
+/**
+ * The background: context menus, keyboard commands, the badge, and the relay
+ * that lets the popup and options page use the one native port (port.js).
+ *
+ * Listeners are registered at the top level, synchronously, as Manifest V3
+ * requires for events to wake the background. They are exported on
+ * `globalThis.tuckaway` too, so tests drive the very functions the browser
+ * calls (`chrome.contextMenus.onClicked.hasListener(tuckaway.onMenuClicked)`).
+ */
+import { ext } from "./lib/browser.js";
+import { BadgeModel, CHECK_MS } from "./lib/badge.js";
+import { collectSelectedLinks, linksToSave } from "./lib/links.js";
+import { MASTODON_POST_PATTERNS, isMastodonPostUrl } from "./lib/mastodon.js";
+import { UI_PORT_NAME, errorToWire } from "./lib/relay.js";
+import { WRITE_OPS, bookmarkRequest, isSaveableUrl, saveRequest } from "./lib/requests.js";
+import { normalizeTagList } from "./lib/tags.js";
+import { describeError } from "./lib/words.js";
+import { HostPort } from "./port.js";
+
+export const MENU_IDS = Object.freeze(["save-link", "save-page", "save-selection-links", "bookmark-status"]);
+
+const port = new HostPort({ connectNative: (name) => ext.runtime.connectNative(name) });
+const badge = new BadgeModel();
+let checkTimer = null;
+
+// -- badge --------------------------------------------------------------------
+
+function paintBadge() {
+  const { text, color } = badge.view();
+  ext.action.setBadgeText({ text }).catch(() => {});
+  ext.action.setBadgeBackgroundColor({ color }).catch(() => {});
+}
+
+function notifyFailure(message) {
+  ext.notifications
+    ?.create(`tuckaway-failed-${Date.now()}`, {
+      type: "basic",
+      iconUrl: ext.runtime.getURL("icons/icon-128.png"),
+      title: "Tuckaway could not do that",
+      message,
+    })
+    .catch(() => {});
+}
+
+/**
+ * Every request goes through here. Writes count on the badge; a failed write
+ * shows "!" and, unless a page is there to show the error (`quiet`), a notification.
+ */
+async function send(request, { onEvent = null, quiet = false } = {}) {
+  const write = WRITE_OPS.has(request.op);
+  if (!write) return port.request(request, { onEvent });
+  badge.started();
+  paintBadge();
+  try {
+    const result = await port.request(request, { onEvent });
+    badge.succeeded();
+    return result;
+  } catch (error) {
+    badge.failedWrite();
+    if (!quiet) {
+      const service = request.op.includes("bookmark") ? "mastodon" : port.info?.backend ?? null;
+      notifyFailure(describeError(error, { service }));
+    }
+    throw error;
+  } finally {
+    paintBadge();
+    if (badge.flash) {
+      clearTimeout(checkTimer);
+      checkTimer = setTimeout(() => {
+        badge.flashDone();
+        paintBadge();
+      }, CHECK_MS);
+    }
+  }
+}
+
+// -- saving ---------------------------------------------------------------------
+
+async function defaultTags() {
+  try {
+    const stored = await ext.storage.sync.get({ defaultTags: [] });
+    return normalizeTagList(stored.defaultTags);
+  } catch {
+    return [];
+  }
+}
+
+/** Save one page or link; resolves with the host's result. */
+async function saveUrl(url, title = null, options = {}) {
+  if (!isSaveableUrl(url)) {
+    const error = Object.assign(new Error(`Only web pages (http and https) can be saved, not ${url}.`), {
+      code: "invalid_request",
+    });
+    if (!options.quiet) notifyFailure(error.message);
+    throw error;
+  }
+  const tags = [...(await defaultTags()), ...(options.tags ?? [])];
+  return send(saveRequest({ url, title, tags }), options);
+}
+
+async function saveSelectionLinks(info, tab) {
+  let anchors = [];
+  if (tab?.id !== undefined && ext.scripting) {
+    try {
+      const target = { tabId: tab.id };
+      if (typeof info.frameId === "number") target.frameIds = [info.frameId];
+      const [first] = await ext.scripting.executeScript({ target, func: collectSelectedLinks });
+      anchors = Array.isArray(first?.result) ? first.result : [];
+    } catch (err) {
+      console.warn("tuckaway: could not read the selection's links; using its text", err);
+    }
+  }
+  const links = linksToSave({ anchors, selectionText: info.selectionText ?? "", pageUrl: info.pageUrl ?? tab?.url });
+  if (links.length === 0) {
+    notifyFailure("The selection contains no links to save.");
+    return [];
+  }
+  // All at once: the host batches writes that arrive together (PROTOCOL.md 4).
+  return Promise.allSettled(links.map((link) => saveUrl(link.url, link.title ?? null)));
+}
+
+async function bookmarkStatus(info, tab) {
+  const candidates = [info.linkUrl, info.pageUrl, tab?.url];
+  const statusUrl = candidates.find((url) => url && isMastodonPostUrl(url));
+  if (!statusUrl) {
+    notifyFailure("That is not a Mastodon post, so it cannot be bookmarked.");
+    return null;
+  }
+  return send(bookmarkRequest(true, statusUrl));
+}
+
+async function activeTab() {
+  const [tab] = await ext.tabs.query({ active: true, currentWindow: true });
+  return tab ?? null;
+}
+
+// -- listeners ------------------------------------------------------------------
+
+/** contextMenus.onClicked */
+export function onMenuClicked(info, tab) {
+  const run = (() => {
+    switch (info.menuItemId) {
+      case "save-link":
+        return saveUrl(info.linkUrl, info.linkText ?? null);
+      case "save-page":
+        return saveUrl(info.pageUrl ?? tab?.url, tab?.title ?? null);
+      case "save-selection-links":
+        return saveSelectionLinks(info, tab);
+      case "bookmark-status":
+        return bookmarkStatus(info, tab);
+      default:
+        return Promise.resolve(null);
+    }
+  })();
+  return run.catch((error) => {
+    console.warn(`tuckaway: ${info.menuItemId} failed`, error);
+    return { error: errorToWire(error) };
+  });
+}
+
+/** commands.onCommand (`_execute_action` opens the popup without coming here). */
+export function onCommand(command, tab) {
+  if (command !== "save-page") return Promise.resolve(null);
+  return (async () => {
+    const target = tab?.url ? tab : await activeTab();
+    if (!target) return null;
+    return saveUrl(target.url, target.title ?? null);
+  })().catch((error) => {
+    console.warn("tuckaway: save-page failed", error);
+    return { error: errorToWire(error) };
+  });
+}
+
+/** runtime.onConnect: a popup or options page using the host through us. */
+export function onUiConnect(uiPort) {
+  if (uiPort.name !== UI_PORT_NAME) return;
+  let open = true;
+  uiPort.onDisconnect.addListener(() => {
+    open = false;
+  });
+  const reply = (frame) => {
+    if (!open) return;
+    try {
+      uiPort.postMessage(frame);
+    } catch {
+      open = false;
+    }
+  };
+  uiPort.onMessage.addListener((message) => {
+    const { rid } = message ?? {};
+    handleUi(message, (event) => reply({ rid, event }), () => open).then(
+      (result) => reply({ rid, ok: true, result }),
+      (error) => reply({ rid, ok: false, error: errorToWire(error) }),
+    );
+  });
+}
+
+async function handleUi(message, onEvent, isOpen) {
+  switch (message?.kind) {
+    case "hello": {
+      const info = await port.hello();
+      rememberAccounts(info);
+      return info;
+    }
+    case "status":
+      return { state: port.state, lastError: port.lastError, info: port.info };
+    case "request": {
+      const request = message.request;
+      const relay = (event) => {
+        if (event.event === "authorize") openAuthorizePage(event.url);
+        onEvent(event);
+      };
+      const result = await send(request, { onEvent: relay, quiet: isOpen() });
+      if (request.op === "login" || request.op === "logout") port.hello().then(rememberAccounts, () => {});
+      return result;
+    }
+    default:
+      throw Object.assign(new Error(`unknown message kind ${message?.kind}`), { code: "invalid_request" });
+  }
+}
+
+function openAuthorizePage(url) {
+  if (isSaveableUrl(url)) ext.tabs.create({ url }).catch((err) => console.warn("tuckaway: cannot open", err));
+}
+
+// -- menus ----------------------------------------------------------------------
+
+function rememberAccounts(info) {
+  const linked = Boolean(info?.accounts?.mastodon?.linked);
+  ext.storage.local.set({ mastodonLinked: linked }).catch(() => {});
+  ext.contextMenus.update("bookmark-status", { visible: linked }).catch(() => {});
+}
+
+async function createMenus() {
+  const { mastodonLinked = false } = await ext.storage.local.get({ mastodonLinked: false }).catch(() => ({}));
+  await ext.contextMenus.removeAll();
+  const menus = [
+    { id: "save-page", title: "Save page to Tuckaway", contexts: ["page"] },
+    { id: "save-link", title: "Save link to Tuckaway", contexts: ["link"] },
+    { id: "save-selection-links", title: "Save links in selection to Tuckaway", contexts: ["selection"] },
+    {
+      id: "bookmark-status",
+      title: "Bookmark post on Mastodon",
+      contexts: ["page", "link"],
+      targetUrlPatterns: [...MASTODON_POST_PATTERNS],
+      visible: mastodonLinked,
+    },
+  ];
+  for (const menu of menus) {
+    ext.contextMenus.create(menu, () => {
+      const error = globalThis.chrome?.runtime?.lastError;
+      if (error) console.warn(`tuckaway: menu ${menu.id}`, error.message);
+    });
+  }
+}
+
+ext.contextMenus.onClicked.addListener(onMenuClicked);
+ext.commands.onCommand.addListener(onCommand);
+ext.runtime.onConnect.addListener(onUiConnect);
+ext.runtime.onInstalled.addListener(() => createMenus());
+ext.runtime.onStartup.addListener(() => createMenus());
+
+// For tests and debugging from the background console: the same functions the browser calls.
+globalThis.tuckaway = Object.freeze({ port, badge, onMenuClicked, onCommand, onUiConnect, saveUrl, createMenus, MENU_IDS });

@@ -1,0 +1,57 @@
+/**
+ * What the toolbar badge says.
+ *
+ * - a number while writes wait for the service (queued, retrying),
+ * - a check mark for a moment after a write succeeds and nothing else waits,
+ * - "!" after a write failed, until the next write succeeds.
+ *
+ * The model is pure; background.js paints it and runs the check mark timer.
+ */
+
+export const CHECK = "\u2713";
+export const CHECK_MS = 2000;
+
+export const COLORS = Object.freeze({
+  pending: "#5b6472",
+  ok: "#1f8a4c",
+  error: "#c62828",
+});
+
+export class BadgeModel {
+  constructor() {
+    this.pending = 0;
+    this.failed = false;
+    this.flash = false;
+  }
+
+  started() {
+    this.pending += 1;
+    this.flash = false;
+  }
+
+  succeeded() {
+    this.pending = Math.max(0, this.pending - 1);
+    this.failed = false;
+    this.flash = this.pending === 0;
+  }
+
+  failedWrite() {
+    this.pending = Math.max(0, this.pending - 1);
+    this.failed = true;
+    this.flash = false;
+  }
+
+  /** The check mark has been shown long enough. */
+  flashDone() {
+    this.flash = false;
+  }
+
+  view() {
+    if (this.pending > 0) {
+      return { text: this.pending > 99 ? "99+" : String(this.pending), color: COLORS.pending };
+    }
+    if (this.failed) return { text: "!", color: COLORS.error };
+    if (this.flash) return { text: CHECK, color: COLORS.ok };
+    return { text: "", color: COLORS.pending };
+  }
+}

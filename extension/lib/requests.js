@@ -1,0 +1,226 @@
+/**
+ * Requests to the host (PROTOCOL.md 2-3) and the bookkeeping of the ones in flight.
+ *
+ * Builders produce exactly the fields the protocol allows (the host refuses
+ * unknown fields), so the rest of the extension never spells a request by
+ * hand. `RequestTable` gives each request its id and routes the host's
+ * replies and events back to whoever asked.
+ */
+import { normalizeTagList } from "./tags.js";
+
+export const HOST_NAME = "org.tuckaway.host";
+export const PROTOCOL_VERSION = 1;
+export const MAX_TITLE_LENGTH = 2000;
+
+export const WRITE_OPS = Object.freeze(new Set([
+  "save", "archive", "readd", "favorite", "unfavorite", "delete",
+  "tags_add", "tags_remove", "tags_replace", "tags_clear", "tag_rename", "tag_delete",
+  "bookmark", "unbookmark",
+]));
+
+export const ITEM_OPS = Object.freeze(new Set(["archive", "readd", "favorite", "unfavorite", "delete", "tags_clear"]));
+export const TAG_OPS = Object.freeze(new Set(["tags_add", "tags_remove", "tags_replace"]));
+
+/** An error reply from the host, or a failure to reach it (code `host_unavailable`). */
+export class HostError extends Error {
+  constructor(code, message, { fields = null, retryAfter = null } = {}) {
+    super(message);
+    this.name = "HostError";
+    this.code = code;
+    this.fields = fields;
+    this.retryAfter = retryAfter;
+  }
+
+  static fromWire(error) {
+    const body = error && typeof error === "object" ? error : {};
+    return new HostError(String(body.code ?? "internal"), String(body.message ?? "the host gave no reason"), {
+      fields: Array.isArray(body.fields) ? body.fields : null,
+      retryAfter: typeof body.retry_after === "number" ? body.retry_after : null,
+    });
+  }
+}
+
+function target(where) {
+  if (where && typeof where.item_id === "string" && where.item_id) return { item_id: where.item_id };
+  if (where && typeof where.url === "string" && where.url.trim()) return { url: where.url.trim() };
+  throw new TypeError("an item op needs an item_id or a url");
+}
+
+/** Only pages on the web can be saved (PROTOCOL.md: url is http or https). */
+export function isSaveableUrl(url) {
+  try {
+    const parsed = new URL(url);
+    return (parsed.protocol === "http:" || parsed.protocol === "https:") && Boolean(parsed.hostname);
+  } catch {
+    return false;
+  }
+}
+
+export function saveRequest({ url, title = null, tags = [] }) {
+  if (!isSaveableUrl(url)) throw new TypeError(`only http and https pages can be saved: ${url}`);
+  const request = { op: "save", url: url.trim() };
+  const cleanTitle = typeof title === "string" ? title.trim().slice(0, MAX_TITLE_LENGTH) : "";
+  if (cleanTitle) request.title = cleanTitle;
+  const cleanTags = normalizeTagList(tags);
+  if (cleanTags.length) request.tags = cleanTags;
+  return request;
+}
+
+export function itemRequest(op, where) {
+  if (!ITEM_OPS.has(op)) throw new TypeError(`not an item op: ${op}`);
+  return { op, ...target(where) };
+}
+
+export function tagsRequest(op, where, tags) {
+  if (!TAG_OPS.has(op)) throw new TypeError(`not a tags op: ${op}`);
+  const clean = normalizeTagList(tags);
+  if (!clean.length) throw new TypeError(`${op} needs at least one tag`);
+  return { op, ...target(where), tags: clean };
+}
+
+export function lookupRequest(url) {
+  return { op: "lookup", url: url.trim() };
+}
+
+export function tagsListRequest(prefix = "") {
+  return prefix ? { op: "tags", prefix } : { op: "tags" };
+}
+
+export function bookmarkRequest(bookmarked, statusUrl) {
+  if (!isSaveableUrl(statusUrl)) throw new TypeError(`not a post URL: ${statusUrl}`);
+  return { op: bookmarked ? "bookmark" : "unbookmark", status_url: statusUrl.trim() };
+}
+
+export function loginRequest(service, instance = null) {
+  if (service === "mastodon") {
+    const server = normalizeInstance(instance);
+    if (!server) throw new TypeError("Mastodon sign-in needs your server's address");
+    return { op: "login", service, instance: server };
+  }
+  if (service === "pocket") return { op: "login", service };
+  throw new TypeError(`unknown service: ${service}`);
+}
+
+export function logoutRequest(service) {
+  if (service !== "pocket" && service !== "mastodon") throw new TypeError(`unknown service: ${service}`);
+  return { op: "logout", service };
+}
+
+/** "mastodon.social" or "https://mastodon.social/" -> "https://mastodon.social"; null if unusable. */
+export function normalizeInstance(text) {
+  let value = String(text ?? "").trim();
+  if (!value) return null;
+  if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(value)) value = `https://${value}`;
+  try {
+    const url = new URL(value);
+    if (url.protocol !== "https:" && !(url.protocol === "http:" && ["127.0.0.1", "localhost"].includes(url.hostname))) {
+      return null;
+    }
+    if (!url.hostname.includes(".") && url.hostname !== "localhost") return null;
+    return url.origin;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Requests waiting for their final reply, keyed by id.
+ *
+ * `open()` stamps an id and returns the frame to send plus a promise of the
+ * result; `route()` takes every frame the host writes. Events go to the
+ * request's `onEvent`; a final reply settles its promise (a `HostError` on
+ * `ok: false`). A write is marked `queued` once the host has recorded it
+ * durably, which is what lets port.js recover it after the host exits.
+ */
+export class RequestTable {
+  constructor(prefix = "r") {
+    this.prefix = prefix;
+    this.counter = 0;
+    this.entries = new Map();
+  }
+
+  nextId() {
+    this.counter += 1;
+    return `${this.prefix}${this.counter}`;
+  }
+
+  open(request, { onEvent = null } = {}) {
+    if (!request || typeof request.op !== "string") throw new TypeError("a request needs an op");
+    const id = this.nextId();
+    const message = { id, ...request };
+    let resolve;
+    let reject;
+    const promise = new Promise((res, rej) => {
+      resolve = res;
+      reject = rej;
+    });
+    const entry = {
+      id,
+      message,
+      op: request.op,
+      write: WRITE_OPS.has(request.op),
+      queued: false,
+      sent: false,
+      onEvent,
+      resolve,
+      reject,
+    };
+    this.entries.set(id, entry);
+    return { id, message, promise, entry };
+  }
+
+  get size() {
+    return this.entries.size;
+  }
+
+  get(id) {
+    return this.entries.get(id);
+  }
+
+  /** Every request still waiting, in the order they were opened. */
+  pending() {
+    return [...this.entries.values()];
+  }
+
+  /**
+   * Route one frame from the host. Returns what it was:
+   * "event", "reply", "stray" (an id we do not know) or "invalid".
+   */
+  route(frame) {
+    if (!frame || typeof frame !== "object" || Array.isArray(frame)) return "invalid";
+    const entry = frame.id === null || frame.id === undefined ? undefined : this.entries.get(frame.id);
+    if (typeof frame.event === "string") {
+      if (!entry) return "stray";
+      if (frame.event === "queued") entry.queued = true;
+      entry.onEvent?.(frame);
+      return "event";
+    }
+    if (typeof frame.ok !== "boolean") return "invalid";
+    if (!entry) return "stray";
+    this.entries.delete(entry.id);
+    if (frame.ok) entry.resolve(frame.result ?? {});
+    else entry.reject(HostError.fromWire(frame.error));
+    return "reply";
+  }
+
+  /** Settle a request without a frame from the host (recovery, giving up). */
+  resolve(id, result) {
+    const entry = this.entries.get(id);
+    if (!entry) return false;
+    this.entries.delete(id);
+    entry.resolve(result);
+    return true;
+  }
+
+  reject(id, error) {
+    const entry = this.entries.get(id);
+    if (!entry) return false;
+    this.entries.delete(id);
+    entry.reject(error);
+    return true;
+  }
+
+  rejectAll(error) {
+    for (const id of [...this.entries.keys()]) this.reject(id, error);
+  }
+}

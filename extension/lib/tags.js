@@ -1,0 +1,50 @@
+/**
+ * Tags as the user types them, and as the protocol wants them.
+ *
+ * PROTOCOL.md 3: tags are strings, trimmed, non-empty, without commas, at most
+ * 100 characters. The user may type several at once separated by commas
+ * ("news, later"), so a comma here splits instead of being refused.
+ */
+
+export const MAX_TAG_LENGTH = 100;
+export const MAX_TAGS = 100;
+
+/**
+ * Split typed text into tags: `{ tags, problems }`.
+ *
+ * Duplicates (also against `existing`) are dropped silently; a tag that is too
+ * long is left out and named in `problems`, so the popup can say why.
+ */
+export function parseTags(text, existing = []) {
+  const seen = new Set(existing.map((t) => t.toLowerCase()));
+  const tags = [];
+  const problems = [];
+  for (const piece of String(text ?? "").split(/[,\n]/)) {
+    const tag = piece.trim().replace(/\s+/g, " ");
+    if (!tag) continue;
+    if (tag.length > MAX_TAG_LENGTH) {
+      problems.push(`"${tag.slice(0, 20)}..." is longer than ${MAX_TAG_LENGTH} characters`);
+      continue;
+    }
+    const key = tag.toLowerCase();
+    if (seen.has(key)) continue;
+    seen.add(key);
+    tags.push(tag);
+  }
+  return { tags, problems };
+}
+
+/** Known tags that start with what was typed, minus the ones already chosen, best first. */
+export function completeTags(known, typed, chosen = [], limit = 8) {
+  const prefix = String(typed ?? "").trim().toLowerCase();
+  const taken = new Set(chosen.map((t) => t.toLowerCase()));
+  return [...new Set(known)]
+    .filter((t) => !taken.has(t.toLowerCase()) && t.toLowerCase().startsWith(prefix))
+    .sort((a, b) => a.length - b.length || a.localeCompare(b))
+    .slice(0, limit);
+}
+
+/** Default tags as stored in the options: the same rules as typed tags. */
+export function normalizeTagList(list) {
+  return parseTags(Array.isArray(list) ? list.join(",") : String(list ?? "")).tags;
+}

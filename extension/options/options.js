@@ -1,0 +1,222 @@
+/**
+ * Options: is the helper app there (and how to install it when not), account
+ * sign-in/out, default tags, where the host's own settings live, shortcuts.
+ */
+import { ext } from "../lib/browser.js";
+import { BackgroundClient } from "../lib/relay.js";
+import { loginRequest, logoutRequest, normalizeInstance } from "../lib/requests.js";
+import { normalizeTagList, parseTags } from "../lib/tags.js";
+import { INSTALL_COMMAND, describeError } from "../lib/words.js";
+
+const client = new BackgroundClient();
+const $ = (id) => document.getElementById(id);
+let defaultTags = [];
+
+function pill(id, text, kind = "") {
+  const el = $(id);
+  el.textContent = text;
+  el.className = `pill ${kind}`.trim();
+}
+
+function message(id, text, kind = "") {
+  const el = $(id);
+  el.textContent = text ?? "";
+  el.className = `message ${kind}`.trim();
+}
+
+// -- helper app and accounts -----------------------------------------------------
+
+function showHost(info) {
+  $("host").dataset.state = "found";
+  $("host-found").hidden = false;
+  $("host-missing").hidden = true;
+  pill("host-badge", "Connected", "ok");
+  $("host-version").textContent = `tuckaway ${info.version} (protocol ${info.protocol})`;
+  $("host-backend").textContent = info.backend === "pocket" ? "your Pocket account" : "the list on this computer";
+  $("host-pending").textContent = info.pending ? String(info.pending) : "nothing";
+  showAccounts(info.accounts ?? {});
+}
+
+function showMissing(error) {
+  $("host").dataset.state = "missing";
+  $("host-found").hidden = true;
+  $("host-missing").hidden = false;
+  pill("host-badge", "Not found", "error");
+  const reason = error?.code === "host_unavailable" ? "" : `: ${describeError(error)}`;
+  $("host-reason").textContent = reason;
+  for (const id of ["pocket-login", "mastodon-login"]) $(id).disabled = true;
+  pill("pocket-state", "Needs the helper app");
+  pill("mastodon-state", "Needs the helper app");
+}
+
+function showAccounts(accounts) {
+  const pocket = accounts.pocket ?? {};
+  pill("pocket-state", pocket.linked ? `Signed in${pocket.username ? ` as ${pocket.username}` : ""}` : "Not signed in",
+    pocket.linked ? "ok" : "");
+  $("pocket-login").hidden = Boolean(pocket.linked);
+  $("pocket-login").disabled = false;
+  $("pocket-logout").hidden = !pocket.linked;
+
+  const mastodon = accounts.mastodon ?? {};
+  pill("mastodon-state", mastodon.linked ? `Signed in as ${mastodon.acct ?? "you"}` : "Not signed in",
+    mastodon.linked ? "ok" : "");
+  const instance = $("mastodon-instance");
+  if (mastodon.instance) instance.value = mastodon.instance;
+  instance.disabled = Boolean(mastodon.linked);
+  $("mastodon-login").hidden = Boolean(mastodon.linked);
+  $("mastodon-login").disabled = false;
+  $("mastodon-logout").hidden = !mastodon.linked;
+}
+
+async function checkHost() {
+  $("host").dataset.state = "checking";
+  pill("host-badge", "Checking\u2026");
+  try {
+    showHost(await client.hello());
+  } catch (error) {
+    showMissing(error);
+  }
+}
+
+async function signIn(service, instance = null) {
+  const out = `${service}-message`;
+  let request;
+  try {
+    request = loginRequest(service, instance);
+  } catch (error) {
+    message(out, error.message, "error");
+    $(service === "mastodon" ? "mastodon-instance" : "pocket-login").focus();
+    return;
+  }
+  $(`${service}-login`).disabled = true;
+  message(out, "Starting sign-in\u2026");
+  try {
+    const result = await client.request(request, (event) => {
+      if (event.event === "authorize") message(out, "Finish signing in in the tab that opened.");
+    });
+    message(out, `Signed in${result?.username ? ` as ${result.username}` : ""}.`, "ok");
+  } catch (error) {
+    message(out, describeError(error, { service }), "error");
+  } finally {
+    $(`${service}-login`).disabled = false;
+    await checkHost();
+  }
+}
+
+async function signOut(service) {
+  const out = `${service}-message`;
+  try {
+    await client.request(logoutRequest(service));
+    message(out, "Signed out. The token was removed from this computer.", "ok");
+  } catch (error) {
+    message(out, describeError(error, { service }), "error");
+  }
+  await checkHost();
+}
+
+// -- default tags ------------------------------------------------------------------
+
+function renderDefaultTags() {
+  $("default-chips").replaceChildren(
+    ...defaultTags.map((tag) => {
+      const li = document.createElement("li");
+      li.className = "chip";
+      const name = document.createElement("span");
+      name.textContent = tag;
+      const remove = document.createElement("button");
+      remove.type = "button";
+      remove.textContent = "\u00d7";
+      remove.setAttribute("aria-label", `Remove default tag ${tag}`);
+      remove.addEventListener("click", () => {
+        storeDefaultTags(defaultTags.filter((t) => t !== tag));
+        $("default-tag-input").focus();
+      });
+      li.append(name, remove);
+      return li;
+    }),
+  );
+}
+
+async function storeDefaultTags(tags) {
+  defaultTags = normalizeTagList(tags);
+  renderDefaultTags();
+  try {
+    await ext.storage.sync.set({ defaultTags });
+    message("tags-message", defaultTags.length ? "Saved." : "No default tags.", "ok");
+  } catch (error) {
+    message("tags-message", `Could not store the tags: ${error.message}`, "error");
+  }
+}
+
+async function loadDefaultTags() {
+  const stored = await ext.storage.sync.get({ defaultTags: [] }).catch(() => ({ defaultTags: [] }));
+  defaultTags = normalizeTagList(stored.defaultTags);
+  renderDefaultTags();
+}
+
+// -- shortcuts -----------------------------------------------------------------------
+
+async function showShortcuts() {
+  const commands = (await ext.commands?.getAll?.().catch(() => [])) ?? [];
+  const names = { _execute_action: "Save this page and open the popup", "save-page": "Save this page (no popup)" };
+  $("shortcuts").replaceChildren(
+    ...commands.map((command) => {
+      const li = document.createElement("li");
+      const what = document.createElement("span");
+      what.textContent = names[command.name] ?? command.description ?? command.name;
+      const key = document.createElement("kbd");
+      key.textContent = command.shortcut || "not set";
+      li.append(what, key);
+      return li;
+    }),
+  );
+  const firefox = typeof globalThis.browser !== "undefined" && navigator.userAgent.includes("Firefox");
+  $("shortcuts-help").textContent = firefox
+    ? "Change them in Add-ons and themes \u2192 the gear menu \u2192 Manage Extension Shortcuts."
+    : "Change them at chrome://extensions/shortcuts (or your browser's extension shortcut settings).";
+}
+
+// -- wiring --------------------------------------------------------------------------
+
+function wire() {
+  $("install-command").textContent = INSTALL_COMMAND;
+  $("copy-install").addEventListener("click", async () => {
+    try {
+      await navigator.clipboard.writeText(INSTALL_COMMAND);
+      $("copy-install").textContent = "Copied";
+    } catch {
+      $("copy-install").textContent = "Select and copy";
+    }
+  });
+  $("recheck").addEventListener("click", checkHost);
+  $("pocket-login").addEventListener("click", () => signIn("pocket"));
+  $("pocket-logout").addEventListener("click", () => signOut("pocket"));
+  $("mastodon-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const instance = normalizeInstance($("mastodon-instance").value);
+    if (!instance) {
+      message("mastodon-message", "Enter your Mastodon server's address, like mastodon.social.", "error");
+      $("mastodon-instance").focus();
+      return;
+    }
+    signIn("mastodon", instance);
+  });
+  $("mastodon-logout").addEventListener("click", () => signOut("mastodon"));
+  $("default-tag-input").addEventListener("keydown", (event) => {
+    const input = event.currentTarget;
+    if (event.key === "Enter") {
+      event.preventDefault();
+      const { tags, problems } = parseTags(input.value, defaultTags);
+      input.value = "";
+      if (problems.length) message("tags-message", `Not added: ${problems.join("; ")}.`, "error");
+      if (tags.length) storeDefaultTags([...defaultTags, ...tags]);
+    } else if (event.key === "Backspace" && input.value === "" && defaultTags.length) {
+      storeDefaultTags(defaultTags.slice(0, -1));
+    }
+  });
+}
+
+wire();
+checkHost();
+loadDefaultTags();
+showShortcuts();

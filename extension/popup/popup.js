@@ -1,0 +1,336 @@
+/**
+ * The toolbar popup: saves the current tab at once (unless it is already
+ * saved, then shows its state from `lookup`), then lets the user tag,
+ * archive, favorite, remove, and bookmark a Mastodon post.
+ *
+ * Every request goes through the background (lib/relay.js), which owns the
+ * native port and the badge, so closing the popup never loses a save.
+ */
+import { ext } from "../lib/browser.js";
+import { headline, itemFromLookup, needsSave } from "../lib/itemstate.js";
+import { isMastodonPostUrl } from "../lib/mastodon.js";
+import { BackgroundClient } from "../lib/relay.js";
+import {
+  bookmarkRequest,
+  isSaveableUrl,
+  itemRequest,
+  lookupRequest,
+  saveRequest,
+  tagsListRequest,
+  tagsRequest,
+} from "../lib/requests.js";
+import { completeTags, normalizeTagList, parseTags } from "../lib/tags.js";
+import { INSTALL_COMMAND, describeError, describeRetry } from "../lib/words.js";
+
+const client = new BackgroundClient();
+const $ = (id) => document.getElementById(id);
+
+const page = { url: null, title: null };
+let item = itemFromLookup(null);
+let knownTags = [];
+let backend = null;
+let bookmarked = false;
+
+// -- rendering -------------------------------------------------------------------
+
+function setStatus(state, text) {
+  const main = $("popup");
+  main.dataset.state = state;
+  main.setAttribute("aria-busy", String(state === "checking" || state === "saving"));
+  $("status-text").textContent = text;
+}
+
+function setDetail(text, kind = "error") {
+  const detail = $("detail");
+  detail.textContent = text ?? "";
+  detail.className = `notice ${kind}`;
+  detail.hidden = !text;
+}
+
+function renderItem() {
+  const visible = item.saved || item.pending > 0;
+  $("item").hidden = !visible;
+  $("removed").hidden = visible || $("popup").dataset.state !== "removed";
+  const archive = $("archive");
+  archive.setAttribute("aria-pressed", String(item.archived));
+  archive.textContent = item.archived ? "Archived" : "Archive";
+  archive.title = item.archived ? "Move back to your list" : "Archive this page";
+  const favorite = $("favorite");
+  favorite.setAttribute("aria-pressed", String(item.favorite));
+  favorite.textContent = item.favorite ? "\u2605 Favorite" : "\u2606 Favorite";
+  const chips = $("chips");
+  chips.replaceChildren(
+    ...item.tags.map((tag) => {
+      const li = document.createElement("li");
+      li.className = "chip";
+      const name = document.createElement("span");
+      name.textContent = tag;
+      const remove = document.createElement("button");
+      remove.type = "button";
+      remove.textContent = "\u00d7";
+      remove.setAttribute("aria-label", `Remove tag ${tag}`);
+      remove.addEventListener("click", () => removeTag(tag));
+      li.append(name, remove);
+      return li;
+    }),
+  );
+  updateSuggestions();
+}
+
+function updateSuggestions() {
+  const typed = $("tag-input").value.split(",").pop();
+  const list = $("tag-suggestions");
+  list.replaceChildren(
+    ...completeTags(knownTags, typed, item.tags, 12).map((tag) => {
+      const option = document.createElement("option");
+      option.value = tag;
+      return option;
+    }),
+  );
+}
+
+function showError(error) {
+  if (error?.code === "host_unavailable") {
+    setStatus("missing", "Helper app not found");
+    $("install").hidden = false;
+    $("item").hidden = true;
+    return;
+  }
+  setDetail(describeError(error, { service: backend }));
+}
+
+// -- flows -----------------------------------------------------------------------
+
+async function currentTab() {
+  const params = new URLSearchParams(location.search);
+  const tabId = Number.parseInt(params.get("tab") ?? "", 10);
+  if (Number.isInteger(tabId)) return ext.tabs.get(tabId);
+  const [tab] = await ext.tabs.query({ active: true, currentWindow: true });
+  return tab;
+}
+
+async function refresh() {
+  item = itemFromLookup(await client.request(lookupRequest(page.url)));
+  return item;
+}
+
+async function save() {
+  setStatus("saving", "Saving\u2026");
+  setDetail(null);
+  const { defaultTags = [] } = await ext.storage.sync.get({ defaultTags: [] }).catch(() => ({}));
+  const request = saveRequest({ url: page.url, title: page.title, tags: normalizeTagList(defaultTags) });
+  try {
+    const result = await client.request(request, (event) => {
+      if (event.event === "retrying") setStatus("queued", describeRetry(event));
+    });
+    if (result?.recovered && !result.lookup) {
+      item = { ...itemFromLookup(null), pending: 1, tags: request.tags ?? [] };
+      setStatus("queued", "Queued offline");
+    } else {
+      await refresh();
+      setStatus("saved", "Saved");
+    }
+    renderItem();
+    loadTags();
+  } catch (error) {
+    setStatus("error", "Not saved");
+    showError(error);
+  }
+}
+
+async function loadTags() {
+  try {
+    const { tags } = await client.request(tagsListRequest());
+    knownTags = Array.isArray(tags) ? tags : [];
+    updateSuggestions();
+  } catch {
+    knownTags = [];
+  }
+}
+
+/** Send an item write; `optimistic` updates the view now, `undo` puts it back on failure. */
+async function change(request, optimistic, undo) {
+  optimistic();
+  renderItem();
+  setDetail(null);
+  try {
+    await client.request(request, (event) => {
+      if (event.event === "retrying") setDetail(describeRetry(event), "warn");
+    });
+    setDetail(null);
+  } catch (error) {
+    undo();
+    renderItem();
+    showError(error);
+  }
+}
+
+function addTags() {
+  const input = $("tag-input");
+  const { tags, problems } = parseTags(input.value, item.tags);
+  if (problems.length) setDetail(`Not added: ${problems.join("; ")}.`);
+  input.value = "";
+  if (!tags.length) {
+    updateSuggestions();
+    return;
+  }
+  const before = item.tags;
+  change(
+    tagsRequest("tags_add", { url: page.url }, tags),
+    () => {
+      item = { ...item, tags: [...item.tags, ...tags] };
+      knownTags = [...new Set([...knownTags, ...tags])];
+    },
+    () => {
+      item = { ...item, tags: before };
+    },
+  );
+}
+
+function removeTag(tag) {
+  const before = item.tags;
+  change(
+    tagsRequest("tags_remove", { url: page.url }, [tag]),
+    () => {
+      item = { ...item, tags: item.tags.filter((t) => t !== tag) };
+    },
+    () => {
+      item = { ...item, tags: before };
+    },
+  );
+  $("tag-input").focus();
+}
+
+function toggleArchive() {
+  const was = item.archived;
+  change(
+    itemRequest(was ? "readd" : "archive", { url: page.url }),
+    () => {
+      item = { ...item, archived: !was };
+    },
+    () => {
+      item = { ...item, archived: was };
+    },
+  ).then(() => {
+    const line = headline(item, { justSaved: true });
+    setStatus(line.state, item.archived ? "Saved \u00b7 archived" : "Saved");
+  });
+}
+
+function toggleFavorite() {
+  const was = item.favorite;
+  change(
+    itemRequest(was ? "unfavorite" : "favorite", { url: page.url }),
+    () => {
+      item = { ...item, favorite: !was };
+    },
+    () => {
+      item = { ...item, favorite: was };
+    },
+  );
+}
+
+async function removeItem() {
+  setDetail(null);
+  try {
+    await client.request(itemRequest("delete", { url: page.url }));
+    item = itemFromLookup(null);
+    setStatus("removed", "Removed from your list");
+    renderItem();
+    $("save-again").focus();
+  } catch (error) {
+    showError(error);
+  }
+}
+
+async function toggleBookmark() {
+  const button = $("bookmark");
+  button.disabled = true;
+  setDetail(null);
+  try {
+    const result = await client.request(bookmarkRequest(!bookmarked, page.url), (event) => {
+      if (event.event === "retrying") setDetail(describeRetry(event), "warn");
+    });
+    bookmarked = Boolean(result?.bookmarked ?? !bookmarked);
+  } catch (error) {
+    setDetail(describeError(error, { service: "mastodon" }));
+  } finally {
+    button.disabled = false;
+    button.setAttribute("aria-pressed", String(bookmarked));
+    button.textContent = bookmarked ? "Bookmarked" : "Bookmark";
+  }
+}
+
+function wire() {
+  $("open-options").addEventListener("click", () => {
+    ext.runtime.openOptionsPage();
+    window.close();
+  });
+  $("install-command").textContent = INSTALL_COMMAND;
+  $("copy-install").addEventListener("click", async () => {
+    try {
+      await navigator.clipboard.writeText(INSTALL_COMMAND);
+      $("copy-install").textContent = "Copied";
+    } catch {
+      $("copy-install").textContent = "Select and copy";
+    }
+  });
+  const input = $("tag-input");
+  input.addEventListener("keydown", (event) => {
+    if (event.key === "Enter") {
+      event.preventDefault();
+      addTags();
+    } else if (event.key === "Backspace" && input.value === "" && item.tags.length) {
+      event.preventDefault();
+      removeTag(item.tags[item.tags.length - 1]);
+    }
+  });
+  input.addEventListener("input", updateSuggestions);
+  $("archive").addEventListener("click", toggleArchive);
+  $("favorite").addEventListener("click", toggleFavorite);
+  $("remove").addEventListener("click", removeItem);
+  $("save-again").addEventListener("click", () => save());
+  $("bookmark").addEventListener("click", toggleBookmark);
+}
+
+async function main() {
+  wire();
+  const tab = await currentTab().catch(() => null);
+  page.url = tab?.url ?? null;
+  page.title = tab?.title ?? null;
+  $("page-title").textContent = page.title || page.url || "No page";
+  $("page-url").textContent = page.url ?? "";
+  $("page-url").title = page.url ?? "";
+  if (!page.url || !isSaveableUrl(page.url)) {
+    setStatus("unsaveable", "Nothing to save here");
+    setDetail("Only web pages (http and https addresses) can be saved.", "warn");
+    return;
+  }
+  const helloing = client.hello().catch(() => null);
+  let found;
+  try {
+    found = await refresh();
+  } catch (error) {
+    setStatus("error", "Not saved");
+    showError(error);
+    return;
+  }
+  const hello = await helloing;
+  backend = hello?.backend ?? null;
+  if (isMastodonPostUrl(page.url)) {
+    const linked = Boolean(hello?.accounts?.mastodon?.linked);
+    $("mastodon").hidden = false;
+    $("bookmark").disabled = !linked;
+    $("mastodon-hint").hidden = linked;
+  }
+  if (needsSave(found)) {
+    await save();
+    return;
+  }
+  const line = headline(found);
+  setStatus(line.state, line.text);
+  renderItem();
+  loadTags();
+}
+
+main();

@@ -1,0 +1,45 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+
+import { BadgeModel, CHECK } from "../lib/badge.js";
+
+describe("BadgeModel", () => {
+  it("is empty at rest", () => {
+    assert.equal(new BadgeModel().view().text, "");
+  });
+
+  it("counts writes that wait", () => {
+    const badge = new BadgeModel();
+    badge.started();
+    badge.started();
+    assert.equal(badge.view().text, "2");
+    badge.succeeded();
+    assert.equal(badge.view().text, "1");
+  });
+
+  it("shows a check when the last write succeeds, until the moment passes", () => {
+    const badge = new BadgeModel();
+    badge.started();
+    badge.succeeded();
+    assert.equal(badge.view().text, CHECK);
+    badge.flashDone();
+    assert.equal(badge.view().text, "");
+  });
+
+  it("shows ! after a failure until a write succeeds", () => {
+    const badge = new BadgeModel();
+    badge.started();
+    badge.failedWrite();
+    assert.equal(badge.view().text, "!");
+    badge.started();
+    assert.equal(badge.view().text, "1");
+    badge.succeeded();
+    assert.equal(badge.view().text, CHECK);
+  });
+
+  it("caps the count at 99+", () => {
+    const badge = new BadgeModel();
+    for (let i = 0; i < 120; i += 1) badge.started();
+    assert.equal(badge.view().text, "99+");
+  });
+});

@@ -1,0 +1,82 @@
+// Test doubles: a native port the test drives by hand, and timers it fires by hand.
+
+export class FakeNativePort {
+  constructor(name) {
+    this.name = name;
+    this.sent = [];
+    this.messageListeners = [];
+    this.disconnectListeners = [];
+    this.closed = false;
+    this.error = null;
+    this.onMessage = { addListener: (fn) => this.messageListeners.push(fn) };
+    this.onDisconnect = { addListener: (fn) => this.disconnectListeners.push(fn) };
+  }
+
+  postMessage(message) {
+    if (this.closed) throw new Error("Attempting to use a disconnected port object");
+    this.sent.push(structuredClone(message));
+  }
+
+  disconnect() {
+    this.closed = true;
+  }
+
+  /** The host writes a frame. */
+  reply(frame) {
+    for (const fn of this.messageListeners) fn(frame);
+  }
+
+  /** The host exits (the browser closes the port from its side). */
+  die(message = "Native host has exited.") {
+    this.closed = true;
+    this.error = { message };
+    for (const fn of this.disconnectListeners) fn(this);
+  }
+
+  last() {
+    return this.sent[this.sent.length - 1];
+  }
+}
+
+export class FakeTimers {
+  constructor() {
+    this.pending = new Map();
+    this.counter = 0;
+  }
+
+  set = (fn, ms) => {
+    this.counter += 1;
+    this.pending.set(this.counter, { fn, ms });
+    return this.counter;
+  };
+
+  clear = (handle) => {
+    this.pending.delete(handle);
+  };
+
+  delays() {
+    return [...this.pending.values()].map((t) => t.ms);
+  }
+
+  /** Run every timer that is due now (all of them: time is the test's to give). */
+  runAll() {
+    const due = [...this.pending.entries()];
+    this.pending.clear();
+    for (const [, { fn }] of due) fn();
+  }
+}
+
+/** A HostPort wired to fakes; `ports` lists every connection it opened. */
+export function connector() {
+  const ports = [];
+  const connectNative = (name) => {
+    const port = new FakeNativePort(name);
+    ports.push(port);
+    return port;
+  };
+  return { ports, connectNative };
+}
+
+export const flush = () => new Promise((resolve) => setImmediate(resolve));
+
+export const quietLog = { info() {}, warn() {}, error() {} };

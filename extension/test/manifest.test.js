@@ -1,0 +1,100 @@
+// The manifest and pages: fixed identities, minimal permissions, both
+// backgrounds, the command and menu names tests and users rely on, and
+// nothing that a strict CSP would block (inline scripts, remote code).
+import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import { existsSync, readFileSync, readdirSync } from "node:fs";
+import { describe, it } from "node:test";
+
+const root = new URL("../", import.meta.url);
+const read = (path) => readFileSync(new URL(path, root), "utf-8");
+const manifest = JSON.parse(read("manifest.json"));
+
+function chromeId(key) {
+  const hex = createHash("sha256").update(Buffer.from(key, "base64")).digest("hex").slice(0, 32);
+  return [...hex].map((c) => String.fromCharCode(97 + Number.parseInt(c, 16))).join("");
+}
+
+function filesUnder(dir) {
+  return readdirSync(new URL(dir, root), { withFileTypes: true }).flatMap((entry) =>
+    entry.isDirectory() ? filesUnder(`${dir}${entry.name}/`) : [`${dir}${entry.name}`],
+  );
+}
+
+const shipped = ["background.js", "port.js", ...filesUnder("lib/"), ...filesUnder("popup/"), ...filesUnder("options/")];
+
+describe("manifest", () => {
+  it("keeps the fixed Chrome id and gecko id", () => {
+    assert.equal(chromeId(manifest.key), "ehnjllfnmbgocicjogdjgcoejnpjmlaj");
+    assert.equal(manifest.browser_specific_settings.gecko.id, "tuckaway@tuckaway.org");
+  });
+
+  it("has a background for Chromium and one for Firefox, as modules", () => {
+    assert.equal(manifest.manifest_version, 3);
+    assert.equal(manifest.background.service_worker, "background.js");
+    assert.deepEqual(manifest.background.scripts, ["background.js"]);
+    assert.equal(manifest.background.type, "module");
+  });
+
+  it("asks for the permissions it uses and no host permissions", () => {
+    assert.deepEqual([...manifest.permissions].sort(), [
+      "activeTab", "contextMenus", "nativeMessaging", "notifications", "scripting", "storage",
+    ]);
+    assert.equal(manifest.host_permissions, undefined);
+    assert.equal(manifest.content_scripts, undefined);
+  });
+
+  it("offers the commands by their fixed names", () => {
+    assert.equal(manifest.commands._execute_action.suggested_key.default, "Alt+Shift+S");
+    assert.equal(manifest.commands["save-page"].suggested_key.default, "Alt+Shift+P");
+  });
+
+  it("has a strict CSP for its pages", () => {
+    const csp = manifest.content_security_policy.extension_pages;
+    assert.match(csp, /script-src 'self'(;|$)/);
+    assert.match(csp, /object-src 'none'/);
+    assert.doesNotMatch(csp, /unsafe|https?:|\*/);
+  });
+
+  it("names files that exist", () => {
+    const paths = [
+      manifest.background.service_worker,
+      manifest.action.default_popup,
+      manifest.options_ui.page,
+      ...Object.values(manifest.icons),
+      ...Object.values(manifest.action.default_icon),
+    ];
+    for (const path of paths) assert.ok(existsSync(new URL(path, root)), path);
+  });
+
+  it("registers exactly the menu ids the tests use", () => {
+    const source = read("background.js");
+    for (const id of ["save-link", "save-page", "save-selection-links", "bookmark-status"]) {
+      assert.match(source, new RegExp(`id: "${id}"`), id);
+    }
+  });
+});
+
+describe("pages and scripts", () => {
+  it("load no inline or remote scripts and no inline handlers", () => {
+    for (const page of shipped.filter((f) => f.endsWith(".html"))) {
+      const html = read(page);
+      for (const tag of html.matchAll(/<script\b[^>]*>([\s\S]*?)<\/script>/g)) {
+        assert.match(tag[0], /src="[^":]+\.js"/, `${page}: ${tag[0]}`);
+        assert.equal(tag[1].trim(), "", `${page} has an inline script`);
+      }
+      assert.doesNotMatch(html, /\son[a-z]+=/i, `${page} has an inline event handler`);
+      assert.doesNotMatch(html, /(src|href)="(https?:)?\/\//, `${page} loads something remote`);
+      assert.doesNotMatch(html, /style="/, `${page} has an inline style`);
+    }
+  });
+
+  it("never evaluate strings or import from the network", () => {
+    for (const file of shipped.filter((f) => f.endsWith(".js"))) {
+      const source = read(file);
+      assert.doesNotMatch(source, /\beval\(|new Function\(|import\(\s*["']https?:/, file);
+      assert.doesNotMatch(source, /from\s+["']https?:/, file);
+      assert.doesNotMatch(source, /\.innerHTML\s*=/, `${file} assigns innerHTML`);
+    }
+  });
+});

@@ -1,0 +1,110 @@
+// The requests the extension builds, checked against the host's own JSON
+// Schema (`tuckaway schema`, written to test/.generated/schema.json by the
+// pretest step). Also checks that the shapes the popup relies on in replies
+// (lookup, save, hello) are the ones the schema describes.
+import assert from "node:assert/strict";
+import { existsSync, readFileSync } from "node:fs";
+import { describe, it } from "node:test";
+
+import { Ajv2020 } from "ajv/dist/2020.js";
+
+import {
+  WRITE_OPS,
+  bookmarkRequest,
+  itemRequest,
+  loginRequest,
+  logoutRequest,
+  lookupRequest,
+  saveRequest,
+  tagsListRequest,
+  tagsRequest,
+} from "../lib/requests.js";
+
+const SCHEMA_FILE = new URL("./.generated/schema.json", import.meta.url);
+const missing = !existsSync(SCHEMA_FILE)
+  && "no protocol schema: run `npm test` (its pretest runs `tuckaway schema`; set TUCKAWAY_PYTHON to a Python with the host's dependencies)";
+
+function validators() {
+  const schema = JSON.parse(readFileSync(SCHEMA_FILE, "utf-8"));
+  const ajv = new Ajv2020({ strict: false, allErrors: true });
+  const part = (sub) => ajv.compile({ ...sub, $defs: schema.$defs });
+  return {
+    schema,
+    request: part(schema.properties.request),
+    result: (name) => part({ $ref: `#/$defs/${name}` }),
+  };
+}
+
+function check(validate, value) {
+  const ok = validate(value);
+  assert.ok(ok, `${JSON.stringify(value)} does not match the schema: ${JSON.stringify(validate.errors)}`);
+}
+
+const url = "https://example.com/article?id=1";
+const built = [
+  { op: "hello" },
+  saveRequest({ url, title: "An article", tags: ["news", "later"] }),
+  saveRequest({ url }),
+  ...["archive", "readd", "favorite", "unfavorite", "delete", "tags_clear"].map((op) => itemRequest(op, { url })),
+  itemRequest("archive", { item_id: "123" }),
+  ...["tags_add", "tags_remove", "tags_replace"].map((op) => tagsRequest(op, { url }, ["a", "b c"])),
+  lookupRequest(url),
+  tagsListRequest(),
+  tagsListRequest("ne"),
+  bookmarkRequest(true, "https://mastodon.social/@Gargron/1"),
+  bookmarkRequest(false, "https://mastodon.social/@Gargron/1"),
+  loginRequest("pocket"),
+  loginRequest("mastodon", "mastodon.social"),
+  logoutRequest("pocket"),
+  logoutRequest("mastodon"),
+];
+
+describe("requests against the protocol schema", { skip: missing }, () => {
+  it("every request the extension builds is valid", () => {
+    const { request } = validators();
+    built.forEach((body, i) => check(request, { id: `t-${i}`, ...body }));
+  });
+
+  it("integer ids are valid too", () => {
+    check(validators().request, { id: 7, ...lookupRequest(url) });
+  });
+
+  it("the schema refuses what the builders never produce", () => {
+    const { request } = validators();
+    // Pydantic's own checks (no comma in a tag, exactly one of item_id/url)
+    // are not JSON Schema; these are, and must fail.
+    for (const bad of [
+      { id: "x", op: "save", url, color: "red" },
+      { id: "x", op: "save" },
+      { id: "", op: "hello" },
+      { id: "x", op: "tags_add", url, tags: [] },
+      { id: "x", op: "bookmarks", limit: 41 },
+      { id: "x", op: "fetch" },
+    ]) {
+      assert.equal(request(bad), false, JSON.stringify(bad));
+    }
+  });
+
+  it("the extension knows every write op the schema has, and no other", () => {
+    const { schema } = validators();
+    const ops = Object.keys(schema.properties.request.discriminator.mapping);
+    const schemaWrites = ops.filter((op) => !["hello", "lookup", "tags", "bookmarks", "login", "logout"].includes(op));
+    assert.deepEqual([...WRITE_OPS].sort(), schemaWrites.sort());
+    for (const body of built) assert.ok(ops.includes(body.op), body.op);
+  });
+
+  it("the reply shapes the popup reads are the schema's", () => {
+    const { result } = validators();
+    check(result("LookupResult"), { saved: true, item_id: "9", status: "archived", favorite: false, tags: ["a"], pending: 0 });
+    check(result("SaveResult"), { item_id: "9", url, item: {} });
+    check(result("BookmarkResult"), { status_id: "1", url: null, bookmarked: true });
+    check(result("HelloResult"), {
+      name: "tuckaway",
+      version: "0.1.0",
+      protocol: 1,
+      backend: "local",
+      accounts: { pocket: { linked: false, username: null }, mastodon: { linked: false, instance: null, acct: null } },
+      pending: 0,
+    });
+  });
+});

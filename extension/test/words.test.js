@@ -1,0 +1,32 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+
+import { describeError, describeRetry } from "../lib/words.js";
+
+describe("errors in words", () => {
+  it("tells how to install a missing helper app", () => {
+    assert.match(describeError({ code: "host_unavailable", message: "x" }), /tuckaway install --all/);
+  });
+
+  it("names the service that needs a sign-in", () => {
+    assert.match(describeError({ code: "not_linked" }, { service: "mastodon" }), /Mastodon/);
+    assert.match(describeError({ code: "auth_failed" }, { service: "pocket" }), /Pocket .*Sign in again/);
+  });
+
+  it("keeps the service's reason for a refused action", () => {
+    assert.match(describeError({ code: "action_failed", message: "Invalid URL" }), /Invalid URL/);
+  });
+
+  it("says when to retry when rate limited", () => {
+    assert.match(describeError({ code: "rate_limited", retryAfter: 29.2 }), /30 s/);
+  });
+
+  it("falls back to the message for codes it does not know", () => {
+    assert.equal(describeError({ code: "new_code", message: "Specific." }), "Specific.");
+  });
+
+  it("explains a retrying write", () => {
+    assert.match(describeRetry({ reason: "unavailable", retry_after: 5 }), /Queued offline/);
+    assert.match(describeRetry({ reason: "rate_limited", retry_after: 5 }), /5 s/);
+  });
+});
