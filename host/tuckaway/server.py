@@ -327,6 +327,11 @@ class _Api:
         self.allow_remote = allow_remote
         self.clock = clock
         self.form_secret = secrets.token_bytes(32)
+        from aiohttp import web
+
+        # who this request is, for the rate-limit headers (hashed key, username)
+        self.key_ident = web.RequestKey("tuckaway.key", str)
+        self.user_ident = web.RequestKey("tuckaway.user", str)
         ensure_schema(conn)
 
     # -- shared checks --------------------------------------------------
@@ -337,10 +342,16 @@ class _Api:
             raise ApiError(400, E_MISSING_CONSUMER_KEY, "Missing consumer key.")
         if self.consumer_key is not None and not hmac.compare_digest(key, self.consumer_key):
             raise ApiError(403, E_INVALID_CONSUMER_KEY, "Invalid consumer key.")
-        request["tuckaway.key"] = hash_secret(key)
-        if not self.key_limiter.hit(request["tuckaway.key"]):
-            raise ApiError(403, E_KEY_RATE_LIMITED, "Consumer key rate limit exceeded.")
+        request[self.key_ident] = hash_secret(key)
         return key
+
+    def _count(self, request: web.Request) -> None:
+        """One call against the consumer key's and (when known) the user's hourly limits."""
+        if not self.key_limiter.hit(request[self.key_ident]):
+            raise ApiError(403, E_KEY_RATE_LIMITED, "Consumer key rate limit exceeded.")
+        user = request.get(self.user_ident)
+        if user is not None and not self.user_limiter.hit(user):
+            raise ApiError(403, E_USER_RATE_LIMITED, "User rate limit exceeded.")
 
     def _user(self, request: web.Request, params: Mapping[str, Any], key: str) -> str:
         token = _text(params, "access_token")
@@ -353,15 +364,14 @@ class _Api:
         if row is None or (row["consumer_key"] is not None and row["consumer_key"] != key):
             raise ApiError(401, E_INVALID_TOKEN, "Invalid access token")
         username = str(row["username"])
-        request["tuckaway.user"] = username
-        if not self.user_limiter.hit(username):
-            raise ApiError(403, E_USER_RATE_LIMITED, "User rate limit exceeded.")
+        request[self.user_ident] = username
         return username
 
     async def _authed(self, request: web.Request) -> dict[str, Any]:
         params = await _params(request)
         key = self._consumer_key(request, params)
         self._user(request, params, key)
+        self._count(request)
         return params
 
     # -- OAuth ----------------------------------------------------------
@@ -369,6 +379,7 @@ class _Api:
     async def oauth_request(self, request: web.Request) -> web.StreamResponse:
         params = await _params(request)
         key = self._consumer_key(request, params)
+        self._count(request)
         redirect_uri = _text(params, "redirect_uri")
         if redirect_uri is None:
             raise ApiError(400, E_MISSING_REDIRECT, "Missing redirect url.")
@@ -390,6 +401,7 @@ class _Api:
     async def oauth_authorize(self, request: web.Request) -> web.StreamResponse:
         params = await _params(request)
         key = self._consumer_key(request, params)
+        self._count(request)
         code = _text(params, "code")
         if code is None:
             raise ApiError(400, E_MISSING_CODE, "Missing code.")
@@ -648,7 +660,7 @@ def create_app(
         conn,
         consumer_key=consumer_key,
         user_limiter=RateLimiter(rate_limit or DEFAULT_USER_LIMIT, clock=clock),
-        key_limiter=RateLimiter(key_rate_limit or rate_limit or DEFAULT_KEY_LIMIT, clock=clock),
+        key_limiter=RateLimiter(key_rate_limit or DEFAULT_KEY_LIMIT, clock=clock),
         allow_remote=allow_remote,
         clock=clock,
     )
@@ -674,8 +686,8 @@ def create_app(
         except Exception:
             log.exception("%s %s failed", request.method, request.path)
             response = _error(ApiError(500, E_SERVER, "Internal server error."))
-        response.headers.update(api.user_limiter.headers("User", request.get("tuckaway.user")))
-        response.headers.update(api.key_limiter.headers("Key", request.get("tuckaway.key")))
+        response.headers.update(api.user_limiter.headers("User", request.get(api.user_ident)))
+        response.headers.update(api.key_limiter.headers("Key", request.get(api.key_ident)))
         limited = {str(E_USER_RATE_LIMITED): "User", str(E_KEY_RATE_LIMITED): "Key"}
         prefix = limited.get(response.headers.get("X-Error-Code", ""))
         if prefix is not None:
@@ -774,8 +786,13 @@ def add_commands(sub: Any) -> None:
         "--rate-limit",
         type=int,
         metavar="N",
-        help=f"calls an hour per user and per consumer key (default {DEFAULT_USER_LIMIT} "
-        f"per user, {DEFAULT_KEY_LIMIT} per key)",
+        help=f"calls an hour per user (default {DEFAULT_USER_LIMIT}; Pocket allowed 320)",
+    )
+    p.add_argument(
+        "--key-rate-limit",
+        type=int,
+        metavar="N",
+        help=f"calls an hour per consumer key (default {DEFAULT_KEY_LIMIT}; Pocket allowed 10,000)",
     )
     p.add_argument(
         "--issue-token",
@@ -800,9 +817,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    if args.rate_limit is not None and args.rate_limit < 1:
-        print("tuckaway: --rate-limit must be at least 1", file=sys.stderr)
-        return 2
+    for option, value in (
+        ("--rate-limit", args.rate_limit),
+        ("--key-rate-limit", args.key_rate_limit),
+    ):
+        if value is not None and value < 1:
+            print(f"tuckaway: {option} must be at least 1", file=sys.stderr)
+            return 2
     from . import db
 
     conn = db.connect(args.settings.paths.db_path)
@@ -820,6 +841,7 @@ async def _serve(args: argparse.Namespace, conn: sqlite3.Connection) -> int:
             port=args.port,
             consumer_key=args.consumer_key,
             rate_limit=args.rate_limit,
+            key_rate_limit=args.key_rate_limit,
             allow_remote=args.allow_remote,
         )
     except OSError as exc:
