@@ -75,7 +75,8 @@ async def listing(client: Client, token: str, **params: Any) -> dict[str, Any]:
 async def item_of(client: Client, token: str, url: str) -> dict[str, Any] | None:
     for item in (await listing(client, token, state="all")).values():
         if item["given_url"] == url:
-            return item
+            found: dict[str, Any] = item
+            return found
     return None
 
 
@@ -298,6 +299,17 @@ async def test_send_accepts_actions_as_a_json_string_in_a_form(
     assert resp.status == 200 and (await resp.json())["action_results"] == [True]
 
 
+async def test_send_accepts_the_get_form_of_pockets_docs(
+    client: Client, token: str, two_items: dict[str, str]
+) -> None:
+    actions = json.dumps([{"action": "archive", "time": 1348853312, "item_id": two_items["b"]}])
+    resp = await client.get(
+        "/v3/send", params={"actions": actions, "access_token": token, "consumer_key": KEY}
+    )
+    assert resp.status == 200 and (await resp.json())["action_results"] == [True]
+    assert list(await listing(client, token, state="archive")) == [two_items["b"]]
+
+
 async def test_send_an_unknown_action_fails_alone_with_code_130(
     client: Client, token: str, two_items: dict[str, str]
 ) -> None:
@@ -380,7 +392,10 @@ async def test_get_filters_sorts_and_pages_like_pocket(client: Client, token: st
         ]
     ):
         await ok(client, "/v3/add", token, url=url, title=title, time=1000 + n)
-    titles = lambda answer: [i["resolved_title"] for i in answer.values()]  # noqa: E731
+
+    def titles(answer: dict[str, Any]) -> list[str]:
+        return [i["resolved_title"] for i in answer.values()]
+
     assert titles(await listing(client, token, sort="oldest")) == ["Zebra", "apple", "Mango"]
     assert titles(await listing(client, token, sort="title")) == ["apple", "Mango", "Zebra"]
     assert titles(await listing(client, token, sort="newest", count=1, offset=1)) == ["apple"]
@@ -453,6 +468,19 @@ async def test_an_exhausted_rate_limit_is_403_until_the_window_resets(
     assert int(limited.headers["Retry-After"]) == 3600
     now[0] += 3600
     assert (await call(client, "/v3/get", token)).status == 200
+
+
+async def test_an_exhausted_consumer_key_limit_is_403(
+    aiohttp_client: MakeClient, conn: sqlite3.Connection
+) -> None:
+    client = await aiohttp_client(create_app(conn, key_rate_limit=1))
+    body = {"consumer_key": KEY, "redirect_uri": "http://127.0.0.1:9/cb"}
+    assert (await client.post("/v3/oauth/request", json=body, headers=JSON)).status == 200
+    limited = await client.post("/v3/oauth/request", json=body, headers=JSON)
+    assert limited.status == 403 and limited.headers["X-Limit-Key-Remaining"] == "0"
+    assert limited.headers["Retry-After"].isdigit()
+    other = {**body, "consumer_key": "another-app"}
+    assert (await client.post("/v3/oauth/request", json=other, headers=JSON)).status == 200
 
 
 # -- OAuth -----------------------------------------------------------------------
@@ -684,7 +712,7 @@ async def test_the_serve_command_prints_a_token_and_answers_v3_add(
             if ready.exists() or proc.poll() is not None:
                 break
             await asyncio.sleep(0.05)
-        assert ready.exists(), proc.stderr.read() if proc.poll() is not None else "not ready"
+        assert ready.exists(), "the server did not report ready"
         url = ready.read_text().strip()
         assert re.fullmatch(r"http://127\.0\.0\.1:\d+", url)
         assert proc.stdout is not None
