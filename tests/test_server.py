@@ -638,6 +638,19 @@ async def test_the_approval_page_for_an_unknown_code_is_a_400_page(client: Clien
     assert "Unknown request" in await resp.text()
 
 
+async def test_the_approval_page_escapes_what_the_application_sent(client: Client) -> None:
+    resp = await client.post(
+        "/v3/oauth/request",
+        json={"consumer_key": "<b>x</b>-1", "redirect_uri": "http://127.0.0.1:9/<i>"},
+        headers=JSON,
+    )
+    code = (await resp.json())["code"]
+    page = await client.get("/auth/authorize", params={"request_token": code})
+    text = await page.text()
+    assert "<b>" not in text and "&lt;b&gt;" in text
+    assert page.headers["X-Frame-Options"] == "DENY"
+
+
 async def test_the_approval_form_needs_the_pages_form_token(client: Client) -> None:
     code = await request_code(client, "http://127.0.0.1:9/cb")
     resp = await client.post(

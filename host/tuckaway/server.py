@@ -447,9 +447,9 @@ class _Api:
             return _page(400, "Redirect mismatch", _REDIRECT_MISMATCH)
         if found.status != "pending":
             return _page(400, "Already answered", _ALREADY_ANSWERED)
-        app = html.escape(_app_label(found.consumer_key))
+        app = _app_label(found.consumer_key)
         body = _APPROVAL_FORM.format(
-            app=app,
+            app=html.escape(app),
             target=html.escape(_redirect_label(found.redirect_uri)),
             code=html.escape(code, quote=True),
             form_token=self._form_token(found.code_hash),
