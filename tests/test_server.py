@@ -97,6 +97,15 @@ async def test_add_saves_the_url_and_answers_the_item(client: Client, token: str
     assert isinstance(item["item_id"], str)
 
 
+@pytest.mark.parametrize("when", [1700000000.0, "1700000000", "soon", None])
+async def test_add_takes_time_as_a_number_or_string_and_ignores_garbage(
+    client: Client, token: str, when: Any
+) -> None:
+    item = (await ok(client, "/v3/add", token, url=A, time=when))["item"]
+    assert (item["time_added"] == "1700000000") == (when not in ("soon", None))
+    assert int(item["time_added"]) > 0
+
+
 async def test_add_of_a_known_url_is_the_same_item(client: Client, token: str) -> None:
     first = (await ok(client, "/v3/add", token, url=A))["item"]
     await send(client, token, {"action": "archive", "item_id": first["item_id"]})

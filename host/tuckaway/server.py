@@ -252,6 +252,17 @@ def _int_param(params: Mapping[str, Any], name: str) -> int | None:
     return number
 
 
+def _time(value: Any) -> int | None:
+    """An action time as Pocket clients send it (number or numeric string); else now."""
+    if isinstance(value, bool):
+        return None
+    try:
+        when = int(float(value))
+    except (TypeError, ValueError, OverflowError):
+        return None
+    return when if when > 0 else None
+
+
 def _tags_param(value: Any, where: str) -> Any:
     if value is None or isinstance(value, str):
         return value
@@ -495,7 +506,7 @@ class _Api:
             raise ApiError(400, E_INVALID_REQUEST, "url must be an http(s) URL")
         title = _text(params, "title")
         tags = _tags_param(params.get("tags"), "add")
-        when = _int_param(params, "time")
+        when = _time(params.get("time"))
         item = self.items.add(url, title=title, tags=tags, now=when or None)
         return _json({"item": item.to_pocket("complete"), "status": 1})
 
