@@ -10,6 +10,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import queue
+import subprocess
+import threading
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
@@ -26,7 +29,7 @@ EXTENSION_ORIGIN = f"chrome-extension://{CHROME_ID}"
 
 @dataclass
 class Chromium:
-    process: asyncio.subprocess.Process
+    process: subprocess.Popen[bytes]
     user_data_dir: Path
     browser: Browser
     context: BrowserContext
@@ -98,6 +101,16 @@ class Chromium:
         await page.goto(f"{EXTENSION_ORIGIN}/{path}")
         return page
 
+    async def active_tab(self, page: Page) -> dict[str, Any]:
+        """The tab object the browser hands listeners for `page` (id from the tabs API)."""
+        await page.bring_to_front()
+        tab = await self.sw(
+            "async () => (await chrome.tabs.query({active: true, lastFocusedWindow: true}))[0]"
+        )
+        # Without a user gesture the extension may not read url/title; the browser's
+        # own listener call would include them (activeTab), so fill them in.
+        return {**tab, "url": page.url, "title": await page.title()}
+
     async def badge(self) -> str:
         return str(await self.sw("() => chrome.action.getBadgeText({})"))
 
@@ -107,13 +120,13 @@ class Chromium:
                 await client.close()
         with contextlib.suppress(Exception):
             await self.browser.close()
-        if self.process.returncode is None:
+        if self.process.poll() is None:
             self.process.terminate()
             try:
-                await asyncio.wait_for(self.process.wait(), 10)
-            except TimeoutError:
+                await asyncio.to_thread(self.process.wait, 10)
+            except subprocess.TimeoutExpired:
                 self.process.kill()
-                await self.process.wait()
+                await asyncio.to_thread(self.process.wait, 10)
 
 
 CHROMIUM_FLAGS = (
@@ -134,7 +147,11 @@ CHROMIUM_FLAGS = (
 
 @contextlib.asynccontextmanager
 async def launch_chromium(
-    pw: Playwright, user_data_dir: Path, *, extension: Path = EXTENSION_DIR, dark: bool = False
+    pw: Playwright,
+    user_data_dir: Path,
+    *,
+    extension: Path = EXTENSION_DIR,
+    extra_args: tuple[str, ...] = (),
 ) -> AsyncIterator[Chromium]:
     user_data_dir.mkdir(parents=True, exist_ok=True)
     args = [
@@ -145,36 +162,33 @@ async def launch_chromium(
         f"--load-extension={extension}",
         f"--disable-extensions-except={extension}",
     ]
-    if dark:
-        args.append("--force-dark-mode")
+    args.extend(extra_args)
     args.append("about:blank")
-    process = await asyncio.create_subprocess_exec(
-        *args, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE
-    )
+    process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     stderr: list[str] = []
-    assert process.stderr is not None
-    endpoint = None
-    try:
-        async with asyncio.timeout(30):
-            while endpoint is None:
-                line = (await process.stderr.readline()).decode(errors="replace")
-                if not line:
-                    raise RuntimeError("chromium exited before DevTools started:\n" + "".join(stderr[-40:]))
-                stderr.append(line)
-                match = DEVTOOLS_LINE.search(line)
-                if match:
-                    endpoint = match.group(1)
-    except BaseException:
-        process.kill()
-        await process.wait()
-        raise
+    found: queue.Queue[str | None] = queue.Queue()
 
-    async def drain() -> None:
+    def drain() -> None:
         assert process.stderr is not None
-        while line := await process.stderr.readline():
-            stderr.append(line.decode(errors="replace"))
+        for raw in process.stderr:
+            line = raw.decode(errors="replace")
+            stderr.append(line)
+            match = DEVTOOLS_LINE.search(line)
+            if match:
+                found.put(match.group(1))
+        found.put(None)
+        process.stderr.close()
 
-    drainer = asyncio.create_task(drain())
+    drainer = threading.Thread(target=drain, name="chromium-stderr", daemon=True)
+    drainer.start()
+    try:
+        endpoint = await asyncio.to_thread(found.get, True, 30)
+    except queue.Empty:
+        endpoint = None
+    if endpoint is None:
+        process.kill()
+        process.wait(10)
+        raise RuntimeError("chromium did not start DevTools:\n" + "".join(stderr[-40:]))
     browser = await pw.chromium.connect_over_cdp(endpoint)
     context = browser.contexts[0]
     cdp = await browser.new_browser_cdp_session()
@@ -184,9 +198,7 @@ async def launch_chromium(
         yield chromium
     finally:
         await chromium.close()
-        drainer.cancel()
-        with contextlib.suppress(BaseException):
-            await drainer
+        drainer.join(timeout=10)
 
 
 def dump(value: Any) -> str:

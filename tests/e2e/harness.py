@@ -55,12 +55,18 @@ class NativeHost:
         """Everything in the list (unread and archived), as `tuckaway list --json` shows it."""
         out = self.cli("list", "--all", "--json")
         assert out.returncode == 0, out.stderr
-        data = json.loads(out.stdout)
-        items = data.get("items", data) if isinstance(data, dict) else data
-        return list(items.values()) if isinstance(items, dict) else list(items)
+        items = json.loads(out.stdout)
+        assert isinstance(items, list), items
+        return items
+
+    def item(self, url: str) -> dict[str, Any] | None:
+        for item in self.saved():
+            if item["url"] == url:
+                return item
+        return None
 
     def saved_urls(self) -> set[str]:
-        return {str(item.get("url") or item.get("given_url")) for item in self.saved()}
+        return {str(item["url"]) for item in self.saved()}
 
     def log_text(self) -> str:
         logs = sorted(self.home.glob("state/log/*.log*"))
