@@ -38,3 +38,15 @@ async def chromium(playwright: object, tmp_path: Path, native_host: NativeHost) 
     register_for_chromium(profile, native_host.wrapper)
     async with launch_chromium(playwright, profile) as browser:  # type: ignore[arg-type]
         yield browser
+
+
+@pytest.fixture
+async def chromium_dead_host(playwright: object, tmp_path: Path) -> AsyncIterator[object]:
+    """Chromium whose registered host exits at once (a broken install)."""
+    from .chromium import launch_chromium
+    from .harness import make_dead_host
+
+    profile = tmp_path / "chromium-profile"
+    register_for_chromium(profile, make_dead_host(tmp_path))
+    async with launch_chromium(playwright, profile) as browser:  # type: ignore[arg-type]
+        yield browser

@@ -149,10 +149,10 @@ class PageServer:
 
 
 @contextlib.asynccontextmanager
-async def page_server() -> AsyncIterator[PageServer]:
+async def page_server(titles: dict[str, str] | None = None) -> AsyncIterator[PageServer]:
     async def article(request: web.Request) -> web.Response:
         name = request.match_info.get("name", "index")
-        title = f"E2E article {name}"
+        title = (titles or {}).get(name, f"E2E article {name}")
         burst = "".join(f'<li><a href="/burst/{i}">burst {i}</a></li>' for i in range(10))
         return web.Response(text=ARTICLE.format(title=title, burst=burst), content_type="text/html")
 
