@@ -20,6 +20,7 @@ from .errors import TuckawayError
 _COMMAND_MODULES: tuple[str, ...] = (
     "tuckaway.commands",
     "tuckaway.server",
+    "tuckaway.accounts",
 )
 
 log = logging.getLogger("tuckaway.cli")

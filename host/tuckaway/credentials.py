@@ -1,0 +1,339 @@
+"""Account credentials: secrets in the OS keyring, everything else in SQLite.
+
+Tokens, consumer keys and client secrets live only in the keyring (service
+name ``tuckaway``), one JSON blob per entry: ``pocket``, ``mastodon`` and
+``mastodon-app:INSTANCE`` (an app registration, cached per instance). What is
+not secret (username, service URL, acct, when it was linked) is in the
+``accounts`` table, so that ``hello`` and ``status`` answer from SQLite alone
+and never import ``keyring``.
+
+The standard keyring settings are honoured (``PYTHON_KEYRING_BACKEND``,
+``keyringrc.cfg``). When no usable backend exists (a headless Linux box
+without a Secret Service) signing in fails with a message saying what to
+install; the host never falls back to a plain file on its own.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sqlite3
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from .errors import ConfigError
+from .logs import register_secret
+
+if TYPE_CHECKING:
+    from keyring.backend import KeyringBackend
+
+    from .settings import Settings
+
+log = logging.getLogger(__name__)
+
+KEYRING_SERVICE = "tuckaway"
+SERVICES = ("pocket", "mastodon")
+_APP_META = "mastodon_app:"
+_APP_ENTRY = "mastodon-app:"
+
+_NO_BACKEND_HELP = (
+    "Tuckaway keeps your tokens in the system keyring, and none is usable here ({why}). "
+    "On Linux install and start a Secret Service such as gnome-keyring "
+    "(apt install gnome-keyring) or KWallet, inside a desktop or dbus session; or choose a "
+    "keyring backend with PYTHON_KEYRING_BACKEND (see `keyring --list-backends`). "
+    "Tokens are never written to a plain file instead."
+)
+
+
+class KeyringUnavailable(ConfigError):
+    """No usable keyring backend: the user must install or pick one."""
+
+
+@dataclass(frozen=True)
+class PocketCredentials:
+    base_url: str
+    consumer_key: str
+    access_token: str
+    username: str
+
+    def __repr__(self) -> str:
+        return f"PocketCredentials(base_url={self.base_url!r}, username={self.username!r})"
+
+
+@dataclass(frozen=True)
+class MastodonCredentials:
+    instance: str
+    access_token: str
+    acct: str
+    client_id: str | None = None
+    client_secret: str | None = None
+
+    def __repr__(self) -> str:
+        return f"MastodonCredentials(instance={self.instance!r}, acct={self.acct!r})"
+
+
+@dataclass(frozen=True)
+class MastodonApp:
+    """An app registered on one instance (``POST /api/v1/apps``)."""
+
+    instance: str
+    client_id: str
+    client_secret: str
+
+    def __repr__(self) -> str:
+        return f"MastodonApp(instance={self.instance!r}, client_id={self.client_id!r})"
+
+
+# -- SQLite only (no keyring import) --------------------------------------------
+
+
+def _row(conn: sqlite3.Connection, service: str) -> sqlite3.Row | None:
+    row: sqlite3.Row | None = conn.execute(
+        "SELECT service, username, instance, data, linked_at FROM accounts WHERE service = ?",
+        (service,),
+    ).fetchone()
+    return row
+
+
+def _data(row: sqlite3.Row) -> dict[str, Any]:
+    try:
+        value = json.loads(row["data"] or "{}")
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def is_linked(conn: sqlite3.Connection, service: str) -> bool:
+    """Whether an account of ``service`` is linked (SQLite only)."""
+    return _row(conn, service) is not None
+
+
+def accounts_summary(conn: sqlite3.Connection) -> dict[str, Any]:
+    """``hello``'s ``accounts`` object, from SQLite only."""
+    pocket = _row(conn, "pocket")
+    mastodon = _row(conn, "mastodon")
+    return {
+        "pocket": {
+            "linked": pocket is not None,
+            "username": (pocket["username"] or None) if pocket is not None else None,
+        },
+        "mastodon": {
+            "linked": mastodon is not None,
+            "instance": mastodon["instance"] if mastodon is not None else None,
+            "acct": _data(mastodon).get("acct") or mastodon["username"]
+            if mastodon is not None
+            else None,
+        },
+    }
+
+
+# -- the keyring ------------------------------------------------------------------
+
+
+def keyring_backend() -> KeyringBackend:
+    """The keyring backend in use, or :class:`KeyringUnavailable` if none is usable."""
+    try:
+        import keyring
+        from keyring.backends import chainer, fail, null
+    except ImportError as exc:  # pragma: no cover - keyring is a dependency
+        raise KeyringUnavailable(_NO_BACKEND_HELP.format(why=f"keyring: {exc}")) from exc
+    try:
+        backend = keyring.get_keyring()
+    except Exception as exc:  # a broken PYTHON_KEYRING_BACKEND or keyringrc
+        raise KeyringUnavailable(_NO_BACKEND_HELP.format(why=str(exc))) from exc
+    if isinstance(backend, fail.Keyring):
+        raise KeyringUnavailable(_NO_BACKEND_HELP.format(why="no keyring backend was found"))
+    if isinstance(backend, null.Keyring):
+        raise KeyringUnavailable(
+            _NO_BACKEND_HELP.format(why="the null backend, which forgets everything, is selected")
+        )
+    if isinstance(backend, chainer.ChainerBackend) and not backend.backends:
+        raise KeyringUnavailable(_NO_BACKEND_HELP.format(why="no keyring backend was found"))
+    name = f"{type(backend).__module__}.{type(backend).__name__}"
+    if "plaintext" in name.lower() and not os.environ.get("PYTHON_KEYRING_BACKEND"):
+        raise KeyringUnavailable(
+            _NO_BACKEND_HELP.format(why=f"only the plain-text {name} was found")
+        )
+    return backend
+
+
+def _call(what: str, fn: Any, *args: str) -> Any:
+    backend = keyring_backend()
+    from keyring.errors import KeyringError, PasswordDeleteError
+
+    try:
+        return getattr(backend, fn)(*args)
+    except PasswordDeleteError:
+        return None
+    except KeyringError as exc:
+        raise KeyringUnavailable(
+            _NO_BACKEND_HELP.format(why=f"{what} failed: {type(exc).__name__}: {exc}")
+        ) from exc
+    except Exception as exc:  # secretstorage/dbus errors escape some backends
+        log.warning("keyring %s failed: %s", what, type(exc).__name__)
+        raise KeyringUnavailable(
+            _NO_BACKEND_HELP.format(why=f"{what} failed: {type(exc).__name__}")
+        ) from exc
+
+
+def _read_secret(entry: str) -> dict[str, str] | None:
+    raw = _call("reading a token", "get_password", KEYRING_SERVICE, entry)
+    if raw is None:
+        return None
+    register_secret(raw)
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        log.warning("keyring entry %s is not what Tuckaway wrote; ignoring it", entry)
+        return None
+    if not isinstance(value, dict):
+        return None
+    secrets = {k: v for k, v in value.items() if isinstance(v, str)}
+    for secret in secrets.values():
+        register_secret(secret)
+    return secrets
+
+
+def _write_secret(entry: str, value: dict[str, str | None]) -> None:
+    blob = {k: v for k, v in value.items() if v is not None}
+    for secret in blob.values():
+        register_secret(secret)
+    raw = json.dumps(blob, sort_keys=True)
+    register_secret(raw)
+    _call("storing a token", "set_password", KEYRING_SERVICE, entry, raw)
+
+
+def _delete_secret(entry: str) -> None:
+    _call("removing a token", "delete_password", KEYRING_SERVICE, entry)
+
+
+class Credentials:
+    """Read, store and forget account credentials."""
+
+    def __init__(self, settings: Settings, conn: sqlite3.Connection) -> None:
+        self.settings = settings
+        self.conn = conn
+        # service -> (linked_at it was read for, secrets); re-read when the row changes
+        self._cache: dict[str, tuple[float, dict[str, str]]] = {}
+
+    def _secrets(self, service: str, row: sqlite3.Row) -> dict[str, str] | None:
+        linked_at = float(row["linked_at"])
+        cached = self._cache.get(service)
+        if cached is not None and cached[0] == linked_at:
+            return cached[1]
+        found = _read_secret(service)
+        if found is None or not found.get("access_token"):
+            log.warning("%s is linked but its token is missing from the keyring", service)
+            return None
+        self._cache[service] = (linked_at, found)
+        return found
+
+    # -- Pocket -----------------------------------------------------------
+
+    def pocket(self) -> PocketCredentials | None:
+        row = _row(self.conn, "pocket")
+        if row is None:
+            return None
+        found = self._secrets("pocket", row)
+        if found is None:
+            return None
+        return PocketCredentials(
+            base_url=row["instance"] or self.settings.pocket_url,
+            consumer_key=found.get("consumer_key") or self.settings.pocket_consumer_key or "",
+            access_token=found["access_token"],
+            username=row["username"] or "",
+        )
+
+    def save_pocket(self, c: PocketCredentials) -> None:
+        _write_secret("pocket", {"access_token": c.access_token, "consumer_key": c.consumer_key})
+        self._save_row("pocket", c.username, c.base_url.rstrip("/"), {})
+
+    # -- Mastodon ---------------------------------------------------------
+
+    def mastodon(self) -> MastodonCredentials | None:
+        row = _row(self.conn, "mastodon")
+        if row is None:
+            return None
+        found = self._secrets("mastodon", row)
+        if found is None:
+            return None
+        return MastodonCredentials(
+            instance=row["instance"],
+            access_token=found["access_token"],
+            acct=_data(row).get("acct") or row["username"] or "",
+            client_id=found.get("client_id"),
+            client_secret=found.get("client_secret"),
+        )
+
+    def save_mastodon(self, c: MastodonCredentials) -> None:
+        _write_secret(
+            "mastodon",
+            {
+                "access_token": c.access_token,
+                "client_id": c.client_id,
+                "client_secret": c.client_secret,
+            },
+        )
+        instance = c.instance.rstrip("/")
+        self._save_row("mastodon", c.acct, instance, {"acct": c.acct})
+
+    def mastodon_app(self, instance: str) -> MastodonApp | None:
+        """The app registered earlier on ``instance``, if both halves are still there."""
+        from .db import get_meta
+
+        instance = instance.rstrip("/")
+        client_id = get_meta(self.conn, _APP_META + instance)
+        if not client_id:
+            return None
+        found = _read_secret(_APP_ENTRY + instance)
+        if found is None or not found.get("client_secret"):
+            return None
+        return MastodonApp(instance, client_id, found["client_secret"])
+
+    def save_mastodon_app(self, app: MastodonApp) -> None:
+        from .db import set_meta
+
+        instance = app.instance.rstrip("/")
+        _write_secret(_APP_ENTRY + instance, {"client_secret": app.client_secret})
+        set_meta(self.conn, _APP_META + instance, app.client_id)
+
+    def forget_mastodon_app(self, instance: str) -> None:
+        instance = instance.rstrip("/")
+        self.conn.execute("DELETE FROM meta WHERE key = ?", (_APP_META + instance,))
+        _delete_secret(_APP_ENTRY + instance)
+
+    # -- both -------------------------------------------------------------
+
+    def forget(self, service: str) -> None:
+        """Unlink ``service``: the row goes first, so the account reads as unlinked even
+        if the keyring then fails (the error says so)."""
+        if service not in SERVICES:
+            raise ValueError(f"unknown service {service!r}")
+        self.conn.execute("DELETE FROM accounts WHERE service = ?", (service,))
+        self._cache.pop(service, None)
+        _delete_secret(service)
+
+    def _save_row(self, service: str, username: str, instance: str, data: dict[str, Any]) -> None:
+        self._cache.pop(service, None)
+        self.conn.execute(
+            "INSERT INTO accounts (service, username, instance, data, linked_at) "
+            "VALUES (?, ?, ?, ?, ?) ON CONFLICT (service) DO UPDATE SET "
+            "username = excluded.username, instance = excluded.instance, "
+            "data = excluded.data, linked_at = excluded.linked_at",
+            (service, username, instance, json.dumps(data), time.time()),
+        )
+
+
+__all__ = [
+    "KEYRING_SERVICE",
+    "Credentials",
+    "KeyringUnavailable",
+    "MastodonApp",
+    "MastodonCredentials",
+    "PocketCredentials",
+    "accounts_summary",
+    "is_linked",
+    "keyring_backend",
+]
