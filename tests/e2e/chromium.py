@@ -15,9 +15,9 @@ import subprocess
 import threading
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from urllib.parse import urlsplit
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from playwright.async_api import Browser, BrowserContext, CDPSession, Page, Playwright, Worker
 
@@ -47,7 +47,8 @@ class Chromium:
                     return worker
             return None
 
-        return await eventually(find, timeout=20, what="the extension's service worker")
+        worker: Worker = await eventually(find, timeout=20, what="the extension's service worker")
+        return worker
 
     async def sw(self, expression: str, arg: Any = None) -> Any:
         """Evaluate a function expression in the service worker, with `tuckaway` in scope."""
@@ -62,12 +63,16 @@ class Chromium:
 
     async def tab_target(self, page: Page) -> dict[str, Any]:
         """The `tab` target holding `page` (Extensions.triggerAction wants a tab target)."""
+
         async def find() -> dict[str, Any] | None:
-            infos = (await self.cdp.send("Target.getTargets", {"filter": [{"type": "tab"}]}))["targetInfos"]
+            infos = (await self.cdp.send("Target.getTargets", {"filter": [{"type": "tab"}]}))[
+                "targetInfos"
+            ]
             matches = [t for t in infos if t["url"] == page.url]
             return matches[0] if len(matches) == 1 else None
 
-        return await eventually(find, what=f"the tab target of {page.url}")
+        target: dict[str, Any] = await eventually(find, what=f"the tab target of {page.url}")
+        return target
 
     async def tab_id(self, page: Page) -> int:
         """The extension API's tab id of `page`."""
@@ -79,18 +84,26 @@ class Chromium:
         target = await self.tab_target(page)
         popup_url = f"{EXTENSION_ORIGIN}/popup/popup.html"
         before = {t["targetId"] for t in await self.targets() if t["url"].startswith(popup_url)}
-        await self.cdp.send("Extensions.triggerAction", {"id": CHROME_ID, "targetId": target["targetId"]})
+        await self.cdp.send(
+            "Extensions.triggerAction", {"id": CHROME_ID, "targetId": target["targetId"]}
+        )
 
         async def opened() -> dict[str, Any] | None:
             for info in await self.targets():
-                if info["type"] == "page" and info["url"].startswith(popup_url) and info["targetId"] not in before:
+                if (
+                    info["type"] == "page"
+                    and info["url"].startswith(popup_url)
+                    and info["targetId"] not in before
+                ):
                     return info
             return None
 
         info = await eventually(opened, what="the action popup")
         client = await TargetClient.connect(f"{self.debug_origin}/devtools/page/{info['targetId']}")
         self.clients.append(client)
-        await eventually(lambda: client.evaluate("document.readyState === 'complete'"), what="popup load")
+        await eventually(
+            lambda: client.evaluate("document.readyState === 'complete'"), what="popup load"
+        )
         return client
 
     async def targets(self) -> list[dict[str, Any]]:
@@ -193,7 +206,9 @@ async def launch_chromium(
     context = browser.contexts[0]
     cdp = await browser.new_browser_cdp_session()
     parts = urlsplit(endpoint)
-    chromium = Chromium(process, user_data_dir, browser, context, cdp, stderr, f"ws://{parts.netloc}")
+    chromium = Chromium(
+        process, user_data_dir, browser, context, cdp, stderr, f"ws://{parts.netloc}"
+    )
     try:
         yield chromium
     finally:

@@ -10,9 +10,12 @@ import pytest
 
 from .harness import CHROMIUM, NativeHost, make_native_host, register_for_chromium
 
+
 def require_chromium() -> None:
     if not os.access(CHROMIUM, os.X_OK):
-        pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium); the e2e tests drive it")
+        pytest.skip(
+            f"{CHROMIUM} is not installed (apt-get install chromium); the e2e tests drive it"
+        )
 
 
 @pytest.fixture
@@ -30,7 +33,9 @@ async def playwright() -> AsyncIterator[object]:
 
 
 @pytest.fixture
-async def chromium(playwright: object, tmp_path: Path, native_host: NativeHost) -> AsyncIterator[object]:
+async def chromium(
+    playwright: object, tmp_path: Path, native_host: NativeHost
+) -> AsyncIterator[object]:
     """Chromium with the extension and the real host registered in its profile."""
     from .chromium import launch_chromium
 

@@ -109,7 +109,9 @@ class Firefox:
     async def open(self, url: str) -> str:
         created = await self.send("browsingContext.create", {"type": "tab"})
         context = str(created["context"])
-        await self.send("browsingContext.navigate", {"context": context, "url": url, "wait": "complete"})
+        await self.send(
+            "browsingContext.navigate", {"context": context, "url": url, "wait": "complete"}
+        )
         await self.send("browsingContext.activate", {"context": context})
         return context
 
@@ -147,10 +149,10 @@ async def launch_firefox(tmp: Path, home: Path) -> AsyncIterator[Firefox]:
     profile.mkdir(parents=True, exist_ok=True)
     uuids = json.dumps({GECKO_ID: EXTENSION_UUID})
     (profile / "user.js").write_text(
-        f"user_pref(\"extensions.webextensions.uuids\", {json.dumps(uuids)});\n"
-        "user_pref(\"browser.shell.checkDefaultBrowser\", false);\n"
-        "user_pref(\"datareporting.policy.dataSubmissionEnabled\", false);\n"
-        "user_pref(\"app.update.disabledForTesting\", true);\n",
+        f'user_pref("extensions.webextensions.uuids", {json.dumps(uuids)});\n'
+        'user_pref("browser.shell.checkDefaultBrowser", false);\n'
+        'user_pref("datareporting.policy.dataSubmissionEnabled", false);\n'
+        'user_pref("app.update.disabledForTesting", true);\n',
         "utf-8",
     )
     env = {**os.environ, "HOME": str(home), "MOZ_HEADLESS": "1"}
@@ -182,7 +184,9 @@ async def launch_firefox(tmp: Path, home: Path) -> AsyncIterator[Firefox]:
         process.wait(10)
         raise RuntimeError("firefox did not start WebDriver BiDi:\n" + "".join(output[-40:]))
     async with ClientSession() as session:
-        ws = await session.ws_connect(endpoint.rstrip("/") + "/session", max_msg_size=64 * 1024 * 1024)
+        ws = await session.ws_connect(
+            endpoint.rstrip("/") + "/session", max_msg_size=64 * 1024 * 1024
+        )
         firefox = Firefox(process, ws, output)
         firefox.reader = asyncio.create_task(firefox._read())
         try:

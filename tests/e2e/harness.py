@@ -34,7 +34,9 @@ HOST_NAME = "org.tuckaway.host"
 CHROME_ID = "ehnjllfnmbgocicjogdjgcoejnpjmlaj"
 GECKO_ID = "tuckaway@tuckaway.org"
 CHROMIUM = os.environ.get("TUCKAWAY_E2E_CHROMIUM", "/usr/bin/chromium")
-FIREFOX = os.environ.get("TUCKAWAY_E2E_FIREFOX", shutil.which("firefox-esr") or "/usr/bin/firefox-esr")
+FIREFOX = os.environ.get(
+    "TUCKAWAY_E2E_FIREFOX", shutil.which("firefox-esr") or "/usr/bin/firefox-esr"
+)
 
 
 # -- the native host -------------------------------------------------------------
@@ -210,7 +212,9 @@ async def pocket_service(tmp: Path) -> AsyncIterator[PocketService]:
         deadline = time.monotonic() + 30
         while not ready.exists():
             if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"tuckaway serve did not start: {proc.stderr.read() if proc.stderr else ''}")
+                raise RuntimeError(
+                    f"tuckaway serve did not start: {proc.stderr.read() if proc.stderr else ''}"
+                )
             await asyncio.sleep(0.05)
         upstream = ready.read_text("utf-8").strip().rstrip("/")
         service = PocketService(url="", upstream=upstream, token=token)
@@ -230,8 +234,11 @@ async def pocket_service(tmp: Path) -> AsyncIterator[PocketService]:
                     allow_redirects=False,
                 ) as answer:  # fmt: skip
                     payload = await answer.read()
-                    headers = {k: v for k, v in answer.headers.items()
-                               if k.lower().startswith("x-") or k.lower() in {"content-type", "location"}}
+                    headers = {
+                        k: v
+                        for k, v in answer.headers.items()
+                        if k.lower().startswith("x-") or k.lower() in {"content-type", "location"}
+                    }
                     return web.Response(status=answer.status, body=payload, headers=headers)
 
             app = web.Application()
@@ -258,7 +265,9 @@ async def pocket_service(tmp: Path) -> AsyncIterator[PocketService]:
 # -- waiting ---------------------------------------------------------------------------
 
 
-async def eventually(check: Any, timeout: float = 15.0, interval: float = 0.1, what: str = "") -> Any:
+async def eventually(
+    check: Any, timeout: float = 15.0, interval: float = 0.1, what: str = ""
+) -> Any:
     """Poll `check()` (sync or async) until it returns something truthy."""
     deadline = time.monotonic() + timeout
     last: Any = None
@@ -269,7 +278,9 @@ async def eventually(check: Any, timeout: float = 15.0, interval: float = 0.1, w
         if last:
             return last
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what or check}; last: {last!r}")
+            raise AssertionError(
+                f"timed out after {timeout}s waiting for {what or check}; last: {last!r}"
+            )
         await asyncio.sleep(interval)
 
 

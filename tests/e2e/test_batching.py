@@ -15,11 +15,15 @@ pytestmark = pytest.mark.e2e
 async def test_ten_save_link_clicks_arrive_as_one_batch(playwright: object, tmp_path: Path) -> None:
     async with pocket_service(tmp_path) as service:
         host = make_native_host(
-            tmp_path, TUCKAWAY_POCKET_URL=service.url, TUCKAWAY_POCKET_CONSUMER_KEY="e2e-consumer-key"
+            tmp_path,
+            TUCKAWAY_POCKET_URL=service.url,
+            TUCKAWAY_POCKET_CONSUMER_KEY="e2e-consumer-key",
         )
         linked = host.cli("login", "pocket", "--access-token-stdin", input=service.token + "\n")
         if linked.returncode != 0 and "invalid choice: 'login'" in linked.stderr:
-            pytest.skip("`tuckaway login pocket --access-token-stdin` has not landed yet (accounts)")
+            pytest.skip(
+                "`tuckaway login pocket --access-token-stdin` has not landed yet (accounts)"
+            )
         assert linked.returncode == 0, linked.stderr
         service.calls.clear()
 

@@ -77,10 +77,14 @@ async def test_second_click_shows_the_saved_state_and_edits_tags(
         assert await second.evaluate("document.querySelector('#favorite').ariaPressed") == "true"
         # It was saved once: the second popup never sent a save.
         assert native_host.item(url)["time_added"] == added["time_added"]  # type: ignore[index]
-        assert "op=save" not in native_host.log_text() or native_host.log_text().count("op=save") <= 1
+        assert (
+            "op=save" not in native_host.log_text() or native_host.log_text().count("op=save") <= 1
+        )
 
 
-async def test_context_menu_and_command_listeners_are_the_registered_ones(chromium: Chromium) -> None:
+async def test_context_menu_and_command_listeners_are_the_registered_ones(
+    chromium: Chromium,
+) -> None:
     registered = await chromium.sw(
         "() => [chrome.contextMenus.onClicked.hasListener(tuckaway.onMenuClicked),"
         " chrome.commands.onCommand.hasListener(tuckaway.onCommand)]"
@@ -101,7 +105,9 @@ async def menu_click(chromium: Chromium, info: dict[str, object], tab: dict[str,
     return await chromium.sw("([info, tab]) => tuckaway.onMenuClicked(info, tab)", [info, tab])
 
 
-async def test_save_link_saves_the_link_not_the_page(chromium: Chromium, native_host: NativeHost) -> None:
+async def test_save_link_saves_the_link_not_the_page(
+    chromium: Chromium, native_host: NativeHost
+) -> None:
     async with page_server() as site:
         page = await chromium.open(site.page("/articles/menus"))
         tab = await chromium.active_tab(page)
@@ -118,7 +124,9 @@ async def test_save_page_menu_saves_the_page_with_its_title(
     async with page_server() as site:
         page = await chromium.open(site.page("/articles/page-menu"))
         tab = await chromium.active_tab(page)
-        await menu_click(chromium, {"menuItemId": "save-page", "pageUrl": page.url, "frameId": 0}, tab)
+        await menu_click(
+            chromium, {"menuItemId": "save-page", "pageUrl": page.url, "frameId": 0}, tab
+        )
         item = native_host.item(page.url)
         assert item is not None and item["title"] == "E2E article page-menu"
 
@@ -164,7 +172,12 @@ async def test_bookmark_status_asks_the_host_to_bookmark_the_post(
     tab = await chromium.sw(
         "async () => (await chrome.tabs.query({active: true, lastFocusedWindow: true}))[0]"
     )
-    info = {"menuItemId": "bookmark-status", "linkUrl": post, "pageUrl": "about:blank", "frameId": 0}
+    info = {
+        "menuItemId": "bookmark-status",
+        "linkUrl": post,
+        "pageUrl": "about:blank",
+        "frameId": 0,
+    }
     # No Mastodon account is linked in this profile: the host either refuses by name
     # (not_linked, badge "!") or keeps the write queued until one is (badge counts it).
     await chromium.sw("([info, tab]) => { globalThis.bookmarked = tuckaway.onMenuClicked(info, tab)"
@@ -198,6 +211,7 @@ async def test_save_page_command_saves_the_active_tab_with_badge_feedback(
         assert isinstance(result, dict) and result["url"] == page.url
         assert await chromium.badge() == "\u2713"
         assert native_host.saved_urls() == {page.url}
+
         async def cleared() -> bool:
             return await chromium.badge() == ""
 

@@ -10,7 +10,9 @@ from .harness import SCREENSHOTS, page_server
 pytestmark = pytest.mark.e2e
 
 
-async def test_options_show_the_install_command_when_the_host_dies(chromium_dead_host: Chromium) -> None:
+async def test_options_show_the_install_command_when_the_host_dies(
+    chromium_dead_host: Chromium,
+) -> None:
     options = await chromium_dead_host.extension_page("options/options.html")
     await options.set_viewport_size({"width": 900, "height": 900})
     missing = options.locator("#host-missing")

@@ -40,7 +40,9 @@ async def test_firefox_options_find_the_host(firefox: Firefox) -> None:
     assert str(version).startswith("tuckaway ")
 
 
-async def test_firefox_menu_and_command_listeners_save(firefox: Firefox, native_host: NativeHost) -> None:
+async def test_firefox_menu_and_command_listeners_save(
+    firefox: Firefox, native_host: NativeHost
+) -> None:
     async with page_server() as site:
         options = await firefox.open_extension_page("options/options.html")
         registered = await firefox.evaluate(options, (
@@ -61,10 +63,14 @@ async def test_firefox_menu_and_command_listeners_save(firefox: Firefox, native_
         assert (native_host.item(page) or {}).get("title") == "Firefox page"
 
 
-async def test_firefox_toolbar_button_saves_the_page(firefox: Firefox, native_host: NativeHost) -> None:
+async def test_firefox_toolbar_button_saves_the_page(
+    firefox: Firefox, native_host: NativeHost
+) -> None:
     async with page_server() as site:
         url = site.page("/articles/firefox-toolbar")
         await firefox.open(url)
         await firefox.click_action()
-        await eventually(lambda: native_host.item(url), timeout=20, what="the page saved from the popup")
+        await eventually(
+            lambda: native_host.item(url), timeout=20, what="the page saved from the popup"
+        )
         assert (native_host.item(url) or {}).get("title") == "E2E article firefox-toolbar"

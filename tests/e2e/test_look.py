@@ -13,7 +13,14 @@ import pytest
 
 from .cdp import TargetClient
 from .chromium import Chromium, launch_chromium
-from .harness import SCREENSHOTS, NativeHost, PageServer, eventually, page_server, register_for_chromium
+from .harness import (
+    SCREENSHOTS,
+    NativeHost,
+    PageServer,
+    eventually,
+    page_server,
+    register_for_chromium,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -29,7 +36,9 @@ async def site() -> AsyncIterator[PageServer]:
 
 
 @pytest.fixture
-async def browser(playwright: object, tmp_path: Path, native_host: NativeHost, site: PageServer) -> AsyncIterator[Chromium]:
+async def browser(
+    playwright: object, tmp_path: Path, native_host: NativeHost, site: PageServer
+) -> AsyncIterator[Chromium]:
     profile = tmp_path / "chromium-profile"
     register_for_chromium(profile, native_host.wrapper)
     port = site.url.rsplit(":", 1)[1]
@@ -73,10 +82,14 @@ async def test_popup_and_options_screenshots(browser: Chromium, native_host: Nat
     await options.locator("#default-tag-input").fill("from-browser")
     await options.locator("#default-tag-input").press("Enter")
     await eventually(
-        lambda: browser.sw("async () => (await chrome.storage.sync.get('defaultTags')).defaultTags.length === 2"),
+        lambda: browser.sw(
+            "async () => (await chrome.storage.sync.get('defaultTags')).defaultTags.length === 2"
+        ),
         what="default tags stored",
     )
-    assert await browser.sw("async () => (await chrome.storage.sync.get('defaultTags')).defaultTags") == [
+    assert await browser.sw(
+        "async () => (await chrome.storage.sync.get('defaultTags')).defaultTags"
+    ) == [
         "essays",
         "from-browser",
     ]
@@ -90,7 +103,9 @@ async def test_popup_and_options_screenshots(browser: Chromium, native_host: Nat
     assert version.startswith("tuckaway ")
 
 
-async def test_default_tags_from_the_options_go_with_every_save(browser: Chromium, native_host: NativeHost) -> None:
+async def test_default_tags_from_the_options_go_with_every_save(
+    browser: Chromium, native_host: NativeHost
+) -> None:
     await browser.sw("() => chrome.storage.sync.set({defaultTags: ['from-browser']})")
     url = "http://reader.example/articles/defaults"
     await saved_popup(browser, url)
