@@ -99,9 +99,9 @@ class LoopbackRedirect:
         self._page = loop.create_future()
         app = web.Application()
         app.router.add_get(self.path, self._handle)
-        runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=1.0)
         await runner.setup()
-        site = web.TCPSite(runner, LOOPBACK, 0, shutdown_timeout=1.0)
+        site = web.TCPSite(runner, LOOPBACK, 0)
         try:
             await site.start()
         except BaseException:

@@ -73,3 +73,26 @@ def contents() -> dict[str, Any]:
     """What the test keyring holds now (for assertions)."""
     path = TestKeyring.path()
     return json.loads(path.read_text("utf-8")) if path.exists() else {}
+
+
+@contextlib.contextmanager
+def in_process(path: Path) -> Iterator[None]:
+    """Select this backend for the running process, the way a host picks it from the
+    environment (PYTHON_KEYRING_BACKEND), and put the previous keyring back after."""
+    import keyring
+    import keyring.core
+
+    saved = {k: os.environ.get(k) for k in ("PYTHON_KEYRING_BACKEND", ENV)}
+    previous = keyring.get_keyring()
+    os.environ["PYTHON_KEYRING_BACKEND"] = "testkeyring.TestKeyring"
+    os.environ[ENV] = str(path)
+    keyring.core.init_backend()
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        keyring.set_keyring(previous)
