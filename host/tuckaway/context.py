@@ -37,6 +37,8 @@ READS: dict[str, str] = {
     "bookmarks": "tuckaway.backends.mastodon:list_bookmarks",
     "sync": "tuckaway.backends.pocket:sync",
 }
+#: read op -> the service whose account it needs
+READ_SERVICE: dict[str, str] = {"bookmarks": "mastodon", "sync": "pocket"}
 
 
 class Context:
@@ -119,7 +121,19 @@ class Context:
         return backend
 
     async def read(self, op: str, **fields: Any) -> dict[str, Any]:
-        """Run the read op ``op`` of the backend that serves it."""
+        """Run the read op ``op`` of the backend that serves it.
+
+        Raises ``NotLinked`` before importing the backend when the service it
+        needs has no account.
+        """
+        service = READ_SERVICE[op]
+        if not self.is_linked(service):
+            from .errors import NotLinked
+
+            raise NotLinked(
+                f"no {service} account is linked: sign in from the extension's options"
+                f" page or run `tuckaway login {service}`"
+            )
         module_name, _, function = READS[op].partition(":")
         handler = getattr(importlib.import_module(module_name), function)
         result: dict[str, Any] = await handler(self, **fields)

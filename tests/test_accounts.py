@@ -1,0 +1,733 @@
+"""Sign-in and sign-out, end to end over real HTTP on 127.0.0.1.
+
+Pocket: against ``tuckaway serve`` (its approval page is answered with a POST of
+its form, as a user's click would). Mastodon: against a stand-in that checks
+PKCE, state, client credentials and the redirect URI. A small browser-like
+client follows the authorize URL, its redirects and the final redirect to the
+host's loopback listener.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import html.parser
+import secrets
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit
+
+import aiohttp
+import pytest
+import testkeyring
+from aiohttp import web
+
+from support.hostproc import HostProcess, host_env, run_cli
+from tuckaway import db
+from tuckaway.accounts import SignInDenied, link_token, login, logout, normalize_instance
+from tuckaway.context import Context
+from tuckaway.credentials import is_linked
+from tuckaway.errors import AuthFailed, AuthTimeout, ConfigError
+from tuckaway.server import RunningServer, start_server
+from tuckaway.settings import Settings
+
+CONSUMER_KEY = "12345-consumerkeyfortests"
+
+# -- a browser, as far as a sign-in needs one ------------------------------------------
+
+
+class _Forms(html.parser.HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.action: str | None = None
+        self.fields: dict[str, str] = {}
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = {k: v or "" for k, v in attrs}
+        if tag == "form" and a.get("method", "get").lower() == "post":
+            self.action = a.get("action", "")
+        elif tag == "input" and a.get("type") == "hidden":
+            self.fields[a["name"]] = a.get("value", "")
+
+
+@dataclass
+class Page:
+    status: int
+    url: str
+    text: str
+
+
+async def browse(url: str, decision: str = "approve") -> Page:
+    """Open ``url`` like a browser tab: follow redirects; on an approval form, press
+    ``decision`` (approve/deny) and follow where that leads."""
+    async with aiohttp.ClientSession() as http:
+        async with http.get(url) as resp:
+            page = Page(resp.status, str(resp.url), await resp.text())
+        forms = _Forms()
+        forms.feed(page.text)
+        if forms.action is None:
+            return page
+        data = {**forms.fields, "decision": decision}
+        async with http.post(urljoin(page.url, forms.action), data=data) as resp:
+            return Page(resp.status, str(resp.url), await resp.text())
+
+
+def browse_in_thread(url: str, decision: str = "approve") -> Page:
+    return asyncio.run(browse(url, decision))
+
+
+# -- a Mastodon instance, as far as signing in needs one -------------------------------
+
+
+@dataclass
+class MastodonStandin:
+    """``/api/v1/apps``, ``/oauth/authorize`` (approves at once, or denies),
+    ``/oauth/token`` (checks PKCE S256, client secret, redirect URI),
+    ``verify_credentials`` and ``/oauth/revoke``."""
+
+    username: str = "ann"
+    deny: bool = False
+    #: answer the redirect with this state instead of the one asked for
+    forge_state: str | None = None
+    apps: dict[str, dict[str, Any]] = field(default_factory=dict)
+    codes: dict[str, dict[str, Any]] = field(default_factory=dict)
+    tokens: set[str] = field(default_factory=set)
+    revoked: list[str] = field(default_factory=list)
+    calls: list[str] = field(default_factory=list)
+    issued: list[str] = field(default_factory=list)
+    url: str = ""
+
+    def app(self) -> web.Application:
+        app = web.Application()
+        app.router.add_post("/api/v1/apps", self._apps)
+        app.router.add_get("/oauth/authorize", self._authorize)
+        app.router.add_post("/oauth/token", self._token)
+        app.router.add_post("/oauth/revoke", self._revoke)
+        app.router.add_get("/api/v1/accounts/verify_credentials", self._verify)
+        return app
+
+    @staticmethod
+    async def _params(request: web.Request) -> dict[str, str]:
+        if request.content_type == "application/json":
+            return {k: str(v) for k, v in (await request.json()).items()}
+        return {k: str(v) for k, v in (await request.post()).items()}
+
+    async def _apps(self, request: web.Request) -> web.Response:
+        self.calls.append("apps")
+        p = await self._params(request)
+        if not p.get("client_name") or not p.get("redirect_uris"):
+            return web.json_response({"error": "Validation failed"}, status=422)
+        client_id, secret = secrets.token_urlsafe(16), secrets.token_urlsafe(24)
+        self.apps[client_id] = {"secret": secret, "redirect_uri": p["redirect_uris"],
+                                "scopes": p.get("scopes", "read")}
+        return web.json_response({"id": "1", "name": p["client_name"], "client_id": client_id,
+                                  "client_secret": secret, "redirect_uri": p["redirect_uris"]})
+
+    def _redirect_ok(self, client_id: str, uri: str) -> bool:
+        registered = urlsplit(self.apps[client_id]["redirect_uri"])
+        given = urlsplit(uri)
+        if registered.hostname == "127.0.0.1":  # RFC 8252 7.3: any port on loopback
+            return (given.scheme, given.hostname, given.path) == (
+                registered.scheme, registered.hostname, registered.path)
+        return uri == self.apps[client_id]["redirect_uri"]
+
+    async def _authorize(self, request: web.Request) -> web.Response:
+        self.calls.append("authorize")
+        q = request.query
+        client_id, redirect_uri = q.get("client_id", ""), q.get("redirect_uri", "")
+        if client_id not in self.apps or not self._redirect_ok(client_id, redirect_uri):
+            return web.Response(status=400, text="bad client or redirect_uri")
+        if q.get("response_type") != "code" or q.get("code_challenge_method") != "S256":
+            return web.Response(status=400, text="code flow with PKCE S256 only")
+        if not set(q.get("scope", "").split()) <= set(self.apps[client_id]["scopes"].split()):
+            return web.Response(status=400, text="scope not registered")
+        state = self.forge_state if self.forge_state is not None else q.get("state", "")
+        if self.deny:
+            answer = {"error": "access_denied",
+                      "error_description": "The resource owner denied the request.",
+                      "state": state}
+        else:
+            code = secrets.token_urlsafe(16)
+            self.codes[code] = {"client_id": client_id, "redirect_uri": redirect_uri,
+                                "challenge": q.get("code_challenge", "")}
+            answer = {"code": code, "state": state}
+        raise web.HTTPFound(f"{redirect_uri}?{urlencode(answer)}")
+
+    async def _token(self, request: web.Request) -> web.Response:
+        self.calls.append("token")
+        p = await self._params(request)
+        app = self.apps.get(p.get("client_id", ""))
+        if app is None or app["secret"] != p.get("client_secret"):
+            return web.json_response({"error": "invalid_client"}, status=401)
+        grant = self.codes.pop(p.get("code", ""), None)
+        if grant is None or p.get("grant_type") != "authorization_code":
+            return web.json_response({"error": "invalid_grant"}, status=400)
+        digest = hashlib.sha256(p.get("code_verifier", "").encode()).digest()
+        challenge = base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+        if challenge != grant["challenge"] or p.get("redirect_uri") != grant["redirect_uri"]:
+            return web.json_response({"error": "invalid_grant"}, status=400)
+        token = "mastotoken" + secrets.token_urlsafe(24)
+        self.tokens.add(token)
+        self.issued.append(token)
+        return web.json_response({"access_token": token, "token_type": "Bearer",
+                                  "scope": app["scopes"], "created_at": int(time.time())})
+
+    async def _revoke(self, request: web.Request) -> web.Response:
+        self.calls.append("revoke")
+        p = await self._params(request)
+        app = self.apps.get(p.get("client_id", ""))
+        if app is None or app["secret"] != p.get("client_secret"):
+            return web.json_response({"error": "invalid_client"}, status=403)
+        token = p.get("token", "")
+        if token in self.tokens:
+            self.tokens.discard(token)
+            self.revoked.append(token)
+        return web.json_response({})
+
+    async def _verify(self, request: web.Request) -> web.Response:
+        self.calls.append("verify_credentials")
+        auth = request.headers.get("Authorization", "")
+        if not auth.startswith("Bearer ") or auth[7:] not in self.tokens:
+            return web.json_response({"error": "The access token is invalid"}, status=401)
+        return web.json_response({"id": "1", "username": self.username, "acct": self.username})
+
+
+@pytest.fixture
+async def mastodon() -> AsyncIterator[MastodonStandin]:
+    standin = MastodonStandin()
+    runner = web.AppRunner(standin.app(), access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    standin.url = f"http://127.0.0.1:{runner.addresses[0][1]}"
+    yield standin
+    await runner.cleanup()
+
+
+# -- fixtures --------------------------------------------------------------------------
+
+
+@pytest.fixture
+async def serve(tmp_path: Path) -> AsyncIterator[RunningServer]:
+    """``tuckaway serve``'s app, on its own database (not the host's)."""
+    conn = db.connect(tmp_path / "serve" / "serve.db")
+    server = await start_server(conn, consumer_key=CONSUMER_KEY)
+    yield server
+    await server.close()
+    conn.close()
+
+
+@pytest.fixture
+def keyring_file(tmp_path: Path) -> Iterator[Path]:
+    path = tmp_path / "keyring.json"
+    with testkeyring.in_process(path):
+        yield path
+
+
+@pytest.fixture
+async def make_ctx(home: Path, keyring_file: Path) -> AsyncIterator[Callable[..., Context]]:
+    made: list[Context] = []
+
+    def make(**env: str) -> Context:
+        settings = Settings.load({"TUCKAWAY_HOME": str(home), **env})
+        ctx = Context.open(settings)
+        made.append(ctx)
+        return ctx
+
+    yield make
+    for ctx in made:
+        await ctx.aclose()
+
+
+def pocket_ctx(make_ctx: Callable[..., Context], server: RunningServer) -> Context:
+    return make_ctx(TUCKAWAY_POCKET_URL=server.url, TUCKAWAY_POCKET_CONSUMER_KEY=CONSUMER_KEY)
+
+
+class Tab:
+    """on_authorize that opens the URL in a 'tab' (a task running :func:`browse`)."""
+
+    def __init__(self, decision: str = "approve", before: Callable[[str], Any] | None = None):
+        self.decision = decision
+        self.before = before
+        self.urls: list[str] = []
+        self.task: asyncio.Task[Page] | None = None
+
+    async def __call__(self, url: str) -> None:
+        self.urls.append(url)
+        if self.before is not None:
+            await self.before(url)
+        self.task = asyncio.create_task(browse(url, self.decision))
+
+    async def page(self) -> Page:
+        assert self.task is not None
+        return await self.task
+
+
+async def pocket_get(server: RunningServer, token: str) -> int:
+    async with aiohttp.ClientSession() as http, http.post(
+        f"{server.url}/v3/get",
+        json={"consumer_key": CONSUMER_KEY, "access_token": token},
+        headers={"X-Accept": "application/json"},
+    ) as resp:
+        return resp.status
+
+
+# -- Pocket ------------------------------------------------------------------------------
+
+
+async def test_pocket_sign_in_through_the_approval_page_links_the_account(
+    make_ctx: Callable[..., Context], serve: RunningServer, keyring_file: Path
+) -> None:
+    ctx = pocket_ctx(make_ctx, serve)
+    tab = Tab("approve")
+    result = await login(ctx, "pocket", None, tab, timeout_s=20)
+    assert result == {"linked": True, "username": "local"}
+    page = await tab.page()
+    assert page.status == 200
+    assert page.url.startswith("http://127.0.0.1:")
+    assert "You can close this tab" in page.text and "as local" in page.text
+    url = urlsplit(tab.urls[0])
+    assert f"{url.scheme}://{url.netloc}" == serve.url and url.path == "/auth/authorize"
+    assert set(dict(parse_qsl(url.query))) == {"request_token", "redirect_uri"}
+    creds = ctx.credentials.pocket()
+    assert creds is not None
+    assert (creds.base_url, creds.consumer_key, creds.username) == (
+        serve.url, CONSUMER_KEY, "local")
+    assert await pocket_get(serve, creds.access_token) == 200
+    assert ctx.accounts()["pocket"] == {"linked": True, "username": "local"}
+
+
+async def test_pocket_redirect_uri_is_loopback_and_carries_a_fresh_state(
+    make_ctx: Callable[..., Context], serve: RunningServer
+) -> None:
+    ctx = pocket_ctx(make_ctx, serve)
+    tabs = [Tab(), Tab()]
+    for tab in tabs:
+        await login(ctx, "pocket", None, tab, timeout_s=20)
+        await tab.page()
+    uris = [dict(parse_qsl(urlsplit(t.urls[0]).query))["redirect_uri"] for t in tabs]
+    states = [dict(parse_qsl(urlsplit(u).query))["state"] for u in uris]
+    assert all(u.startswith("http://127.0.0.1:") for u in uris)
+    assert states[0] != states[1] and len(states[0]) >= 20
+
+
+async def test_pocket_denial_links_nothing_and_says_so_in_the_tab(
+    make_ctx: Callable[..., Context], serve: RunningServer, keyring_file: Path
+) -> None:
+    ctx = pocket_ctx(make_ctx, serve)
+    tab = Tab("deny")
+    with pytest.raises(SignInDenied) as caught:
+        await login(ctx, "pocket", None, tab, timeout_s=20)
+    assert caught.value.code == "auth_failed"
+    assert "not approved" in caught.value.message
+    page = await tab.page()
+    assert page.status == 400 and "did not grant access" in page.text
+    assert not is_linked(ctx.db, "pocket")
+    assert testkeyring.contents() == {}
+
+
+async def test_pocket_sign_in_nobody_approves_times_out_and_closes_the_listener(
+    make_ctx: Callable[..., Context], serve: RunningServer
+) -> None:
+    ctx = pocket_ctx(make_ctx, serve)
+    urls: list[str] = []
+
+    async def remember(url: str) -> None:
+        urls.append(url)
+
+    with pytest.raises(AuthTimeout) as caught:
+        await login(ctx, "pocket", None, remember, timeout_s=0.3)
+    assert caught.value.code == "auth_timeout"
+    assert not is_linked(ctx.db, "pocket")
+    redirect_uri = dict(parse_qsl(urlsplit(urls[0]).query))["redirect_uri"]
+    async with aiohttp.ClientSession() as http:
+        with pytest.raises(aiohttp.ClientConnectionError):
+            await http.get(redirect_uri)
+
+
+async def test_a_redirect_with_a_wrong_state_is_refused_and_the_real_one_still_works(
+    make_ctx: Callable[..., Context], serve: RunningServer
+) -> None:
+    ctx = pocket_ctx(make_ctx, serve)
+    forged: list[int] = []
+
+    async def forge(url: str) -> None:
+        redirect_uri = dict(parse_qsl(urlsplit(url).query))["redirect_uri"]
+        base = redirect_uri.split("?")[0]
+        async with aiohttp.ClientSession() as http, http.get(f"{base}?state=forged") as r:
+            forged.append(r.status)
+
+    tab = Tab("approve", before=forge)
+    result = await login(ctx, "pocket", None, tab, timeout_s=20)
+    assert forged == [400]
+    assert result["linked"] is True
+    assert (await tab.page()).status == 200
+
+
+async def test_pocket_sign_in_needs_a_consumer_key(
+    make_ctx: Callable[..., Context], serve: RunningServer
+) -> None:
+    ctx = make_ctx(TUCKAWAY_POCKET_URL=serve.url)
+
+    async def never(url: str) -> None:
+        raise AssertionError("must not get as far as the browser")
+
+    with pytest.raises(ConfigError, match="TUCKAWAY_POCKET_CONSUMER_KEY"):
+        await login(ctx, "pocket", None, never)
+
+
+async def test_pocket_consumer_key_the_service_refuses_is_reported_before_the_browser(
+    make_ctx: Callable[..., Context], serve: RunningServer
+) -> None:
+    ctx = make_ctx(TUCKAWAY_POCKET_URL=serve.url, TUCKAWAY_POCKET_CONSUMER_KEY="wrong-key")
+
+    async def never(url: str) -> None:
+        raise AssertionError("must not get as far as the browser")
+
+    with pytest.raises(AuthFailed, match="consumer key"):
+        await login(ctx, "pocket", None, never, timeout_s=5)
+
+
+async def test_pocket_service_that_cannot_be_reached_is_unavailable(
+    make_ctx: Callable[..., Context],
+) -> None:
+    ctx = make_ctx(TUCKAWAY_POCKET_URL="http://127.0.0.1:9",
+                   TUCKAWAY_POCKET_CONSUMER_KEY=CONSUMER_KEY)
+
+    async def never(url: str) -> None:
+        raise AssertionError("must not get as far as the browser")
+
+    with pytest.raises(Exception) as caught:
+        await login(ctx, "pocket", None, never, timeout_s=5)
+    assert getattr(caught.value, "code", None) == "unavailable"
+
+
+async def test_pocket_logout_forgets_the_token(
+    make_ctx: Callable[..., Context], serve: RunningServer, keyring_file: Path
+) -> None:
+    ctx = pocket_ctx(make_ctx, serve)
+    await link_token(ctx, "pocket", "tok-given-1234", username="ann")
+    assert is_linked(ctx.db, "pocket")
+    assert await logout(ctx, "pocket") == {"linked": False}
+    assert not is_linked(ctx.db, "pocket")
+    assert testkeyring.contents() == {}
+
+
+async def test_pocket_token_from_stdin_asks_the_service_nothing(
+    make_ctx: Callable[..., Context],
+) -> None:
+    ctx = make_ctx(TUCKAWAY_POCKET_URL="http://127.0.0.1:9",
+                   TUCKAWAY_POCKET_CONSUMER_KEY=CONSUMER_KEY)
+    assert await link_token(ctx, "pocket", " tok-offline-1 \n") == {
+        "linked": True, "username": None}
+    creds = ctx.credentials.pocket()
+    assert creds is not None and creds.access_token == "tok-offline-1"
+
+
+# -- Mastodon ------------------------------------------------------------------------------
+
+
+async def test_mastodon_sign_in_with_pkce_links_the_account(
+    make_ctx: Callable[..., Context], mastodon: MastodonStandin
+) -> None:
+    ctx = make_ctx()
+    tab = Tab()
+    result = await login(ctx, "mastodon", mastodon.url, tab, timeout_s=20)
+    assert result == {"linked": True, "username": "ann@127.0.0.1"}
+    page = await tab.page()
+    assert page.status == 200 and "as ann@127.0.0.1" in page.text
+    assert mastodon.calls == ["apps", "authorize", "token", "verify_credentials"]
+    query = dict(parse_qsl(urlsplit(tab.urls[0]).query))
+    assert query["scope"] == "read:bookmarks write:bookmarks read:search read:accounts"
+    assert query["code_challenge_method"] == "S256" and len(query["state"]) >= 20
+    creds = ctx.credentials.mastodon()
+    assert creds is not None
+    assert creds.instance == mastodon.url and creds.acct == "ann@127.0.0.1"
+    assert creds.access_token == mastodon.issued[0] and creds.client_id in mastodon.apps
+    assert ctx.accounts()["mastodon"] == {
+        "linked": True, "instance": mastodon.url, "acct": "ann@127.0.0.1"}
+
+
+async def test_mastodon_app_registration_is_cached_per_instance(
+    make_ctx: Callable[..., Context], mastodon: MastodonStandin
+) -> None:
+    ctx = make_ctx()
+    for _ in range(2):
+        tab = Tab()
+        await login(ctx, "mastodon", mastodon.url, tab, timeout_s=20)
+        await tab.page()
+    assert mastodon.calls.count("apps") == 1
+    assert mastodon.calls.count("token") == 2
+
+
+async def test_mastodon_app_the_instance_forgot_is_registered_again_next_time(
+    make_ctx: Callable[..., Context], mastodon: MastodonStandin
+) -> None:
+    ctx = make_ctx()
+    tab = Tab()
+    await login(ctx, "mastodon", mastodon.url, tab, timeout_s=20)
+    await tab.page()
+    for app in mastodon.apps.values():
+        app["secret"] = "rotated"
+    tab = Tab()
+    with pytest.raises(AuthFailed):
+        await login(ctx, "mastodon", mastodon.url, tab, timeout_s=20)
+    assert "did not complete" in (await tab.page()).text
+    tab = Tab()
+    await login(ctx, "mastodon", mastodon.url, tab, timeout_s=20)
+    await tab.page()
+    assert mastodon.calls.count("apps") == 2
+
+
+async def test_mastodon_denial_links_nothing(
+    make_ctx: Callable[..., Context], mastodon: MastodonStandin
+) -> None:
+    mastodon.deny = True
+    ctx = make_ctx()
+    tab = Tab()
+    with pytest.raises(SignInDenied, match="denied the request"):
+        await login(ctx, "mastodon", mastodon.url, tab, timeout_s=20)
+    assert "did not grant access" in (await tab.page()).text
+    assert not is_linked(ctx.db, "mastodon")
+    assert "token" not in mastodon.calls
+
+
+async def test_mastodon_answer_with_a_forged_state_never_completes(
+    make_ctx: Callable[..., Context], mastodon: MastodonStandin
+) -> None:
+    mastodon.forge_state = "forged-state"
+    ctx = make_ctx()
+    tab = Tab()
+    with pytest.raises(AuthTimeout, match="refused"):
+        await login(ctx, "mastodon", mastodon.url, tab, timeout_s=1.0)
+    page = await tab.page()
+    assert page.status == 400
+    assert "token" not in mastodon.calls
+    assert not is_linked(ctx.db, "mastodon")
+
+
+async def test_mastodon_logout_revokes_and_forgets_the_token(
+    make_ctx: Callable[..., Context], mastodon: MastodonStandin, keyring_file: Path
+) -> None:
+    ctx = make_ctx()
+    tab = Tab()
+    await login(ctx, "mastodon", mastodon.url, tab, timeout_s=20)
+    await tab.page()
+    token = mastodon.issued[0]
+    assert await logout(ctx, "mastodon") == {"linked": False}
+    assert mastodon.revoked == [token]
+    assert not is_linked(ctx.db, "mastodon")
+    assert "mastodon" not in testkeyring.contents().get("tuckaway", {})
+
+
+async def test_mastodon_logout_goes_on_when_the_instance_is_gone(
+    make_ctx: Callable[..., Context], mastodon: MastodonStandin
+) -> None:
+    ctx = make_ctx()
+    tab = Tab()
+    await login(ctx, "mastodon", mastodon.url, tab, timeout_s=20)
+    await tab.page()
+    creds = ctx.credentials.mastodon()
+    assert creds is not None
+    ctx.credentials.save_mastodon(
+        type(creds)("http://127.0.0.1:9", creds.access_token, creds.acct,
+                    creds.client_id, creds.client_secret))
+    assert await logout(ctx, "mastodon") == {"linked": False}
+    assert not is_linked(ctx.db, "mastodon")
+
+
+async def test_mastodon_token_from_stdin_learns_the_acct(
+    make_ctx: Callable[..., Context], mastodon: MastodonStandin
+) -> None:
+    mastodon.tokens.add("given-token-123")
+    ctx = make_ctx()
+    result = await link_token(ctx, "mastodon", "given-token-123", instance=mastodon.url)
+    assert result == {"linked": True, "username": "ann@127.0.0.1"}
+    with pytest.raises(AuthFailed):
+        await link_token(ctx, "mastodon", "not-a-token", instance=mastodon.url)
+    creds = ctx.credentials.mastodon()
+    assert creds is not None and creds.access_token == "given-token-123"
+
+
+def test_instance_urls_must_be_https_except_loopback() -> None:
+    assert normalize_instance("mastodon.social") == "https://mastodon.social"
+    assert normalize_instance("https://mastodon.social/@ann") == "https://mastodon.social"
+    assert normalize_instance("http://127.0.0.1:3000/") == "http://127.0.0.1:3000"
+    with pytest.raises(ConfigError, match="https"):
+        normalize_instance("http://social.example")
+
+
+# -- through the host and the command line ---------------------------------------------------
+
+
+@pytest.fixture
+def serve_process(tmp_path: Path) -> Iterator[str]:
+    """``tuckaway serve`` as a user runs it (its own TUCKAWAY_HOME)."""
+    serve_home = tmp_path / "serve-home"
+    serve_home.mkdir()
+    ready = tmp_path / "serve.url"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tuckaway.cli", "serve", "--port", "0", "--ready-file",
+         str(ready), "--consumer-key", CONSUMER_KEY],
+        env=host_env(serve_home), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )
+    deadline = time.monotonic() + 30
+    while not ready.exists():
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            raise AssertionError(f"serve did not start: {proc.stderr.read()!r}")  # type: ignore[union-attr]
+        time.sleep(0.05)
+    yield ready.read_text().strip()
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+def test_login_over_native_messaging_emits_authorize_then_replies_linked(
+    env: dict[str, str], serve_process: str
+) -> None:
+    env = {**env, "TUCKAWAY_POCKET_URL": serve_process,
+           "TUCKAWAY_POCKET_CONSUMER_KEY": CONSUMER_KEY}
+    with HostProcess(env) as host:
+        host.send({"id": "l1", "op": "login", "service": "pocket"})
+        event = host.recv_for("l1", final=False)
+        assert event["event"] == "authorize"
+        assert event["url"].startswith(serve_process + "/auth/authorize?")
+        page = browse_in_thread(event["url"])
+        assert "You can close this tab" in page.text
+        reply = host.recv_for("l1")
+        assert reply == {"id": "l1", "ok": True, "result": {"linked": True, "username": "local"}}
+        hello = host.request({"id": "h", "op": "hello"})["result"]
+        assert hello["accounts"]["pocket"] == {"linked": True, "username": "local"}
+        assert hello["backend"] == "pocket"
+        out = host.request({"id": "o", "op": "logout", "service": "pocket"})
+        assert out == {"id": "o", "ok": True, "result": {"linked": False}}
+        assert host.request({"id": "h2", "op": "hello"})["result"]["backend"] == "local"
+
+
+def test_login_over_native_messaging_that_times_out_answers_auth_timeout(
+    env: dict[str, str], serve_process: str
+) -> None:
+    env = {**env, "TUCKAWAY_POCKET_URL": serve_process,
+           "TUCKAWAY_POCKET_CONSUMER_KEY": CONSUMER_KEY, "TUCKAWAY_LOGIN_TIMEOUT_S": "0.5"}
+    with HostProcess(env) as host:
+        host.send({"id": 7, "op": "login", "service": "pocket"})
+        assert host.recv_for(7, final=False)["event"] == "authorize"
+        reply = host.recv_for(7)
+        assert reply["ok"] is False and reply["error"]["code"] == "auth_timeout"
+        # the host keeps serving
+        assert host.request({"id": 8, "op": "hello"})["ok"] is True
+
+
+def test_cli_login_prints_the_address_and_waits_for_the_approval(
+    env: dict[str, str], serve_process: str
+) -> None:
+    env = {**env, "TUCKAWAY_POCKET_URL": serve_process}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tuckaway.cli", "login", "pocket", "--no-browser",
+         "--consumer-key", CONSUMER_KEY],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    assert proc.stderr is not None
+    url = ""
+    while not url:
+        line = proc.stderr.readline()
+        assert line, "the CLI ended before printing the address"
+        if line.strip().startswith("http"):
+            url = line.strip()
+    result: list[Page] = []
+    thread = threading.Thread(target=lambda: result.append(browse_in_thread(url)))
+    thread.start()
+    out, err = proc.communicate(timeout=60)
+    thread.join(timeout=30)
+    assert proc.returncode == 0, err
+    assert out.strip() == "linked pocket as local"
+    assert "You can close this tab" in result[0].text
+    status = run_cli(env, "status", "--json")
+    assert '"username": "local"' in status.stdout
+
+
+def test_cli_login_mastodon_needs_an_instance(env: dict[str, str]) -> None:
+    proc = run_cli(env, "login", "mastodon", "--access-token-stdin", input="tok\n")
+    assert proc.returncode == 2 and "--instance" in proc.stderr
+
+
+def test_cli_logout_of_an_account_never_linked_is_fine(env: dict[str, str]) -> None:
+    proc = run_cli(env, "logout", "mastodon")
+    assert proc.returncode == 0 and proc.stdout.strip() == "unlinked mastodon"
+
+
+def test_cli_token_from_stdin_for_mastodon_asks_who_it_is(
+    env: dict[str, str], home: Path
+) -> None:
+    async def run() -> subprocess.CompletedProcess[str]:
+        standin = MastodonStandin(username="bob")
+        standin.tokens.add("stdin-token-abc")
+        runner = web.AppRunner(standin.app(), access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        url = f"http://127.0.0.1:{runner.addresses[0][1]}"
+        try:
+            return await asyncio.to_thread(
+                run_cli, env, "login", "mastodon", "--instance", url, "--access-token-stdin",
+                input="stdin-token-abc\n")
+        finally:
+            await runner.cleanup()
+
+    proc = asyncio.run(run())
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "linked mastodon as bob@127.0.0.1"
+
+
+# -- a 401 after sign-in ---------------------------------------------------------------------
+
+
+def test_a_401_after_sign_in_fails_with_auth_failed_and_keeps_the_token(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    pytest.importorskip("tuckaway.backends.mastodon")
+
+    async def run() -> None:
+        standin = MastodonStandin()
+        runner = web.AppRunner(standin.app(), access_log=None)
+        await runner.setup()
+        await web.TCPSite(runner, "127.0.0.1", 0).start()
+        standin.url = f"http://127.0.0.1:{runner.addresses[0][1]}"
+        try:
+            await asyncio.to_thread(_sign_in_then_hit_a_401, env, standin)
+        finally:
+            await runner.cleanup()
+
+    asyncio.run(run())
+
+
+def _sign_in_then_hit_a_401(env: dict[str, str], standin: MastodonStandin) -> None:
+    with HostProcess(env) as host:
+        host.send({"id": "l", "op": "login", "service": "mastodon", "instance": standin.url})
+        event = host.recv_for("l", final=False)
+        browse_in_thread(event["url"])
+        assert host.recv_for("l")["ok"] is True
+        standin.tokens.clear()  # the user revoked the app on the server
+        reply = host.request({"id": "b", "op": "bookmarks"}, timeout=30)
+        assert reply["ok"] is False and reply["error"]["code"] == "auth_failed"
+        assert standin.issued[0] not in str(reply)
+        hello = host.request({"id": "h", "op": "hello"})["result"]
+        assert hello["accounts"]["mastodon"]["linked"] is True
+    stored = _keyring_text(env)
+    assert standin.issued[0] in stored
+
+
+def _keyring_text(env: dict[str, str]) -> str:
+    return Path(env["TUCKAWAY_TEST_KEYRING_FILE"]).read_text()
+
+
+def test_host_env_keeps_the_test_keyring_outside_tuckaway_home(home: Path) -> None:
+    env = host_env(home)
+    assert not Path(env["TUCKAWAY_TEST_KEYRING_FILE"]).is_relative_to(home)
