@@ -1,0 +1,208 @@
+"""The Mastodon client against the 4.x stand-in on 127.0.0.1, in process."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+import testkeyring
+
+from support.mastodon_standin import MastodonStandIn
+from tuckaway.context import Context
+from tuckaway.credentials import MastodonCredentials
+from tuckaway.errors import AuthFailed, NotFound, NotLinked, RateLimited
+from tuckaway.mastodon_client import (
+    Forbidden,
+    MastodonClient,
+    ServiceUnavailable,
+    Status,
+    Unprocessable,
+    html_to_text,
+    local_status_id,
+    retry_after_of,
+)
+from tuckaway.settings import Settings
+
+
+@pytest.fixture
+async def standin() -> AsyncIterator[MastodonStandIn]:
+    async with MastodonStandIn() as m:
+        yield m
+
+
+@pytest.fixture
+async def ctx(home: Path, tmp_path: Path) -> AsyncIterator[Context]:
+    with testkeyring.in_process(tmp_path / "keyring.json"):
+        context = Context.open(
+            Settings.load({"TUCKAWAY_HOME": str(home), "TUCKAWAY_REQUEST_TIMEOUT_S": "2"})
+        )
+        yield context
+        await context.aclose()
+
+
+@pytest.fixture
+async def client(ctx: Context, standin: MastodonStandIn) -> MastodonClient:
+    ctx.credentials.save_mastodon(
+        MastodonCredentials(standin.base_url, standin.access_token, "alice")
+    )
+    return await MastodonClient.for_context(ctx)
+
+
+async def test_client_without_an_account_is_not_linked(ctx: Context) -> None:
+    with pytest.raises(NotLinked):
+        await MastodonClient.for_context(ctx)
+
+
+async def test_bookmark_sends_the_bearer_token_and_reads_the_status(
+    client: MastodonClient, standin: MastodonStandIn
+) -> None:
+    post = standin.add_status("hi <there>", card_url="https://example.org/a")
+    status = await client.bookmark(post.id)
+    assert status.id == post.id and status.bookmarked is True
+    assert status.card is not None and status.card.url == "https://example.org/a"
+    assert standin.requests_to("/api/v1/statuses")[-1].bearer == standin.access_token
+    assert standin.bookmarked_ids() == [post.id]
+    assert (await client.unbookmark(post.id)).bookmarked is False
+    assert standin.bookmarked_ids() == []
+
+
+async def test_missing_status_is_not_found(client: MastodonClient) -> None:
+    with pytest.raises(NotFound):
+        await client.bookmark("999")
+
+
+async def test_invalid_token_is_auth_failed(
+    client: MastodonClient, standin: MastodonStandIn
+) -> None:
+    standin.tokens.clear()
+    with pytest.raises(AuthFailed) as caught:
+        await client.bookmarks()
+    assert standin.access_token not in caught.value.message
+
+
+@pytest.mark.parametrize(
+    ("status", "error"),
+    [(403, Forbidden), (422, Unprocessable), (500, ServiceUnavailable), (503, ServiceUnavailable)],
+)
+async def test_http_errors_are_typed(
+    client: MastodonClient, standin: MastodonStandIn, status: int, error: type[Exception]
+) -> None:
+    standin.inject(status, path="/api/v1/bookmarks")
+    with pytest.raises(error):
+        await client.bookmarks()
+
+
+async def test_rate_limit_says_when_to_come_back(
+    client: MastodonClient, standin: MastodonStandIn
+) -> None:
+    standin.rate_limit(reset_in=120)
+    with pytest.raises(RateLimited) as caught:
+        await client.bookmarks()
+    assert 100 <= caught.value.retry_after <= 121
+    standin.rate_limit(reset_in=None, retry_after=7)
+    with pytest.raises(RateLimited) as caught:
+        await client.bookmarks()
+    assert caught.value.retry_after == 7
+
+
+async def test_slow_server_is_unavailable(client: MastodonClient, standin: MastodonStandIn) -> None:
+    standin.inject(None, delay=3.0, path="/api/v1/bookmarks")
+    with pytest.raises(ServiceUnavailable):
+        await client.bookmarks()
+
+
+async def test_pages_follow_the_link_header_with_bookmark_ids(
+    client: MastodonClient, standin: MastodonStandIn
+) -> None:
+    for n in range(5):
+        standin.bookmark(standin.add_status(f"post {n}").id)
+    first = await client.bookmarks(limit=3)
+    assert [s.id for s in first.statuses] == standin.bookmarked_ids()[:3]
+    assert first.next_max_id is not None
+    assert first.next_max_id == str(sorted(standin.bookmarks, reverse=True)[2])
+    second = await client.bookmarks(limit=3, max_id=first.next_max_id)
+    assert [s.id for s in second.statuses] == standin.bookmarked_ids()[3:]
+    assert second.next_max_id is None
+
+
+async def test_a_full_last_page_is_followed_by_an_empty_one_without_cursor(
+    client: MastodonClient, standin: MastodonStandIn
+) -> None:
+    for n in range(2):
+        standin.bookmark(standin.add_status(f"post {n}").id)
+    first = await client.bookmarks(limit=2)
+    assert first.next_max_id is not None
+    empty = await client.bookmarks(limit=2, max_id=first.next_max_id)
+    assert empty.statuses == [] and empty.next_max_id is None
+
+
+async def test_resolve_reads_ids_from_local_urls(
+    client: MastodonClient, standin: MastodonStandIn
+) -> None:
+    post = standin.add_status()
+    base = standin.base_url
+    for url in (
+        f"{base}/@alice/{post.id}",
+        f"{base}/@bob@other.example/{post.id}",
+        f"{base}/web/statuses/{post.id}",
+    ):
+        assert await client.resolve(status_url=url) == post.id
+    assert standin.requests_to("/api/v2/search") == []
+
+
+async def test_resolve_asks_the_server_about_remote_urls(
+    client: MastodonClient, standin: MastodonStandIn
+) -> None:
+    remote = standin.add_remote_status("https://other.example/@bob/1234")
+    assert await client.resolve(status_url="https://other.example/@bob/1234") == remote.id
+    search = standin.requests_to("/api/v2/search")[-1]
+    assert search.query["resolve"] == "true" and search.query["type"] == "statuses"
+    with pytest.raises(NotFound):
+        await client.resolve(status_url="https://nowhere.example/@x/1")
+
+
+def test_local_status_id_only_for_the_own_server() -> None:
+    assert local_status_id("https://m.example", "https://m.example/@a/123") == "123"
+    assert local_status_id("https://m.example", "https://M.example:443/@a@b.c/9/") == "9"
+    assert local_status_id("https://m.example", "https://other.example/@a/123") is None
+    assert local_status_id("https://m.example", "https://m.example/about") is None
+
+
+def test_html_is_stripped_to_plain_text() -> None:
+    content = (
+        '<p>Hello &amp; <a href="https://x.example"><span class="invisible">https://</span>'
+        "x.example</a></p><p>line<br>two<script>alert(1)</script></p>"
+    )
+    assert html_to_text(content) == "Hello & https://x.example\n\nline\ntwo"
+
+
+def test_models_tolerate_forks() -> None:
+    status = Status.model_validate(
+        {
+            "id": 42,
+            "url": None,
+            "uri": "https://f.example/objects/42",
+            "created_at": "2024-01-01T00:00:00Z",
+            "account": {"id": 7, "acct": "z@f.example", "pleroma": {}},
+            "content": None,
+            "spoiler_text": "spoiler",
+            "card": {"url": ""},
+            "pleroma": {"local": False},
+        }
+    )
+    assert status.id == "42" and status.account.id == "7"
+    assert status.link == "https://f.example/objects/42"
+    assert status.card is not None and status.card.url is None
+    assert status.summary()["text"] == "spoiler"
+    long = Status.model_validate({"id": "1", "account": {"id": "1"}, "content": "x" * 9000})
+    assert len(long.plain_text()) == 500
+
+
+def test_retry_after_prefers_the_header_then_the_reset_time() -> None:
+    now = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
+    assert retry_after_of({"Retry-After": "12"}, now) == 12
+    assert retry_after_of({"X-RateLimit-Reset": "2024-05-01T12:01:30.000Z"}, now) == 90
+    assert retry_after_of({"X-RateLimit-Reset": "2024-05-01T11:00:00.000Z"}, now) == 1
+    assert retry_after_of({}, now) == 60
