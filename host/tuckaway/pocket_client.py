@@ -83,8 +83,16 @@ class RateLimits:
 
     @property
     def exhausted(self) -> bool:
-        """Whether the user's or the consumer key's allowance is used up."""
-        return self.user_remaining == 0 or self.key_remaining == 0
+        """Whether the user's or the consumer key's allowance is used up.
+
+        A service that sends a reset time but no remaining count is taken at
+        its word that a window is what stopped the request.
+        """
+        if self.user_remaining == 0 or self.key_remaining == 0:
+            return True
+        return (self.user_remaining is None and self.user_reset is not None) or (
+            self.key_remaining is None and self.key_reset is not None
+        )
 
     @property
     def retry_after(self) -> float:
@@ -211,6 +219,8 @@ class PocketItem(_Lenient):
     def to_store(self) -> dict[str, Any]:
         """A plain dict for :meth:`tuckaway.store.ItemList.remember` (absent fields left out)."""
         data = self.model_dump(exclude_none=True)
+        if self.tags is not None:
+            data["tags"] = self.tag_names
         if "favorite" in data:
             data["favorite"] = "1" if data["favorite"] else "0"
         return data
@@ -450,9 +460,10 @@ class PocketClient:
         elif status == 401:
             error = PocketAuthFailed(f"Pocket refused the access token: {detail}{suffix}")
         elif status in (403, 429) and (limits.exhausted or status == 429):
-            error = PocketRateLimited(
-                f"Pocket is rate limiting: {detail}{suffix}", limits.retry_after
-            )
+            wait = limits.retry_after
+            if status == 429 and not limits.exhausted:
+                wait = _retry_after(headers.get("Retry-After"), wait)
+            error = PocketRateLimited(f"Pocket is rate limiting: {detail}{suffix}", wait)
         elif status == 403:
             error = PermissionDenied(f"Pocket denied access: {detail}{suffix}")
         elif status >= 500:
@@ -490,6 +501,25 @@ def _text_of(body: str) -> str:
     title = re.search(r"<title[^>]*>(.*?)</title>", body, re.I | re.S)
     body = title.group(1) if title and title.group(1).strip() else re.sub(r"<[^>]+>", " ", body)
     return " ".join(body.split())[:_MAX_MESSAGE]
+
+
+def _retry_after(raw: str | None, default: float) -> float:
+    """``Retry-After``: seconds, or an HTTP date."""
+    if not raw:
+        return default
+    try:
+        return max(0.0, float(raw))
+    except ValueError:
+        pass
+    from email.utils import parsedate_to_datetime
+
+    try:
+        when = parsedate_to_datetime(raw)
+    except (TypeError, ValueError):
+        return default
+    import time as _time
+
+    return max(0.0, when.timestamp() - _time.time())
 
 
 def _unavailable(message: str) -> PocketUnavailable:

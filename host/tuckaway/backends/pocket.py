@@ -1,0 +1,360 @@
+"""Delivers list writes to a Pocket-v3-compatible service, batched.
+
+The batcher hands :meth:`PocketBackend.deliver` up to ``batch_max_actions``
+writes in arrival order. They become Pocket actions (:func:`tuckaway.actions.to_action`)
+and go out as ONE ``POST /v3/send``; a flush that is a single save uses
+``POST /v3/add`` instead, as Pocket asks. Each write is answered from its own
+``action_results``/``action_errors`` entry, so one rejected action fails alone.
+
+Inside one batch:
+
+* ``tags_add`` on a url that a save in the same batch adds is folded into that
+  save's ``tags`` and answered with the saved item's id;
+* any other item op on such a url is deferred to the next batch (by then the
+  save has returned its ``item_id``);
+* item ops naming a ``url`` are resolved to an ``item_id`` through the host's
+  index of the account (the ``pocket`` namespace of the store), which every
+  successful write and every :func:`sync` keep current.
+
+A batch refused whole with HTTP 400 is split in halves until the bad action is
+alone: it fails, the others go through. 401 holds the writes until the next
+login; rate limits, 5xx, timeouts and connection errors retry later.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from ..actions import to_action
+from ..errors import ActionFailed, NotLinked, UnknownItem
+from ..store import StoreError
+from . import Defer, Done, Failed, Hold, Outcome, Retry, Write
+
+if TYPE_CHECKING:
+    from ..context import Context
+    from ..credentials import PocketCredentials
+    from ..pocket_client import PocketClient, PocketError, PocketItem
+
+log = logging.getLogger(__name__)
+
+NAMESPACE = "pocket"
+#: /v3/get page size while syncing
+SYNC_PAGE = 500
+_ITEM_OPS = frozenset(
+    {
+        "archive",
+        "readd",
+        "favorite",
+        "unfavorite",
+        "delete",
+        "tags_add",
+        "tags_remove",
+        "tags_replace",
+        "tags_clear",
+    }
+)
+
+
+@dataclass
+class _Planned:
+    """One action to send and the writes it answers (a save and the tags_add folded into it)."""
+
+    action: dict[str, Any]
+    writes: list[int] = field(default_factory=list)  # indexes into the batch
+
+
+@dataclass(frozen=True)
+class _Answer:
+    """How the service answered one action: ``ok`` with ``result``, or ``message``."""
+
+    ok: bool
+    result: Any = None
+    message: str | None = None
+
+
+class PocketBackend:
+    """The linked Pocket account's side of the outbox."""
+
+    service = "pocket"
+    coalesce = True
+
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+        self.index = ctx.store.items(NAMESPACE)
+
+    async def aclose(self) -> None:
+        return None
+
+    # -- delivery ----------------------------------------------------------------
+
+    async def deliver(self, writes: Sequence[Write]) -> list[Outcome]:
+        outcomes: list[Outcome | None] = [None] * len(writes)
+        plan: list[_Planned] = []
+        saving: dict[str, _Planned] = {}  # url -> the add of this batch
+        for i, write in enumerate(writes):
+            payload = write.payload
+            url: str = payload.get("url") or ""
+            if write.op == "save":
+                if url in saving:  # another save of it (other title/tags): after this one
+                    outcomes[i] = Defer("another save of this url is in the batch")
+                    continue
+                planned = _Planned(to_action("save", payload), [i])
+                saving[url] = planned
+                plan.append(planned)
+                continue
+            if write.op in _ITEM_OPS and not payload.get("item_id"):
+                if url in saving:
+                    if write.op == "tags_add":
+                        _fold_tags(saving[url].action, payload.get("tags") or [])
+                        saving[url].writes.append(i)
+                    else:
+                        outcomes[i] = Defer()
+                    continue
+                item_id = self.index.resolve(url)
+                if item_id is None:
+                    outcomes[i] = Failed(UnknownItem(f"no saved item for {url}"))
+                    continue
+                payload = {**{k: v for k, v in payload.items() if k != "url"}, "item_id": item_id}
+            plan.append(_Planned(to_action(write.op, payload), [i]))
+
+        if plan:
+            try:
+                client = await self._client()
+            except NotLinked as exc:
+                for planned in plan:
+                    for i in planned.writes:
+                        outcomes[i] = Hold(exc)
+                plan = []
+            if plan:
+                answers = await self._submit(client, [p.action for p in plan])
+                for planned, answer in zip(plan, answers, strict=True):
+                    self._answer(writes, planned, answer, outcomes)
+        return [o if o is not None else Defer() for o in outcomes]
+
+    async def _client(self) -> PocketClient:
+        from ..pocket_client import PocketClient
+
+        creds: PocketCredentials | None = await asyncio.to_thread(self.ctx.credentials.pocket)
+        if creds is None:
+            raise NotLinked("no Pocket account is linked; the write waits for `tuckaway login`")
+        session = await self.ctx.http()
+        return PocketClient.from_credentials(
+            session, creds, timeout_s=self.ctx.settings.request_timeout_s
+        )
+
+    async def _submit(
+        self, client: PocketClient, actions: list[dict[str, Any]]
+    ) -> list[_Answer | Outcome]:
+        """Send ``actions``: one per answer, or the outcome that ended the batch."""
+        from ..pocket_client import BadRequest, PocketError
+
+        if len(actions) == 1 and actions[0]["action"] == "add":
+            action = actions[0]
+            try:
+                item = await client.add(
+                    action["url"], action.get("title"), action.get("tags", ""), time=action["time"]
+                )
+            except BadRequest as exc:
+                return [_Answer(False, message=exc.message)]
+            except PocketError as exc:
+                return [_outcome_of(exc)]
+            return [_Answer(True, item)]
+        return await self._send(client, actions)
+
+    async def _send(
+        self, client: PocketClient, actions: list[dict[str, Any]]
+    ) -> list[_Answer | Outcome]:
+        from ..pocket_client import BadRequest, PocketError
+
+        try:
+            response = await client.send(actions)
+        except BadRequest as exc:
+            if len(actions) == 1:
+                return [_Answer(False, message=exc.message)]
+            half = len(actions) // 2
+            log.info("pocket refused a batch of %d whole; splitting it", len(actions))
+            first = await self._send(client, actions[:half])
+            stop = next((a for a in first if not isinstance(a, _Answer)), None)
+            if stop is not None:  # not a 400: the rest shares that fate
+                return [*first, *([stop] * (len(actions) - half))]
+            return [*first, *(await self._send(client, actions[half:]))]
+        except PocketError as exc:
+            return [_outcome_of(exc)] * len(actions)
+        answers: list[_Answer | Outcome] = []
+        for n in range(len(actions)):
+            ok, result, message = response.outcome(n)
+            if ok and n >= len(response.action_results):
+                ok, message = False, "the service did not answer this action"
+            answers.append(_Answer(ok, result, message))
+        return answers
+
+    def _answer(
+        self,
+        writes: Sequence[Write],
+        planned: _Planned,
+        answer: _Answer | Outcome,
+        outcomes: list[Outcome | None],
+    ) -> None:
+        if not isinstance(answer, _Answer):
+            for i in planned.writes:
+                outcomes[i] = answer
+            return
+        if not answer.ok:
+            error = ActionFailed(answer.message or "the service rejected this action")
+            for i in planned.writes:
+                outcomes[i] = Failed(error)
+            return
+        action = planned.action
+        if action["action"] == "add":
+            result = self._saved(action, answer.result)
+            outcomes[planned.writes[0]] = Done(result)
+            for i in planned.writes[1:]:  # folded tags_add
+                outcomes[i] = Done({"item_id": result["item_id"]})
+            return
+        self._mirror(action)
+        write = writes[planned.writes[0]]
+        if write.op in {"tag_rename", "tag_delete"}:
+            outcomes[planned.writes[0]] = Done({})
+        else:
+            outcomes[planned.writes[0]] = Done({"item_id": str(action["item_id"])})
+
+    def _saved(self, action: Mapping[str, Any], result: Any) -> dict[str, Any]:
+        """Remember a saved item in the index; the save's result."""
+        from ..pocket_client import PocketItem
+
+        url = str(action["url"])
+        item: PocketItem | None = result if isinstance(result, PocketItem) else None
+        if item is None and isinstance(result, Mapping) and "item_id" in result:
+            item = PocketItem.model_validate(result)
+        if item is None:  # `true` without the item: what the index knows, if anything
+            known = self.index.lookup(url)
+            return {
+                "item_id": known.item_id if known else "",
+                "url": url,
+                "item": known.to_pocket() if known else {},
+            }
+        data = item.to_store()
+        data.setdefault("given_url", url)
+        if action.get("title"):
+            data.setdefault("given_title", action["title"])
+        data.pop("tags", None)  # an add answer lists the item's tags seldom and loosely
+        try:
+            self.index.remember(data)
+            if action.get("tags"):
+                self.index.apply(
+                    {"action": "tags_add", "item_id": item.item_id, "tags": action["tags"]}
+                )
+        except StoreError as exc:
+            log.warning("could not index saved item %s: %s", item.item_id, exc.message)
+        return {"item_id": item.item_id, "url": url, "item": item.model_dump(exclude_none=True)}
+
+    def _mirror(self, action: Mapping[str, Any]) -> None:
+        """Apply a delivered action to the index too (lookup answers from it)."""
+        try:
+            self.index.apply(action)
+        except StoreError:
+            log.debug("index does not know the target of %s", action.get("action"))
+
+
+def _fold_tags(action: dict[str, Any], tags: Sequence[str]) -> None:
+    have = [t for t in str(action.get("tags") or "").split(",") if t]
+    for tag in tags:
+        if tag not in have:
+            have.append(tag)
+    if have:
+        action["tags"] = ",".join(have)
+
+
+def _outcome_of(exc: PocketError) -> Outcome:
+    """What a whole-request error means for the writes in it."""
+    from ..pocket_client import (
+        BadRequest,
+        PermissionDenied,
+        PocketAuthFailed,
+        PocketRateLimited,
+    )
+
+    if isinstance(exc, PocketAuthFailed | PermissionDenied):
+        return Hold(exc)
+    if isinstance(exc, PocketRateLimited):
+        return Retry("rate_limited", exc.message, exc.retry_after)
+    if isinstance(exc, BadRequest):
+        return Failed(exc)
+    return Retry("unavailable", exc.message)
+
+
+def create(ctx: Context) -> PocketBackend:
+    return PocketBackend(ctx)
+
+
+# -- sync ----------------------------------------------------------------------
+
+
+def _since_key(creds: PocketCredentials) -> str:
+    return f"pocket_since:{creds.base_url}|{creds.username}"
+
+
+async def sync(ctx: Context, **_: Any) -> dict[str, Any]:
+    """``/v3/get?since=`` into the index: what changed since the last sync (all, the first time).
+
+    Returns counts: ``added``, ``updated``, ``deleted``, and ``full`` (whether
+    this was a full listing) and ``since`` (the service's clock, kept for next time).
+    """
+    from .. import db
+    from ..pocket_client import PocketClient
+
+    creds = await asyncio.to_thread(ctx.credentials.pocket)
+    if creds is None:
+        raise NotLinked("no Pocket account is linked")
+    client = PocketClient.from_credentials(
+        await ctx.http(), creds, timeout_s=ctx.settings.request_timeout_s
+    )
+    index = ctx.store.items(NAMESPACE)
+    key = _since_key(creds)
+    raw_since = db.get_meta(ctx.db, key)
+    since = int(raw_since) if raw_since and raw_since.isdigit() else None
+    counts = {"added": 0, "updated": 0, "deleted": 0}
+    seen: set[str] = set()
+    new_since: int | None = None
+    offset = 0
+    while True:
+        answer = await client.get(
+            state="all",
+            detailType="complete",
+            since=since,
+            count=SYNC_PAGE,
+            offset=offset,
+            sort="oldest",
+        )
+        if new_since is None:
+            new_since = answer.since
+        fresh = [i for i in answer.list.values() if i.item_id not in seen]
+        for item in fresh:
+            seen.add(item.item_id)
+            _index_one(index, item, counts)
+        if len(answer.list) < SYNC_PAGE or not fresh:
+            break
+        offset += len(answer.list)
+    if new_since is not None:
+        db.set_meta(ctx.db, key, str(new_since))
+    log.info("pocket sync (%s): %s", "full" if since is None else f"since {since}", counts)
+    return {**counts, "full": since is None, "since": new_since}
+
+
+def _index_one(index: Any, item: PocketItem, counts: dict[str, int]) -> None:
+    known = index.get_item(item.item_id)
+    if item.status == 2:
+        if known is not None:
+            index.forget(item.item_id)
+            counts["deleted"] += 1
+        return
+    try:
+        index.remember(item.to_store())
+    except StoreError as exc:  # no url: nothing to index it by
+        log.debug("sync skipped item %s: %s", item.item_id, exc.message)
+        return
+    counts["updated" if known is not None else "added"] += 1
