@@ -1,0 +1,103 @@
+"""Mastodon bookmarks: the ``bookmark``/``unbookmark`` writes and the ``bookmarks`` read.
+
+Writes arrive through the outbox like every other write; the batcher hands
+them over at once (no coalescing: Mastodon has no batch endpoint) and applies
+the outcomes. Both calls are idempotent on the server, so a write that is
+retried after an answer was lost does no harm.
+
+- 429 and 5xx/timeouts: :class:`Retry` with the server's wait when it gave one;
+  the rest of the batch waits too instead of hammering a server that said stop.
+- 401: :class:`Hold` with ``auth_failed``; the token is kept and the writes wait
+  for the next sign-in (PROTOCOL.md 5).
+- 404 (or a url that resolves to nothing): :class:`Failed` with ``not_found``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from ..errors import ActionFailed, AuthFailed, NotLinked, RateLimited, TuckawayError, Unavailable
+from . import Done, Failed, Hold, Outcome, Retry, Write
+
+if TYPE_CHECKING:
+    from ..context import Context
+    from ..mastodon_client import MastodonClient
+
+log = logging.getLogger(__name__)
+
+
+class MastodonBackend:
+    """Bookmarks on the user's own Mastodon server."""
+
+    service = "mastodon"
+    coalesce = False
+
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+
+    async def deliver(self, writes: Sequence[Write]) -> list[Outcome]:
+        from ..mastodon_client import MastodonClient
+
+        outcomes: list[Outcome] = []
+        stop: Outcome | None = None  # once the server says "stop", the rest waits the same way
+        try:
+            client: MastodonClient | None = await MastodonClient.for_context(self.ctx)
+        except NotLinked as exc:
+            stop, client = Hold(exc), None
+        for write in writes:
+            if stop is not None or client is None:
+                outcomes.append(stop or Hold(NotLinked("no Mastodon account is linked")))
+                continue
+            outcome = await self._one(client, write)
+            if isinstance(outcome, Hold | Retry):
+                stop = outcome
+            outcomes.append(outcome)
+        return outcomes
+
+    async def _one(self, client: MastodonClient, write: Write) -> Outcome:
+        payload = write.payload
+        try:
+            status_id = await client.resolve(
+                status_id=payload.get("status_id"), status_url=payload.get("status_url")
+            )
+            if write.op == "bookmark":
+                status = await client.bookmark(status_id)
+            elif write.op == "unbookmark":
+                status = await client.unbookmark(status_id)
+            else:
+                return Failed(ActionFailed(f"Mastodon cannot do {write.op!r}"))
+        except AuthFailed as exc:
+            return Hold(exc)
+        except RateLimited as exc:
+            return Retry("rate_limited", exc.message, exc.retry_after)
+        except Unavailable as exc:
+            return Retry("unavailable", exc.message, getattr(exc, "retry_after", None))
+        except TuckawayError as exc:  # not_found, action_failed (403, 422 ...)
+            return Failed(exc)
+        bookmarked = status.bookmarked
+        if bookmarked is None:  # a fork that leaves the field out
+            bookmarked = write.op == "bookmark"
+        return Done({"status_id": status.id, "url": status.link, "bookmarked": bookmarked})
+
+    async def aclose(self) -> None:
+        return None
+
+
+def create(ctx: Context) -> MastodonBackend:
+    return MastodonBackend(ctx)
+
+
+async def list_bookmarks(
+    ctx: Context, limit: int = 20, max_id: str | None = None
+) -> dict[str, Any]:
+    """The ``bookmarks`` op: one page of statuses, trimmed, and the cursor for the next."""
+    from ..mastodon_client import MastodonClient
+
+    client = await MastodonClient.for_context(ctx)
+    page = await client.bookmarks(limit=limit, max_id=max_id)
+    return {
+        "statuses": [status.summary() for status in page.statuses],
+        "next_max_id": page.next_max_id,
+    }

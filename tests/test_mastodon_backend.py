@@ -1,0 +1,198 @@
+"""Bookmarks through the real host process, against the Mastodon 4.x stand-in."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from support.hostproc import HostProcess, host_env, run_cli
+from support.mastodon_standin import MastodonStandIn
+
+
+@pytest.fixture
+def standin() -> Iterator[MastodonStandIn]:
+    m = MastodonStandIn()
+    with m.running():
+        yield m
+
+
+@pytest.fixture
+def linked_env(home: Path, standin: MastodonStandIn) -> dict[str, str]:
+    env = host_env(home)
+    done = run_cli(
+        env,
+        "login",
+        "mastodon",
+        "--instance",
+        standin.base_url,
+        "--access-token-stdin",
+        input=standin.access_token + "\n",
+    )
+    assert done.returncode == 0, done.stderr
+    return env
+
+
+@pytest.fixture
+def mhost(linked_env: dict[str, str]) -> Iterator[HostProcess]:
+    with HostProcess(linked_env) as proc:
+        yield proc
+
+
+def test_bookmarks_page_through_45_in_bookmark_order_without_gaps_or_repeats(
+    mhost: HostProcess, standin: MastodonStandIn
+) -> None:
+    posts = [standin.add_status(f"post {n}") for n in range(45)]
+    for post in reversed(posts):  # bookmark order differs from posting order
+        standin.bookmark(post.id)
+    seen: list[str] = []
+    sizes: list[int] = []
+    max_id = None
+    for n in range(10):
+        request = {"id": n, "op": "bookmarks", "limit": 20}
+        if max_id is not None:
+            request["max_id"] = max_id
+        reply = mhost.request(request)
+        assert reply["ok"] is True, reply
+        statuses = reply["result"]["statuses"]
+        sizes.append(len(statuses))
+        seen += [s["id"] for s in statuses]
+        max_id = reply["result"]["next_max_id"]
+        if max_id is None:
+            break
+    assert sizes == [20, 20, 5]
+    assert seen == standin.bookmarked_ids() == [p.id for p in posts]
+    cursors = [r.query.get("max_id") for r in standin.requests_to("/api/v1/bookmarks")]
+    assert all(c is None or int(c) < 6000 for c in cursors)  # bookmark ids, not status ids
+
+
+def test_bookmarks_trim_each_status_to_the_protocol_fields(
+    mhost: HostProcess, standin: MastodonStandIn
+) -> None:
+    post = standin.add_status(content_html="<p>Hi <b>there</b><script>x()</script></p>" + "y" * 900)
+    standin.bookmark(post.id)
+    reply = mhost.request({"id": 1, "op": "bookmarks"})
+    (status,) = reply["result"]["statuses"]
+    assert set(status) == {"id", "url", "created_at", "acct", "text"}
+    assert status["id"] == post.id and status["acct"] == "alice"
+    assert status["url"] == f"{standin.base_url}/@alice/{post.id}"
+    assert status["text"].startswith("Hi there") and "<" not in status["text"]
+    assert len(status["text"]) <= 500
+    assert reply["result"]["next_max_id"] is None
+
+
+def test_empty_bookmarks_have_no_cursor(mhost: HostProcess) -> None:
+    reply = mhost.request({"id": 1, "op": "bookmarks"})
+    assert reply == {"id": 1, "ok": True, "result": {"statuses": [], "next_max_id": None}}
+
+
+def test_bookmark_by_id_is_queued_then_answered(
+    mhost: HostProcess, standin: MastodonStandIn
+) -> None:
+    post = standin.add_status()
+    mhost.send({"id": "b", "op": "bookmark", "status_id": post.id})
+    assert mhost.recv_for("b", final=False) == {"id": "b", "event": "queued"}
+    reply = mhost.recv_for("b")
+    assert reply["result"] == {
+        "status_id": post.id,
+        "url": standin.status_url(post),
+        "bookmarked": True,
+    }
+    assert standin.bookmarked_ids() == [post.id]
+
+
+@pytest.mark.parametrize(
+    "form", ["/@alice/{id}", "/@bob@elsewhere.example/{id}", "/web/statuses/{id}"]
+)
+def test_bookmark_by_local_url(mhost: HostProcess, standin: MastodonStandIn, form: str) -> None:
+    post = standin.add_status()
+    url = standin.base_url + form.format(id=post.id)
+    reply = mhost.request({"id": 1, "op": "bookmark", "status_url": url})
+    assert reply["ok"] is True and reply["result"]["status_id"] == post.id
+    assert standin.bookmarked_ids() == [post.id]
+    assert standin.requests_to("/api/v2/search") == []
+
+
+def test_bookmark_by_remote_url_resolves_it_on_the_own_server(
+    mhost: HostProcess, standin: MastodonStandIn
+) -> None:
+    remote = standin.add_remote_status("https://other.example/@bob/1234")
+    reply = mhost.request(
+        {"id": 1, "op": "bookmark", "status_url": "https://other.example/@bob/1234"}
+    )
+    assert reply["result"] == {
+        "status_id": remote.id,
+        "url": "https://other.example/@bob/1234",
+        "bookmarked": True,
+    }
+    assert standin.requests_to("/api/v2/search")[0].query["resolve"] == "true"
+    assert standin.bookmarked_ids() == [remote.id]
+
+
+def test_unbookmark_removes_the_bookmark(mhost: HostProcess, standin: MastodonStandIn) -> None:
+    post = standin.add_status()
+    standin.bookmark(post.id)
+    reply = mhost.request({"id": 1, "op": "unbookmark", "status_id": post.id})
+    assert reply["result"] == {
+        "status_id": post.id,
+        "url": standin.status_url(post),
+        "bookmarked": False,
+    }
+    assert standin.bookmarked_ids() == []
+
+
+def test_missing_status_is_not_found(mhost: HostProcess, standin: MastodonStandIn) -> None:
+    reply = mhost.request({"id": 1, "op": "bookmark", "status_id": "404404"})
+    assert reply["ok"] is False and reply["error"]["code"] == "not_found"
+    unknown = mhost.request(
+        {"id": 2, "op": "bookmark", "status_url": "https://nowhere.example/@x/77"}
+    )
+    assert unknown["ok"] is False and unknown["error"]["code"] == "not_found"
+
+
+def test_rejected_token_is_auth_failed_and_the_write_stays_held(
+    mhost: HostProcess, standin: MastodonStandIn
+) -> None:
+    post = standin.add_status()
+    standin.tokens.clear()
+    reply = mhost.request({"id": 1, "op": "bookmark", "status_id": post.id})
+    assert reply["ok"] is False and reply["error"]["code"] == "auth_failed"
+    assert standin.access_token not in str(reply)
+    assert mhost.request({"id": 2, "op": "hello"})["result"]["pending"] == 1
+    listed = mhost.request({"id": 3, "op": "bookmarks"})
+    assert listed["ok"] is False and listed["error"]["code"] == "auth_failed"
+
+
+def test_rate_limited_bookmark_is_retried_then_answered(
+    mhost: HostProcess, standin: MastodonStandIn
+) -> None:
+    post = standin.add_status()
+    standin.rate_limit(reset_in=None, retry_after=1, path="/api/v1/statuses")
+    mhost.send({"id": "r", "op": "bookmark", "status_id": post.id})
+    assert mhost.recv_for("r", final=False)["event"] == "queued"
+    retrying = mhost.recv_for("r", final=False)
+    assert retrying == {"id": "r", "event": "retrying", "reason": "rate_limited", "retry_after": 1}
+    reply = mhost.recv_for("r", timeout=20)
+    assert reply["ok"] is True and reply["result"]["bookmarked"] is True
+    assert len(standin.requests_to(f"/api/v1/statuses/{post.id}/bookmark")) == 2
+
+
+def test_failing_server_is_retried_as_unavailable(
+    mhost: HostProcess, standin: MastodonStandIn
+) -> None:
+    post = standin.add_status()
+    standin.inject(503, path="/api/v1/statuses", headers={"Retry-After": "1"})
+    mhost.send({"id": "u", "op": "bookmark", "status_id": post.id})
+    mhost.recv_for("u", final=False)
+    retrying = mhost.recv_for("u", final=False)
+    assert retrying["event"] == "retrying" and retrying["reason"] == "unavailable"
+    assert mhost.recv_for("u", timeout=20)["ok"] is True
+
+
+def test_rate_limited_read_answers_rate_limited_with_retry_after(
+    mhost: HostProcess, standin: MastodonStandIn
+) -> None:
+    standin.rate_limit(reset_in=None, retry_after=30, path="/api/v1/bookmarks")
+    reply = mhost.request({"id": 1, "op": "bookmarks"})
+    assert reply["error"]["code"] == "rate_limited" and reply["error"]["retry_after"] == 30
