@@ -21,6 +21,8 @@ _COMMAND_MODULES: tuple[str, ...] = (
     "tuckaway.commands",
     "tuckaway.server",
     "tuckaway.accounts",
+    "tuckaway.mastodon_import",
+    "tuckaway.install",
 )
 
 log = logging.getLogger("tuckaway.cli")

@@ -1,0 +1,427 @@
+"""`tuckaway install` / `uninstall`: every browser on every OS layout, under a temporary home.
+
+Linux, macOS and Windows layouts are all exercised on this machine: paths come
+from a Platform (home, environment, a root for system-wide paths) and the
+Windows registry is a MemoryRegistry. The registered host is then started the
+way each browser starts it, and must answer `hello`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import site
+import stat
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from support.hostproc import HostProcess, run_cli
+from tuckaway import HOST_NAME
+from tuckaway.ids import CHROME_ORIGIN, GECKO_EXTENSION_ID
+from tuckaway.install import (
+    BROWSERS,
+    MANIFEST_FILE,
+    Browser,
+    Platform,
+    install,
+    manifest_problems,
+    read_record,
+    uninstall,
+)
+from tuckaway.registry import MemoryRegistry
+
+OSES = ["linux", "darwin", "windows"]
+WRONG_ORIGIN = "chrome-extension://" + "a" * 32 + "/"
+
+
+def write_host_wrapper(path: Path, env: dict[str, str]) -> Path:
+    """The host as an installed program: a script running `python -m tuckaway.host` in the test env."""
+    lines = ["#!/bin/sh"]
+    for key in sorted(k for k in env if k.startswith(("TUCKAWAY_", "PYTHON"))):
+        value = env[key].replace("'", "'\"'\"'")
+        lines.append(f"export {key}='{value}'")
+    lines.append(f'exec \'{sys.executable}\' -m tuckaway.host "$@"')
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(lines) + "\n", "utf-8")
+    path.chmod(path.stat().st_mode | stat.S_IXUSR)
+    return path
+
+
+def make_platform(tmp_path: Path, os_name: str) -> Platform:
+    home = tmp_path / "userhome"
+    home.mkdir(exist_ok=True)
+    root = tmp_path / "root"
+    root.mkdir(exist_ok=True)
+    registry = MemoryRegistry() if os_name == "windows" else None
+    return Platform(os_name, home, {}, root, registry)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def state_dir(tmp_path: Path) -> Path:
+    return tmp_path / "state"
+
+
+@pytest.fixture
+def host_path(tmp_path: Path, env: dict[str, str]) -> Path:
+    # Named .exe so the Windows layout registers it directly (no .bat, which Linux cannot run).
+    return write_host_wrapper(tmp_path / "bin" / "tuckaway-host.exe", env)
+
+
+def tree(*roots: Path) -> set[str]:
+    return {str(p) for r in roots for p in r.rglob("*")}
+
+
+def start_like_browser(b: Browser, platform: Platform, manifest_path: Path,
+                       env: dict[str, str], caller: str | None = None) -> HostProcess:
+    """Start the manifest's `path` as this browser would, with the arguments it passes."""
+    manifest = json.loads(manifest_path.read_text("utf-8"))
+    path = manifest["path"]
+    if b.family == "chrome":
+        args = [caller or CHROME_ORIGIN]
+        if platform.os == "windows":
+            args.append("--parent-window=0")
+    else:
+        args = [str(manifest_path), caller or GECKO_EXTENSION_ID]
+    return HostProcess(env, command=[path], args=args)
+
+
+# -- every browser, every layout ---------------------------------------------------
+
+
+@pytest.mark.parametrize("os_name", OSES)
+@pytest.mark.parametrize("b", BROWSERS, ids=lambda b: b.key)
+def test_user_install_writes_a_manifest_the_browser_accepts(
+    tmp_path: Path, state_dir: Path, host_path: Path, os_name: str, b: Browser
+) -> None:
+    platform = make_platform(tmp_path, os_name)
+    report = install(platform, state_dir, [b], host_path)
+    assert [e.browser for e in report.installed] == [b.key]
+    entry = report.installed[0]
+    manifest_path = Path(entry.manifest)
+    assert manifest_path.name == MANIFEST_FILE
+    assert manifest_path.is_relative_to(platform.home)
+    manifest = json.loads(manifest_path.read_text("utf-8"))
+    assert manifest_problems(manifest, b.family) == []
+    assert manifest["name"] == HOST_NAME
+    assert Path(manifest["path"]).is_absolute() and Path(manifest["path"]).is_file()
+    assert os.access(manifest["path"], os.X_OK)
+    if b.family == "chrome":
+        assert manifest["allowed_origins"] == [CHROME_ORIGIN]
+        assert "allowed_extensions" not in manifest
+    else:
+        assert manifest["allowed_extensions"] == [GECKO_EXTENSION_ID]
+        assert "allowed_origins" not in manifest
+    if os_name == "windows":
+        assert isinstance(platform.registry, MemoryRegistry)
+        key = f"{b.win_key}\\{HOST_NAME}"
+        assert platform.registry.get_default("HKCU", key) == str(manifest_path)
+        assert platform.registry.get_default("HKLM", key) is None
+    else:
+        assert entry.registry is None
+
+
+@pytest.mark.parametrize("os_name", OSES)
+@pytest.mark.parametrize("b", BROWSERS, ids=lambda b: b.key)
+def test_the_registered_host_answers_hello_when_started_the_browsers_way(
+    tmp_path: Path, state_dir: Path, host_path: Path, env: dict[str, str], os_name: str,
+    b: Browser,
+) -> None:
+    platform = make_platform(tmp_path, os_name)
+    entry = install(platform, state_dir, [b], host_path).installed[0]
+    with start_like_browser(b, platform, Path(entry.manifest), env) as host:
+        reply = host.request({"id": "h", "op": "hello"})
+    assert reply["ok"] is True, reply
+    assert reply["result"]["protocol"] == 1
+
+
+@pytest.mark.parametrize("b", [BY for BY in BROWSERS if BY.key in {"chrome", "firefox"}],
+                         ids=lambda b: b.key)
+def test_a_caller_that_is_not_allowed_gets_nothing(
+    tmp_path: Path, state_dir: Path, host_path: Path, env: dict[str, str], b: Browser
+) -> None:
+    platform = make_platform(tmp_path, "linux")
+    entry = install(platform, state_dir, [b], host_path).installed[0]
+    caller = WRONG_ORIGIN if b.family == "chrome" else "evil@example.org"
+    host = start_like_browser(b, platform, Path(entry.manifest), env, caller=caller)
+    host.send({"id": 1, "op": "hello"})
+    code = host.wait(timeout=30)
+    assert code != 0
+    assert bytes(host.raw_stdout) == b""
+    assert b"refused" in bytes(host.stderr)
+
+
+@pytest.mark.parametrize("os_name", OSES)
+@pytest.mark.parametrize("b", BROWSERS, ids=lambda b: b.key)
+def test_system_install_goes_to_the_system_place_or_says_why_not(
+    tmp_path: Path, state_dir: Path, host_path: Path, os_name: str, b: Browser
+) -> None:
+    platform = make_platform(tmp_path, os_name)
+    report = install(platform, state_dir, [b], host_path, system=True)
+    if b.system_dir(platform) is None:
+        assert report.installed == []
+        assert report.skipped[0]["browser"] == b.key
+        assert f"--browser {b.key}" in report.skipped[0]["reason"]
+        return
+    entry = report.installed[0]
+    manifest_path = Path(entry.manifest)
+    assert not manifest_path.is_relative_to(platform.home)
+    assert manifest_path.is_relative_to(platform.root)
+    assert manifest_problems(json.loads(manifest_path.read_text("utf-8")), b.family) == []
+    if os_name == "windows":
+        assert platform.registry is not None
+        key = f"{b.win_key}\\{HOST_NAME}"
+        assert platform.registry.get_default("HKLM", key) == str(manifest_path)
+        assert platform.registry.get_default("HKCU", key) is None
+
+
+@pytest.mark.parametrize("os_name", OSES)
+def test_uninstall_leaves_nothing_behind(
+    tmp_path: Path, state_dir: Path, host_path: Path, os_name: str
+) -> None:
+    platform = make_platform(tmp_path, os_name)
+    before = tree(platform.home, platform.root)
+    install(platform, state_dir, BROWSERS, host_path)
+    install(platform, state_dir, BROWSERS, host_path, system=True)
+    assert tree(platform.home, platform.root) != before
+    report = uninstall(platform, state_dir)
+    assert report.removed
+    assert tree(platform.home, platform.root) == before
+    assert read_record(state_dir) == []
+    if isinstance(platform.registry, MemoryRegistry):
+        assert platform.registry.values == {}
+
+
+def test_uninstall_of_one_browser_keeps_what_another_shares(
+    tmp_path: Path, state_dir: Path, host_path: Path
+) -> None:
+    # On Windows, Opera reads Chrome's registry key, and Chrome-family browsers share one manifest.
+    platform = make_platform(tmp_path, "windows")
+    by_key = {b.key: b for b in BROWSERS}
+    install(platform, state_dir, [by_key["chrome"], by_key["opera"], by_key["edge"]], host_path)
+    uninstall(platform, state_dir, [by_key["opera"]])
+    assert platform.registry is not None
+    chrome_key = f"{by_key['chrome'].win_key}\\{HOST_NAME}"
+    manifest = platform.registry.get_default("HKCU", chrome_key)
+    assert manifest is not None and Path(manifest).is_file()
+    uninstall(platform, state_dir, [by_key["chrome"]])
+    assert platform.registry.get_default("HKCU", chrome_key) is None
+    edge_key = f"{by_key['edge'].win_key}\\{HOST_NAME}"
+    assert platform.registry.get_default("HKCU", edge_key) == manifest
+    assert Path(manifest).is_file()
+
+
+def test_uninstall_does_not_remove_a_manifest_someone_else_replaced(
+    tmp_path: Path, state_dir: Path, host_path: Path
+) -> None:
+    platform = make_platform(tmp_path, "linux")
+    entry = install(platform, state_dir, [BROWSERS[0]], host_path).installed[0]
+    Path(entry.manifest).write_text(json.dumps({"name": "com.other.host"}), "utf-8")
+    uninstall(platform, state_dir)
+    assert Path(entry.manifest).is_file()
+
+
+def test_windows_host_that_is_not_an_exe_gets_a_bat_launcher(
+    tmp_path: Path, state_dir: Path, env: dict[str, str]
+) -> None:
+    platform = make_platform(tmp_path, "windows")
+    script = write_host_wrapper(tmp_path / "bin" / "tuckaway-host", env)
+    entry = install(platform, state_dir, BROWSERS[:1], script).installed[0]
+    manifest = json.loads(Path(entry.manifest).read_text("utf-8"))
+    launcher = Path(manifest["path"])
+    assert launcher.suffix == ".bat" and launcher.is_file()
+    assert launcher.is_relative_to(platform.home / "AppData" / "Local")
+    text = launcher.read_bytes().decode("utf-8")
+    assert text.startswith("@echo off\r\n")
+    assert f'"{script}" %*\r\n' in text
+    uninstall(platform, state_dir)
+    assert not launcher.exists()
+
+
+def test_the_manifest_check_catches_what_browsers_reject() -> None:
+    good: dict[str, Any] = {"name": HOST_NAME, "description": "x", "path": "/usr/bin/th",
+                            "type": "stdio", "allowed_origins": [CHROME_ORIGIN]}
+    assert manifest_problems(good, "chrome") == []
+    assert manifest_problems({**good, "name": "Org.Tuckaway"}, "chrome")
+    assert manifest_problems({**good, "path": "bin/th"}, "chrome")
+    assert manifest_problems({**good, "type": "socket"}, "chrome")
+    assert manifest_problems({**good, "allowed_origins": ["chrome-extension://*/"]}, "chrome")
+    assert manifest_problems({**good, "allowed_origins": [CHROME_ORIGIN.rstrip("/")]}, "chrome")
+    assert manifest_problems(good, "firefox")  # no allowed_extensions
+
+
+def test_extra_allowed_ids_from_settings_go_to_the_right_family(
+    tmp_path: Path, state_dir: Path, host_path: Path
+) -> None:
+    platform = make_platform(tmp_path, "linux")
+    other_chrome = "b" * 32
+    by_key = {b.key: b for b in BROWSERS}
+    report = install(platform, state_dir, [by_key["chromium"], by_key["firefox"]], host_path,
+                     extra_ids=[other_chrome, "dev@tuckaway.org"])
+    chromium, firefox = (json.loads(Path(e.manifest).read_text("utf-8")) for e in report.installed)
+    assert chromium["allowed_origins"] == [CHROME_ORIGIN, f"chrome-extension://{other_chrome}/"]
+    assert firefox["allowed_extensions"] == [GECKO_EXTENSION_ID, "dev@tuckaway.org"]
+
+
+# -- Flatpak and Snap -----------------------------------------------------------------
+
+
+def fake_flatpak_spawn(bin_dir: Path) -> Path:
+    """`flatpak-spawn --host CMD...` outside a sandbox is just CMD."""
+    tool = bin_dir / "flatpak-spawn"
+    tool.write_text('#!/bin/sh\n[ "$1" = "--host" ] && shift\nexec "$@"\n', "utf-8")
+    tool.chmod(0o755)
+    return tool
+
+
+def test_flatpak_firefox_gets_a_manifest_in_its_sandbox_and_a_spawn_wrapper(
+    tmp_path: Path, state_dir: Path, host_path: Path, env: dict[str, str]
+) -> None:
+    platform = make_platform(tmp_path, "linux")
+    app = platform.home / ".var" / "app" / "org.mozilla.firefox"
+    app.mkdir(parents=True)
+    firefox = next(b for b in BROWSERS if b.key == "firefox")
+    report = install(platform, state_dir, [firefox], host_path)
+    flatpak = next(e for e in report.installed if e.variant == "flatpak")
+    manifest_path = Path(flatpak.manifest)
+    assert manifest_path == app / ".mozilla" / "native-messaging-hosts" / MANIFEST_FILE
+    manifest = json.loads(manifest_path.read_text("utf-8"))
+    assert manifest_problems(manifest, "firefox") == []
+    wrapper = Path(manifest["path"])
+    assert wrapper.is_relative_to(app)  # visible inside the sandbox
+    assert f"flatpak-spawn --host '{host_path}'" in wrapper.read_text("utf-8")
+    assert any("flatpak override --user --talk-name=org.freedesktop.Flatpak org.mozilla.firefox"
+               in n for n in report.notes)
+
+    bin_dir = tmp_path / "fakebin"
+    bin_dir.mkdir()
+    fake_flatpak_spawn(bin_dir)
+    spawn_env = {**env, "PATH": f"{bin_dir}{os.pathsep}{env.get('PATH', '')}"}
+    with start_like_browser(firefox, platform, manifest_path, spawn_env) as host:
+        assert host.request({"id": 1, "op": "hello"})["ok"] is True
+
+    before = {str(p) for p in app.rglob("*")}
+    assert before
+    uninstall(platform, state_dir)
+    assert list(app.rglob("*")) == []
+
+
+def test_flatpak_with_permission_granted_needs_no_note(
+    tmp_path: Path, state_dir: Path, host_path: Path
+) -> None:
+    platform = make_platform(tmp_path, "linux")
+    (platform.home / ".var" / "app" / "org.chromium.Chromium").mkdir(parents=True)
+    overrides = platform.home / ".local" / "share" / "flatpak" / "overrides"
+    overrides.mkdir(parents=True)
+    (overrides / "org.chromium.Chromium").write_text(
+        "[Session Bus Policy]\norg.freedesktop.Flatpak=talk\n", "utf-8")
+    chromium = next(b for b in BROWSERS if b.key == "chromium")
+    report = install(platform, state_dir, [chromium], host_path)
+    assert {e.variant for e in report.installed} == {"native", "flatpak"}
+    assert report.notes == []
+
+
+def test_snap_chromium_is_explained_not_installed_into(
+    tmp_path: Path, state_dir: Path, host_path: Path
+) -> None:
+    platform = make_platform(tmp_path, "linux")
+    (platform.home / "snap" / "chromium").mkdir(parents=True)
+    chromium = next(b for b in BROWSERS if b.key == "chromium")
+    report = install(platform, state_dir, [chromium], host_path)
+    assert [e.variant for e in report.installed] == ["native"]
+    reason = next(s["reason"] for s in report.skipped if s["browser"] == "chromium")
+    assert "Snap" in reason and "Flatpak" in reason
+
+
+def test_snap_firefox_uses_the_portal_note(tmp_path: Path, state_dir: Path,
+                                           host_path: Path) -> None:
+    platform = make_platform(tmp_path, "linux")
+    (platform.home / "snap" / "firefox").mkdir(parents=True)
+    firefox = next(b for b in BROWSERS if b.key == "firefox")
+    report = install(platform, state_dir, [firefox], host_path)
+    assert report.installed[0].manifest == str(
+        platform.home / ".mozilla" / "native-messaging-hosts" / MANIFEST_FILE)
+    assert any("portal" in n for n in report.notes)
+
+
+# -- the commands, as a user runs them ------------------------------------------------------
+
+
+def cli_env(tmp_path: Path, env: dict[str, str]) -> dict[str, str]:
+    user_home = tmp_path / "userhome"
+    user_home.mkdir(exist_ok=True)
+    out = {k: v for k, v in env.items() if not k.startswith("XDG_")}
+    out["HOME"] = str(user_home)
+    return out
+
+
+def test_install_all_registers_the_browsers_found_and_uninstall_removes_them(
+    tmp_path: Path, host_path: Path, env: dict[str, str]
+) -> None:
+    cenv = cli_env(tmp_path, env)
+    home = Path(cenv["HOME"])
+    (home / ".config" / "chromium").mkdir(parents=True)
+    (home / ".mozilla" / "firefox").mkdir(parents=True)
+    before = tree(home)
+    out = run_cli(cenv, "install", "--all", "--host-path", str(host_path), "--json")
+    assert out.returncode == 0, out.stderr
+    result = json.loads(out.stdout)
+    assert sorted(e["browser"] for e in result["installed"]) == ["chromium", "firefox"]
+    assert result["host_path"] == str(host_path)
+    chromium = home / ".config" / "chromium" / "NativeMessagingHosts" / MANIFEST_FILE
+    assert json.loads(chromium.read_text("utf-8"))["path"] == str(host_path)
+    assert (home / ".mozilla" / "native-messaging-hosts" / MANIFEST_FILE).is_file()
+
+    out = run_cli(cenv, "uninstall")
+    assert out.returncode == 0, out.stderr
+    assert f"removed {chromium}" in out.stdout
+    assert tree(home) == before
+
+
+def test_install_without_a_browser_found_says_how_to_name_one(
+    tmp_path: Path, host_path: Path, env: dict[str, str]
+) -> None:
+    out = run_cli(cli_env(tmp_path, env), "install", "--host-path", str(host_path))
+    assert out.returncode == 1
+    assert "--browser NAME" in out.stderr
+
+
+def test_install_names_an_unknown_browser_and_the_known_ones(
+    tmp_path: Path, host_path: Path, env: dict[str, str]
+) -> None:
+    out = run_cli(cli_env(tmp_path, env), "install", "--browser", "netscape",
+                  "--host-path", str(host_path))
+    assert out.returncode != 0
+    assert "netscape" in out.stderr and "librewolf" in out.stderr
+
+
+def test_install_refuses_a_host_path_that_does_not_exist(
+    tmp_path: Path, env: dict[str, str]
+) -> None:
+    out = run_cli(cli_env(tmp_path, env), "install", "--browser", "chrome",
+                  "--host-path", str(tmp_path / "nope"))
+    assert out.returncode != 0
+    assert "does not exist" in out.stderr
+
+
+def test_install_finds_the_host_beside_the_python_running_it(
+    tmp_path: Path, env: dict[str, str]
+) -> None:
+    # A venv layout: bin/python and bin/tuckaway-host side by side.
+    venv_bin = tmp_path / "venv" / "bin"
+    venv_bin.mkdir(parents=True)
+    python = venv_bin / "python"
+    python.symlink_to(sys.executable)
+    write_host_wrapper(venv_bin / "tuckaway-host", env)
+    cenv = cli_env(tmp_path, env)
+    # That python has no venv of its own: give it this one's packages.
+    cenv["PYTHONPATH"] = os.pathsep.join([cenv["PYTHONPATH"], *site.getsitepackages()])
+    out = subprocess.run(
+        [str(python), "-m", "tuckaway.cli", "install", "--browser", "chrome", "--json"],
+        env=cenv, capture_output=True, text=True, timeout=60,
+    )
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["host_path"] == str(venv_bin / "tuckaway-host")
