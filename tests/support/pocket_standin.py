@@ -1,0 +1,334 @@
+"""A recording Pocket v3 stand-in on 127.0.0.1, with faults on demand.
+
+A real aiohttp server running in its own thread (so both plain and async tests
+can use it, and a host subprocess can reach it). It stores like Pocket by
+delegating to :class:`tuckaway.store.ItemList` over its own SQLite file, checks
+``consumer_key``/``access_token`` in the JSON body, and records every request.
+
+Use::
+
+    with PocketStandin(tmp_path) as pocket:
+        env = host_env(home, TUCKAWAY_POCKET_URL=pocket.url)
+        ...
+        assert [a["action"] for a in pocket.sends()[0]] == ["add", "add"]
+
+Faults (each applies to the requests that come after it is set):
+
+``fail_next(status, times=1, headers=None, body="")``
+    the next ``times`` requests are answered ``status`` with these headers;
+    e.g. ``fail_next(503)``, ``fail_next(401)``.
+``rate_limit(reset_s, times=1, window="User")``
+    403 with ``X-Limit-User-Remaining: 0`` and ``X-Limit-User-Reset: reset_s``
+    (``window="Key"`` for the consumer key's limit).
+``reject_action(url, message="Invalid URL")``
+    any action naming ``url`` (or the item saved under it) fails alone in
+    ``/v3/send`` (``false`` + an ``action_errors`` entry, ``status: 0``);
+    ``/v3/add`` of it answers 400.
+``poison(url)``
+    a ``/v3/send`` holding any action on ``url`` is refused whole with 400,
+    as Pocket refuses a malformed batch; ``/v3/add`` of it too.
+``delay(seconds, times=None)``
+    wait this long before answering (the next ``times`` requests, or all).
+
+Records: ``requests`` (every :class:`Recorded`), ``sends()`` (the action
+lists of each ``/v3/send``), ``calls(path)``; the stored list: ``items``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import tempfile
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from tuckaway import db
+from tuckaway.store import ItemList, Store, StoreError
+
+CONSUMER_KEY = "4321-standin-consumer-key"
+ACCESS_TOKEN = "standin-access-token-5f1e"
+
+
+@dataclass
+class Recorded:
+    """One request as the stand-in received it, and the HTTP status it was answered."""
+
+    method: str
+    path: str
+    query: str
+    headers: Mapping[str, str]
+    body: Any  # the parsed JSON body (None if there was none or it was not JSON)
+    raw: str
+    status: int = 0
+
+
+@dataclass
+class _Fault:
+    status: int
+    times: int
+    headers: dict[str, str] = field(default_factory=dict)
+    body: str = ""
+
+
+class PocketStandin:
+    """See the module docstring."""
+
+    def __init__(
+        self,
+        directory: Path | None = None,
+        *,
+        consumer_key: str = CONSUMER_KEY,
+        access_token: str = ACCESS_TOKEN,
+        numeric_ids: bool = False,
+    ) -> None:
+        self._tmp: tempfile.TemporaryDirectory[str] | None = None
+        if directory is None:
+            self._tmp = tempfile.TemporaryDirectory(prefix="pocket-standin-")
+            directory = Path(self._tmp.name)
+        self.conn = db.connect(Path(directory) / "pocket-standin.db")
+        self.items: ItemList = Store(self.conn).items("local")
+        self.consumer_key = consumer_key
+        self.access_token = access_token
+        #: answer item ids as JSON numbers (Pocket's docs) instead of strings (Pocket's servers)
+        self.numeric_ids = numeric_ids
+        self.requests: list[Recorded] = []
+        self._faults: list[_Fault] = []
+        self._rejected: dict[str, str] = {}
+        self._poisoned: set[str] = set()
+        self._delay_s = 0.0
+        self._delay_times: int | None = None
+        self._lock = threading.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._runner: web.AppRunner | None = None
+        self._thread: threading.Thread | None = None
+        self.url = ""
+
+    # -- faults ------------------------------------------------------------------
+
+    def fail_next(
+        self,
+        status: int,
+        times: int = 1,
+        headers: Mapping[str, str] | None = None,
+        body: str = "",
+    ) -> None:
+        with self._lock:
+            self._faults.append(_Fault(status, times, dict(headers or {}), body))
+
+    def rate_limit(self, reset_s: int, times: int = 1, window: str = "User") -> None:
+        self.fail_next(
+            403,
+            times,
+            {
+                f"X-Limit-{window}-Limit": "320",
+                f"X-Limit-{window}-Remaining": "0",
+                f"X-Limit-{window}-Reset": str(reset_s),
+                "X-Error": "rate limit exceeded",
+                "X-Error-Code": "199",
+            },
+        )
+
+    def reject_action(self, url: str, message: str = "Invalid URL") -> None:
+        with self._lock:
+            self._rejected[url] = message
+
+    def poison(self, url: str) -> None:
+        with self._lock:
+            self._poisoned.add(url)
+
+    def delay(self, seconds: float, times: int | None = None) -> None:
+        with self._lock:
+            self._delay_s, self._delay_times = seconds, times
+
+    # -- records -----------------------------------------------------------------
+
+    def calls(self, path: str) -> list[Recorded]:
+        return [r for r in list(self.requests) if r.path == path]
+
+    def sends(self, *, accepted: bool = False) -> list[list[dict[str, Any]]]:
+        """The ``actions`` of every ``/v3/send`` (only those answered 200 if ``accepted``)."""
+        return [
+            list(r.body["actions"])
+            for r in self.calls("/v3/send")
+            if r.body and (not accepted or r.status == 200)
+        ]
+
+    def writes(self) -> list[Recorded]:
+        return [r for r in list(self.requests) if r.path in {"/v3/add", "/v3/send"}]
+
+    # -- lifecycle ---------------------------------------------------------------
+
+    def start(self) -> PocketStandin:
+        ready = threading.Event()
+        errors: list[BaseException] = []
+
+        def run() -> None:
+            loop = asyncio.new_event_loop()
+            self._loop = loop
+            asyncio.set_event_loop(loop)
+            try:
+                loop.run_until_complete(self._start())
+            except BaseException as exc:  # pragma: no cover - reported to the caller
+                errors.append(exc)
+                ready.set()
+                return
+            ready.set()
+            loop.run_forever()
+            loop.run_until_complete(self._stop())
+            loop.close()
+
+        self._thread = threading.Thread(target=run, name="pocket-standin", daemon=True)
+        self._thread.start()
+        ready.wait(10)
+        if errors:
+            raise errors[0]
+        return self
+
+    async def _start(self) -> None:
+        app = web.Application()
+        app.router.add_route("*", "/{tail:.*}", self._handle)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        port = self._runner.addresses[0][1]
+        self.url = f"http://127.0.0.1:{port}"
+
+    async def _stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    def stop(self) -> None:
+        if self._loop is not None and self._thread is not None:
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(10)
+        self.conn.close()
+        if self._tmp is not None:
+            self._tmp.cleanup()
+
+    def __enter__(self) -> PocketStandin:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- serving -----------------------------------------------------------------
+
+    async def _handle(self, request: web.Request) -> web.StreamResponse:
+        raw = await request.text()
+        try:
+            body = json.loads(raw) if raw else None
+        except ValueError:
+            body = None
+        record = Recorded(
+            request.method, request.path, request.query_string, dict(request.headers), body, raw
+        )
+        self.requests.append(record)
+        response = await self._answer(request, body)
+        record.status = response.status
+        return response
+
+    async def _answer(self, request: web.Request, body: Any) -> web.StreamResponse:
+        with self._lock:
+            delay = self._delay_s
+            if self._delay_times is not None:
+                self._delay_times -= 1
+                if self._delay_times <= 0:
+                    self._delay_s, self._delay_times = 0.0, None
+            fault = self._faults[0] if self._faults else None
+            if fault is not None:
+                fault.times -= 1
+                if fault.times <= 0:
+                    self._faults.pop(0)
+        if delay:
+            await asyncio.sleep(delay)
+        if fault is not None:
+            return web.Response(status=fault.status, text=fault.body, headers=fault.headers)
+        if request.method != "POST" or not isinstance(body, dict):
+            return _error(400, "expected a JSON POST", 100)
+        if body.get("consumer_key") != self.consumer_key:
+            return _error(403, "Invalid consumer key.", 152)
+        if body.get("access_token") != self.access_token:
+            return _error(401, "Invalid access token.", 107)
+        if request.path == "/v3/add":
+            return self._add(body)
+        if request.path == "/v3/send":
+            return self._send(body)
+        if request.path == "/v3/get":
+            return web.json_response(self.items.get(body))
+        return _error(404, "no such endpoint", 404)
+
+    def _target_url(self, action: Mapping[str, Any]) -> str | None:
+        if action.get("url"):
+            return str(action["url"])
+        if action.get("item_id"):
+            item = self.items.get_item(str(action["item_id"]))
+            return item.url if item else None
+        return None
+
+    def _add(self, body: dict[str, Any]) -> web.Response:
+        url = body.get("url")
+        if not isinstance(url, str) or not url:
+            return _error(400, "Missing url", 100)
+        if url in self._poisoned or url in self._rejected:
+            return _error(400, self._rejected.get(url, "Invalid URL"), 422)
+        try:
+            item = self.items.apply({**body, "action": "add"})
+        except StoreError as exc:
+            return _error(exc.code if exc.code >= 400 else 400, exc.message, exc.code)
+        return web.json_response({"item": self._item(item), "status": 1})
+
+    def _send(self, body: dict[str, Any]) -> web.Response:
+        actions = body.get("actions")
+        if isinstance(actions, str):
+            actions = json.loads(actions)
+        if not isinstance(actions, list):
+            return _error(400, "actions must be an array", 100)
+        for action in actions:
+            if not isinstance(action, dict) or not (action.get("url") or action.get("item_id")):
+                if isinstance(action, dict) and action.get("action") in {
+                    "tag_rename",
+                    "tag_delete",
+                }:
+                    continue
+                return _error(400, "an action names no item", 100)
+            if self._target_url(action) in self._poisoned:
+                return _error(400, "Invalid URL in batch", 422)
+        results: list[Any] = []
+        errors: list[Any] = []
+        for action in actions:
+            message = self._rejected.get(self._target_url(action) or "")
+            if message is not None:
+                results.append(False)
+                errors.append({"message": message, "type": "Bad Request", "code": 422})
+                continue
+            try:
+                result = self.items.apply(action)
+            except StoreError as exc:
+                results.append(False)
+                errors.append(exc.to_pocket())
+                continue
+            results.append(self._item(result) if isinstance(result, dict) else result)
+            errors.append(None)
+        status = 0 if any(e is not None for e in errors) else 1
+        return web.json_response(
+            {"status": status, "action_results": results, "action_errors": errors}
+        )
+
+    def _item(self, item: dict[str, Any]) -> dict[str, Any]:
+        if self.numeric_ids:
+            return {**item, "item_id": int(item["item_id"])}
+        return item
+
+
+def _error(status: int, message: str, code: int) -> web.Response:
+    return web.Response(
+        status=status,
+        text=f"<html><body>{status}</body></html>",
+        headers={"X-Error": message, "X-Error-Code": str(code)},
+    )

@@ -1,0 +1,285 @@
+"""The Pocket backend, end to end: the real host process against a Pocket stand-in.
+
+The host runs as the browser runs it (``tuckaway.host`` over stdin/stdout); the
+account is linked with ``tuckaway login pocket --access-token-stdin``; the
+service is :mod:`support.pocket_standin`, a real HTTP server on 127.0.0.1
+that records every request and answers faults on demand. The batch settings
+make a burst (frames written back to back) one batch on any machine.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from support.hostproc import HostProcess, host_env, run_cli
+from support.pocket_standin import ACCESS_TOKEN, CONSUMER_KEY, PocketStandin
+
+BURST = {
+    "TUCKAWAY_BATCH_QUIET_MS": "400",
+    "TUCKAWAY_BATCH_MAX_DELAY_MS": "5000",
+    "TUCKAWAY_REQUEST_TIMEOUT_S": "5",
+}
+
+
+@pytest.fixture
+def pocket(tmp_path: Path) -> Iterator[PocketStandin]:
+    with PocketStandin(tmp_path / "standin") as standin:
+        yield standin
+
+
+def link(env: dict[str, str]) -> None:
+    done = run_cli(
+        env,
+        "login",
+        "pocket",
+        "--access-token-stdin",
+        "--consumer-key",
+        CONSUMER_KEY,
+        "--username",
+        "ann",
+        input=ACCESS_TOKEN + "\n",
+    )
+    assert done.returncode == 0, done.stderr
+
+
+@pytest.fixture
+def env(home: Path, pocket: PocketStandin) -> dict[str, str]:
+    env = host_env(home, TUCKAWAY_POCKET_URL=pocket.url, **BURST)
+    link(env)
+    return env
+
+
+@pytest.fixture
+def host(env: dict[str, str]) -> Iterator[HostProcess]:
+    with HostProcess(env) as proc:
+        yield proc
+
+
+def burst(host: HostProcess, requests: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Write all requests back to back, then collect each one's final reply, in order."""
+    for request in requests:
+        host.send(request)
+    return [host.recv_for(r["id"], timeout=20) for r in requests]
+
+
+def save(rid: Any, url: str, **fields: Any) -> dict[str, Any]:
+    return {"id": rid, "op": "save", "url": url, **fields}
+
+
+def ok(reply: dict[str, Any]) -> dict[str, Any]:
+    assert reply["ok"] is True, reply
+    result: dict[str, Any] = reply["result"]
+    return result
+
+
+# -- batching -------------------------------------------------------------------------
+
+
+def test_a_burst_of_twenty_saves_is_one_send_with_the_adds_in_arrival_order(
+    host: HostProcess, pocket: PocketStandin
+) -> None:
+    urls = [f"https://example.com/page/{n}" for n in range(20)]
+    replies = burst(host, [save(n, url) for n, url in enumerate(urls)])
+
+    assert [r.path for r in pocket.writes()] == ["/v3/send"]
+    (actions,) = pocket.sends()
+    assert [a["action"] for a in actions] == ["add"] * 20
+    assert [a["url"] for a in actions] == urls
+    for url, reply in zip(urls, replies, strict=True):
+        result = ok(reply)
+        stored = pocket.items.lookup(url)
+        assert stored is not None
+        assert result["item_id"] == stored.item_id
+        assert result["url"] == url
+        assert result["item"]["item_id"] == stored.item_id
+    assert len({ok(r)["item_id"] for r in replies}) == 20
+
+
+def test_a_lone_save_uses_v3_add(host: HostProcess, pocket: PocketStandin) -> None:
+    reply = host.request(save("a", "https://example.com/lone", tags=["x", "y"], title="Lone"), 20)
+
+    result = ok(reply)
+    assert [r.path for r in pocket.writes()] == ["/v3/add"]
+    body = pocket.calls("/v3/add")[0].body
+    assert body["url"] == "https://example.com/lone"
+    assert body["tags"] == "x,y" and body["title"] == "Lone"
+    assert result["item_id"] == pocket.items.resolve("https://example.com/lone")
+    lookup = ok(host.request({"id": "l", "op": "lookup", "url": "https://example.com/lone"}))
+    assert lookup["saved"] is True and lookup["item_id"] == result["item_id"]
+    assert sorted(lookup["tags"]) == ["x", "y"]
+
+
+def test_a_double_click_is_one_action_answered_twice(
+    host: HostProcess, pocket: PocketStandin
+) -> None:
+    first, second = burst(
+        host, [save(1, "https://example.com/dbl"), save(2, "https://example.com/dbl")]
+    )
+
+    assert len(pocket.writes()) == 1
+    assert ok(first)["item_id"] == ok(second)["item_id"]
+
+
+def test_one_rejected_action_fails_alone_with_the_services_message(
+    host: HostProcess, pocket: PocketStandin
+) -> None:
+    pocket.reject_action("https://example.com/bad", "Invalid URL: not reachable")
+    urls = ["https://example.com/a", "https://example.com/bad", "https://example.com/c"]
+    replies = burst(host, [save(n, url) for n, url in enumerate(urls)])
+
+    assert len(pocket.sends()) == 1 and len(pocket.writes()) == 1
+    assert ok(replies[0])["item_id"] and ok(replies[2])["item_id"]
+    assert replies[1]["ok"] is False
+    assert replies[1]["error"]["code"] == "action_failed"
+    assert replies[1]["error"]["message"] == "Invalid URL: not reachable"
+
+
+def test_a_batch_refused_whole_is_split_until_the_bad_action_is_alone(
+    host: HostProcess, pocket: PocketStandin
+) -> None:
+    pocket.poison("https://example.com/poison")
+    urls = [f"https://example.com/{n}" for n in range(3)] + ["https://example.com/poison"]
+    urls += [f"https://example.com/{n}" for n in range(3, 6)]
+    replies = burst(host, [save(n, url) for n, url in enumerate(urls)])
+
+    for url, reply in zip(urls, replies, strict=True):
+        if url.endswith("poison"):
+            assert reply["ok"] is False and reply["error"]["code"] == "action_failed"
+            assert "Invalid URL" in reply["error"]["message"]
+        else:
+            assert ok(reply)["item_id"] == pocket.items.resolve(url)
+    sends = pocket.sends()
+    assert [a["url"] for a in sends[0]] == urls
+    # every action that went through went exactly once, in arrival order
+    accepted = [a["url"] for s in pocket.sends(accepted=True) for a in s]
+    assert accepted == [u for u in urls if not u.endswith("poison")]
+    assert len(sends) <= 1 + 2 * 3  # bisection: 1 + 2 ceil(log2 7) requests at most, not 2n
+
+
+def test_save_tags_add_and_archive_of_one_url_in_one_burst_land_on_the_saved_item(
+    host: HostProcess, pocket: PocketStandin
+) -> None:
+    url = "https://example.com/together"
+    replies = burst(
+        host,
+        [
+            save("s", url, tags=["a"]),
+            {"id": "t", "op": "tags_add", "url": url, "tags": ["b", "c"]},
+            {"id": "r", "op": "archive", "url": url},
+        ],
+    )
+
+    item_id = ok(replies[0])["item_id"]
+    assert ok(replies[1])["item_id"] == item_id
+    assert ok(replies[2])["item_id"] == item_id
+    stored = pocket.items.lookup(url)
+    assert stored is not None and stored.item_id == item_id
+    assert sorted(stored.tags) == ["a", "b", "c"] and stored.status == 1
+    # the tags rode with the save; the archive waited for its item_id
+    paths = [r.path for r in pocket.writes()]
+    assert paths == ["/v3/add", "/v3/send"]
+    assert pocket.calls("/v3/add")[0].body["tags"] == "a,b,c"
+    (archive,) = pocket.sends()[0]
+    assert archive["action"] == "archive" and archive["item_id"] == item_id
+    lookup = ok(host.request({"id": "l", "op": "lookup", "url": url}))
+    assert lookup["status"] == "archived" and sorted(lookup["tags"]) == ["a", "b", "c"]
+
+
+def test_all_twelve_actions_reach_the_service_with_pockets_parameter_names(
+    host: HostProcess, pocket: PocketStandin
+) -> None:
+    a, b = "https://example.com/one", "https://example.com/two"
+    saved = burst(host, [save(1, a), save(2, b, tags=["old"])])
+    ida, idb = ok(saved[0])["item_id"], ok(saved[1])["item_id"]
+    ops: list[dict[str, Any]] = [
+        {"op": "archive", "url": a},
+        {"op": "readd", "url": a},
+        {"op": "favorite", "item_id": ida},
+        {"op": "unfavorite", "url": a},
+        {"op": "tags_add", "url": a, "tags": ["t1", "t2"]},
+        {"op": "tags_remove", "url": a, "tags": ["t1"]},
+        {"op": "tags_replace", "url": a, "tags": ["t3", "t4"]},
+        {"op": "tag_rename", "old_tag": "t3", "new_tag": "t5"},
+        {"op": "tag_delete", "tag": "t4"},
+        {"op": "tags_clear", "url": b},
+        {"op": "delete", "url": b},
+    ]
+    replies = burst(host, [{"id": f"o{n}", **op} for n, op in enumerate(ops)])
+
+    for op, reply in zip(ops, replies, strict=True):
+        if op["op"] in {"tag_rename", "tag_delete"}:
+            assert ok(reply) == {}, op
+        else:
+            assert ok(reply) == {"item_id": idb if op.get("url") == b else ida}, op
+    saves, others = pocket.sends()
+    assert [x["action"] for x in saves] == ["add", "add"]
+    assert saves[1]["tags"] == "old"
+    for action in others:
+        assert action.pop("time").isdigit()
+    assert others == [
+        {"action": "archive", "item_id": ida},
+        {"action": "readd", "item_id": ida},
+        {"action": "favorite", "item_id": ida},
+        {"action": "unfavorite", "item_id": ida},
+        {"action": "tags_add", "item_id": ida, "tags": "t1,t2"},
+        {"action": "tags_remove", "item_id": ida, "tags": "t1"},
+        {"action": "tags_replace", "item_id": ida, "tags": "t3,t4"},
+        {"action": "tag_rename", "old_tag": "t3", "new_tag": "t5"},
+        {"action": "tag_delete", "tag": "t4"},
+        {"action": "tags_clear", "item_id": idb},
+        {"action": "delete", "item_id": idb},
+    ]
+    one = pocket.items.lookup(a)
+    assert one is not None and one.tags == ["t5"] and one.status == 0 and not one.favorite
+    assert pocket.items.lookup(b) is None
+    lookup = ok(host.request({"id": "l", "op": "lookup", "url": a}))
+    assert lookup["tags"] == ["t5"] and lookup["status"] == "unread"
+    assert ok(host.request({"id": "m", "op": "lookup", "url": b}))["saved"] is False
+
+
+def test_credentials_never_appear_in_a_url(host: HostProcess, pocket: PocketStandin) -> None:
+    burst(host, [save(1, "https://example.com/c1"), save(2, "https://example.com/c2")])
+    host.request(save(3, "https://example.com/c3"), 20)
+
+    assert pocket.requests
+    for request in pocket.requests:
+        assert request.query == ""
+        assert ACCESS_TOKEN not in request.path and CONSUMER_KEY not in request.path
+        assert request.body["access_token"] == ACCESS_TOKEN
+        assert request.body["consumer_key"] == CONSUMER_KEY
+        assert request.headers["X-Accept"] == "application/json"
+
+
+def test_hello_reports_pocket_after_login_and_local_after_logout(
+    home: Path, pocket: PocketStandin
+) -> None:
+    env = host_env(home, TUCKAWAY_POCKET_URL=pocket.url, **BURST)
+    with HostProcess(env) as host:
+        assert ok(host.request({"id": 1, "op": "hello"}))["backend"] == "local"
+    link(env)
+    with HostProcess(env) as host:
+        hello = ok(host.request({"id": 2, "op": "hello"}))
+        assert hello["backend"] == "pocket"
+        assert hello["accounts"]["pocket"]["linked"] is True
+    assert run_cli(env, "logout", "pocket").returncode == 0
+    with HostProcess(env) as host:
+        assert ok(host.request({"id": 3, "op": "hello"}))["backend"] == "local"
+        ok(host.request(save(4, "https://example.com/after-logout"), 20))
+    assert pocket.writes() == []
+
+
+def test_cli_save_batches_through_the_same_path(env: dict[str, str], pocket: PocketStandin) -> None:
+    urls = [f"https://example.com/cli/{n}" for n in range(5)]
+    done = run_cli(env, "save", "--json", "-", input="\n".join(urls) + "\n")
+
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert [e["state"] for e in report] == ["saved"] * 5
+    assert [r.path for r in pocket.writes()] == ["/v3/send"]
+    assert [a["url"] for a in pocket.sends()[0]] == urls
+    assert [e["item_id"] for e in report] == [pocket.items.resolve(u) for u in urls]
