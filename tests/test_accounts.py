@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
-import html.parser
 import secrets
 import subprocess
 import sys
@@ -22,13 +21,14 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import aiohttp
 import pytest
 import testkeyring
 from aiohttp import web
 
+from support.browser import Page, browse, browse_in_thread
 from support.hostproc import HostProcess, host_env, run_cli
 from tuckaway import db
 from tuckaway.accounts import SignInDenied, link_token, login, logout, normalize_instance
@@ -39,49 +39,6 @@ from tuckaway.server import RunningServer, start_server
 from tuckaway.settings import Settings
 
 CONSUMER_KEY = "12345-consumerkeyfortests"
-
-# -- a browser, as far as a sign-in needs one ------------------------------------------
-
-
-class _Forms(html.parser.HTMLParser):
-    def __init__(self) -> None:
-        super().__init__()
-        self.action: str | None = None
-        self.fields: dict[str, str] = {}
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        a = {k: v or "" for k, v in attrs}
-        if tag == "form" and a.get("method", "get").lower() == "post":
-            self.action = a.get("action", "")
-        elif tag == "input" and a.get("type") == "hidden":
-            self.fields[a["name"]] = a.get("value", "")
-
-
-@dataclass
-class Page:
-    status: int
-    url: str
-    text: str
-
-
-async def browse(url: str, decision: str = "approve") -> Page:
-    """Open ``url`` like a browser tab: follow redirects; on an approval form, press
-    ``decision`` (approve/deny) and follow where that leads."""
-    async with aiohttp.ClientSession() as http:
-        async with http.get(url) as resp:
-            page = Page(resp.status, str(resp.url), await resp.text())
-        forms = _Forms()
-        forms.feed(page.text)
-        if forms.action is None:
-            return page
-        data = {**forms.fields, "decision": decision}
-        async with http.post(urljoin(page.url, forms.action), data=data) as resp:
-            return Page(resp.status, str(resp.url), await resp.text())
-
-
-def browse_in_thread(url: str, decision: str = "approve") -> Page:
-    return asyncio.run(browse(url, decision))
-
 
 # -- a Mastodon instance, as far as signing in needs one -------------------------------
 
