@@ -89,6 +89,7 @@ class Fault:
     headers: dict[str, str] = field(default_factory=dict)
     body: Any = None
     delay: float = 0.0
+    skip: int = 0  # let this many matching requests through first
 
     def matches(self, request: web.Request) -> bool:
         if self.method is not None and request.method != self.method.upper():
@@ -368,12 +369,14 @@ class MastodonStandIn:
         headers: dict[str, str] | None = None,
         body: Any = None,
         delay: float = 0.0,
+        skip: int = 0,
     ) -> Fault:
         """Answer the next ``times`` matching requests with ``status`` (after ``delay`` s).
 
-        ``status=None`` only delays, then answers normally (a slow server).
+        ``status=None`` only delays, then answers normally (a slow server). With
+        ``skip``, that many matching requests are answered normally first.
         """
-        fault = Fault(status, times, method, path, dict(headers or {}), body, delay)
+        fault = Fault(status, times, method, path, dict(headers or {}), body, delay, skip)
         with self._lock:
             self.faults.append(fault)
         return fault
@@ -422,6 +425,9 @@ class MastodonStandIn:
         with self._lock:
             for candidate in self.faults:
                 if candidate.times > 0 and candidate.matches(request):
+                    if candidate.skip > 0:
+                        candidate.skip -= 1
+                        continue
                     candidate.times -= 1
                     fault = candidate
                     break

@@ -1,0 +1,188 @@
+"""``tuckaway import mastodon-bookmarks`` and ``tuckaway bookmarks``, run as a user runs them."""
+
+from __future__ import annotations
+
+import io
+import json
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from support.hostproc import HostProcess, host_env, run_cli
+from support.mastodon_standin import MastodonStandIn, Status
+from tuckaway.mastodon_import import Progress, Report
+from tuckaway.settings import Settings
+
+
+@pytest.fixture
+def standin() -> Iterator[MastodonStandIn]:
+    m = MastodonStandIn()
+    with m.running():
+        yield m
+
+
+@pytest.fixture
+def env(home: Path, standin: MastodonStandIn) -> dict[str, str]:
+    env = host_env(home)
+    done = run_cli(
+        env,
+        "login",
+        "mastodon",
+        "--instance",
+        standin.base_url,
+        "--access-token-stdin",
+        input=standin.access_token + "\n",
+    )
+    assert done.returncode == 0, done.stderr
+    return env
+
+
+def seed(standin: MastodonStandIn, count: int = 45) -> list[Status]:
+    """``count`` bookmarked posts; every fifth shares a page (two share the same one)."""
+    posts = []
+    for n in range(count):
+        card = None
+        if n % 5 == 0:
+            card = "https://news.example/same" if n in (0, 5) else f"https://news.example/{n}"
+        posts.append(standin.add_status(f"post {n}", card_url=card))
+    for post in posts:
+        standin.bookmark(post.id)
+    return posts
+
+
+def expected_urls(standin: MastodonStandIn, posts: list[Status]) -> set[str]:
+    return {standin.status_url(p) for p in posts} | {p.card_url for p in posts if p.card_url}
+
+
+def listed(env: dict[str, str]) -> list[dict[str, object]]:
+    done = run_cli(env, "list", "--json")
+    assert done.returncode == 0, done.stderr
+    items: list[dict[str, object]] = json.loads(done.stdout)
+    return items
+
+
+def outbox_saves(home: Path) -> list[tuple[str, float]]:
+    conn = sqlite3.connect(Settings.load({"TUCKAWAY_HOME": str(home)}).paths.db_path)
+    try:
+        return list(conn.execute("SELECT url, created_at FROM outbox WHERE op = 'save'"))
+    finally:
+        conn.close()
+
+
+def test_import_saves_every_bookmark_and_card_link_in_batches_and_twice_changes_nothing(
+    env: dict[str, str], home: Path, standin: MastodonStandIn
+) -> None:
+    posts = seed(standin)
+    done = run_cli(env, "import", "mastodon-bookmarks")
+    assert done.returncode == 0, done.stderr
+    want = expected_urls(standin, posts)
+    assert len(want) == 45 + 8
+    items = listed(env)
+    assert {i["url"] for i in items} == want and len(items) == len(want)
+    assert all(i["tags"] == ["mastodon"] for i in items)
+    titled = {i["url"]: i["title"] for i in items}
+    assert titled[standin.status_url(posts[3])] == "alice: post 3"
+    saves = outbox_saves(home)
+    assert len(saves) == len(want)
+    # one burst per page of 40 bookmarks: the writes were recorded (and batched) together
+    assert len({created for _, created in saves}) == 2
+    assert "45 bookmark(s): 53 saved" in done.stdout
+
+    again = run_cli(env, "import", "mastodon-bookmarks")
+    assert again.returncode == 0, again.stderr
+    assert "0 saved, 53 already in the list" in again.stdout
+    assert len(listed(env)) == len(want)
+    assert len(outbox_saves(home)) == len(want)
+
+
+def test_import_of_an_archived_item_does_not_bring_it_back(
+    env: dict[str, str], standin: MastodonStandIn
+) -> None:
+    post = standin.add_status("one")
+    standin.bookmark(post.id)
+    assert run_cli(env, "save", standin.status_url(post)).returncode == 0
+    item_id = listed(env)[0]["item_id"]
+    with HostProcess(env) as host:
+        assert host.request({"id": 1, "op": "archive", "item_id": item_id})["ok"] is True
+    run_cli(env, "import", "mastodon-bookmarks")
+    done = run_cli(env, "list", "--archived", "--json")
+    assert [i["item_id"] for i in json.loads(done.stdout)] == [item_id]
+
+
+def test_interrupted_import_resumes_from_the_saved_cursor(
+    env: dict[str, str], standin: MastodonStandIn
+) -> None:
+    posts = seed(standin)
+    standin.inject(503, path="/api/v1/bookmarks", skip=1)
+    failed = run_cli(env, "import", "mastodon-bookmarks", "--tag", "")
+    assert failed.returncode == 1
+    newest_page = posts[-40:]  # most recently bookmarked first
+    assert {i["url"] for i in listed(env)} == expected_urls(standin, newest_page)
+    first_run = len(standin.requests_to("/api/v1/bookmarks"))
+
+    done = run_cli(env, "import", "mastodon-bookmarks", "--tag", "")
+    assert done.returncode == 0, done.stderr
+    resumed = standin.requests_to("/api/v1/bookmarks")[first_run]
+    assert resumed.query["max_id"] == str(sorted(standin.bookmarks, reverse=True)[39])
+    items = listed(env)
+    assert {i["url"] for i in items} == expected_urls(standin, posts)
+    assert all(i["tags"] == [] for i in items)
+
+
+def test_dry_run_lists_what_would_be_saved_and_saves_nothing(
+    env: dict[str, str], standin: MastodonStandIn
+) -> None:
+    posts = seed(standin, 6)
+    done = run_cli(env, "import", "mastodon-bookmarks", "--dry-run")
+    assert done.returncode == 0, done.stderr
+    assert set(done.stdout.split()) == expected_urls(standin, posts)
+    assert listed(env) == []
+
+
+def test_import_without_a_mastodon_account_says_so(home: Path) -> None:
+    done = run_cli(host_env(home), "import", "mastodon-bookmarks")
+    assert done.returncode == 1 and "no Mastodon account is linked" in done.stderr
+
+
+def test_import_with_a_rejected_token_fails_clearly(
+    env: dict[str, str], standin: MastodonStandIn
+) -> None:
+    seed(standin, 2)
+    standin.tokens.clear()
+    done = run_cli(env, "import", "mastodon-bookmarks")
+    assert done.returncode == 1 and "sign in again" in done.stderr
+    assert standin.access_token not in done.stderr + done.stdout
+
+
+def test_bookmarks_command_lists_all_of_them(env: dict[str, str], standin: MastodonStandIn) -> None:
+    posts = seed(standin)
+    done = run_cli(env, "bookmarks", "--json")
+    assert done.returncode == 0, done.stderr
+    assert [s["id"] for s in json.loads(done.stdout)] == [p.id for p in reversed(posts)]
+    text = run_cli(env, "bookmarks", "--limit", "3")
+    assert text.returncode == 0, text.stderr
+    assert "@alice" in text.stdout and "post 44" in text.stdout and "post 41" not in text.stdout
+
+
+def test_bookmarks_command_without_an_account_is_not_linked(home: Path) -> None:
+    done = run_cli(host_env(home), "bookmarks")
+    assert done.returncode == 1 and "no mastodon account is linked" in done.stderr.lower()
+
+
+class _Tty(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_is_a_bar_on_a_terminal_and_plain_lines_otherwise() -> None:
+    report = Report(pages=2, bookmarks=80, saved=70, known=10)
+    tty = _Tty()
+    Progress(tty).update(report)
+    Progress(tty).update(report, done=True)
+    assert tty.getvalue().startswith("\r[") and tty.getvalue().endswith("\n")
+    assert "80 bookmarks read, 70 saved, 10 already in the list" in tty.getvalue()
+    plain = io.StringIO()
+    Progress(plain).update(report)
+    assert plain.getvalue() == "page 2: 80 bookmarks read, 70 saved, 10 already in the list\n"
