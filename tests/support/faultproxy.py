@@ -36,6 +36,7 @@ import json
 import random
 import sqlite3
 import threading
+import time
 import urllib.request
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -49,9 +50,7 @@ from aiohttp import ClientSession, ClientTimeout, web
 T = TypeVar("T")
 WRITE_PATHS = frozenset({"/v3/add", "/v3/send"})
 SECRET_FIELDS = frozenset({"consumer_key", "access_token"})
-HOP_HEADERS = frozenset(
-    {"host", "content-length", "transfer-encoding", "connection", "keep-alive"}
-)
+HOP_HEADERS = frozenset({"host", "content-length", "transfer-encoding", "connection", "keep-alive"})
 
 
 @dataclass(frozen=True)
@@ -106,6 +105,8 @@ class Record:
     #: the status the client got (None: connection dropped)
     status: int | None = None
     actions: list[dict[str, Any]] = field(default_factory=list)
+    #: when it arrived (time.monotonic())
+    at: float = field(default_factory=time.monotonic)
 
     @property
     def delivered(self) -> bool:
@@ -496,8 +497,14 @@ class PocketService:
     def get(self, **params: Any) -> dict[str, Any]:
         """``/v3/get`` straight on the service (not through the proxy)."""
         body = json.dumps(
-            {"consumer_key": "faultproxy", "access_token": self.token, "count": 10000,
-             "state": "all", "detailType": "complete", **params}
+            {
+                "consumer_key": "faultproxy",
+                "access_token": self.token,
+                "count": 10000,
+                "state": "all",
+                "detailType": "complete",
+                **params,
+            }
         ).encode()
         req = urllib.request.Request(
             self.direct_url + "/v3/get",
