@@ -19,6 +19,10 @@ echo "== ruff"; ruff check host tests bench
 echo "== ruff format"; ruff format --check host
 echo "== mypy --strict"; mypy
 
+if [ "${TUCKAWAY_REQUIRE_NPM:-0}" = "1" ] && ! command -v npm >/dev/null; then
+    echo "npm is needed for the extension's lint and unit tests (apt-get install nodejs npm)" >&2
+    exit 1
+fi
 if [ -f extension/package.json ] && command -v npm >/dev/null; then
     echo "== extension: npm ci, lint, unit tests"
     (cd extension && npm ci --no-audit --no-fund --loglevel=error && npm run --silent lint && npm test --silent)

@@ -1,0 +1,171 @@
+"""Tokens in a real Secret Service (gnome-keyring under dbus), and nowhere else.
+
+These tests run the host and the CLI exactly as a user's desktop does: no
+``PYTHON_KEYRING_BACKEND``, so ``keyring`` picks the Secret Service on the
+session bus. ``bash .ci/keyring-session.sh`` provides that bus with an
+unlocked throwaway keyring and sets ``TUCKAWAY_SECRET_SERVICE=1``; without it
+the tests skip, unless ``TUCKAWAY_REQUIRE_SECRET_SERVICE=1`` (CI) makes that a
+failure.
+
+After signing in to Pocket (through ``tuckaway serve``'s approval page) and to
+Mastodon (a 4.x stand-in, PKCE), saving and bookmarking, every file under the
+test's config, data and state directories, and everything the host wrote to
+stdout and stderr, is searched for the tokens: none may appear.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from support.browser import browse_in_thread
+from support.hostproc import HostProcess, host_env, run_cli
+from support.mastodon_standin import MastodonStandIn
+
+pytestmark = pytest.mark.keyring
+
+CONSUMER_KEY = "4242-secret-service-consumer-key"
+
+
+def _secret_service_or_skip() -> None:
+    if os.environ.get("TUCKAWAY_SECRET_SERVICE") == "1":
+        return
+    why = "no Secret Service session: run under `bash .ci/keyring-session.sh`"
+    if os.environ.get("TUCKAWAY_REQUIRE_SECRET_SERVICE") == "1":
+        pytest.fail(why)
+    pytest.skip(why)
+
+
+@pytest.fixture
+def ss_env(home: Path) -> dict[str, str]:
+    """A host environment whose keyring is whatever ``keyring`` finds: the Secret Service."""
+    _secret_service_or_skip()
+    env = host_env(home)
+    del env["PYTHON_KEYRING_BACKEND"]
+    del env["TUCKAWAY_TEST_KEYRING_FILE"]
+    return env
+
+
+def _secret(entry: str) -> str | None:
+    """Read a tuckaway entry straight from the Secret Service (not through tuckaway)."""
+    from keyring.backends import SecretService
+
+    value: str | None = SecretService.Keyring().get_password("tuckaway", entry)
+    return value
+
+
+@pytest.fixture
+def serve_url(tmp_path: Path) -> Iterator[str]:
+    """``tuckaway serve`` as a user runs it, on its own home (and the test keyring)."""
+    serve_home = tmp_path / "serve-home"
+    serve_home.mkdir()
+    ready = tmp_path / "serve.url"
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "tuckaway.cli",
+            "serve",
+            "--port",
+            "0",
+            "--ready-file",
+            str(ready),
+            "--consumer-key",
+            CONSUMER_KEY,
+        ],
+        env=host_env(serve_home),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 30
+    while not ready.exists():
+        assert proc.poll() is None and time.monotonic() < deadline, "serve did not start"
+        time.sleep(0.05)
+    yield ready.read_text().strip()
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+def test_the_default_keyring_in_the_session_is_the_secret_service(ss_env: dict[str, str]) -> None:
+    probe = (
+        "import keyring; k = keyring.get_keyring(); "
+        "print(type(k).__module__ + '.' + type(k).__name__)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe], env=ss_env, capture_output=True, text=True, check=True
+    )
+    assert "SecretService" in out.stdout, out.stdout
+
+
+def test_token_from_stdin_lands_in_the_secret_service_and_logout_removes_it(
+    ss_env: dict[str, str], serve_url: str
+) -> None:
+    env = {**ss_env, "TUCKAWAY_POCKET_URL": serve_url, "TUCKAWAY_POCKET_CONSUMER_KEY": CONSUMER_KEY}
+    linked = run_cli(env, "login", "pocket", "--access-token-stdin", input="tok-from-stdin-0001\n")
+    assert linked.returncode == 0, linked.stderr
+    stored = _secret("pocket")
+    assert stored is not None and "tok-from-stdin-0001" in stored
+    status = run_cli(env, "status", "--json")
+    assert json.loads(status.stdout)["accounts"]["pocket"]["linked"] is True
+    assert "tok-from-stdin-0001" not in status.stdout + status.stderr
+
+    out = run_cli(env, "logout", "pocket")
+    assert out.returncode == 0, out.stderr
+    assert _secret("pocket") is None
+
+
+def test_signed_in_to_both_services_no_token_is_found_outside_the_keyring(
+    ss_env: dict[str, str], serve_url: str, home: Path
+) -> None:
+    mastodon = MastodonStandIn()
+    status = mastodon.add_status("worth keeping")
+    with mastodon.running() as instance:
+        env = {
+            **ss_env,
+            "TUCKAWAY_POCKET_URL": serve_url,
+            "TUCKAWAY_POCKET_CONSUMER_KEY": CONSUMER_KEY,
+            "TUCKAWAY_LOG_LEVEL": "DEBUG",  # the chattiest logs must still hold no token
+            "TUCKAWAY_BATCH_QUIET_MS": "50",
+        }
+        with HostProcess(env) as host:
+            host.send({"id": "p", "op": "login", "service": "pocket"})
+            browse_in_thread(host.recv_for("p", final=False)["url"])
+            assert host.recv_for("p", timeout=30)["ok"] is True
+
+            host.send({"id": "m", "op": "login", "service": "mastodon", "instance": instance})
+            browse_in_thread(host.recv_for("m", final=False)["url"])
+            assert host.recv_for("m", timeout=30)["ok"] is True
+
+            saved = host.request(
+                {"id": "s", "op": "save", "url": "https://example.org/kept", "tags": ["x"]},
+                timeout=30,
+            )
+            assert saved["ok"] is True, saved
+            marked = host.request({"id": "b", "op": "bookmark", "status_id": status.id}, timeout=30)
+            assert marked["ok"] is True, marked
+            hello = host.request({"id": "h", "op": "hello"})["result"]
+            assert hello["backend"] == "pocket"
+            assert hello["accounts"]["mastodon"]["linked"] is True
+        stdout, stderr = bytes(host.raw_stdout), bytes(host.stderr)
+
+    pocket_secret = json.loads(_secret("pocket") or "{}")
+    mastodon_secret = json.loads(_secret("mastodon") or "{}")
+    tokens = [pocket_secret.get("access_token"), mastodon_secret.get("access_token")]
+    assert all(tokens), "both tokens are in the Secret Service"
+    assert mastodon.bookmarked_ids() == [status.id]
+
+    files = [p for p in home.rglob("*") if p.is_file()]
+    assert any(p.name == "tuckaway.log" for p in files), files
+    assert any(p.suffix == ".db" for p in files), files
+    for token in tokens:
+        needle = str(token).encode()
+        assert needle not in stdout and needle not in stderr
+        for path in files:
+            assert needle not in path.read_bytes(), f"a token leaked into {path}"
