@@ -21,8 +21,10 @@ _COMMAND_MODULES: tuple[str, ...] = (
     "tuckaway.commands",
     "tuckaway.server",
     "tuckaway.accounts",
+    "tuckaway.sync",
     "tuckaway.mastodon_import",
     "tuckaway.install",
+    "tuckaway.doctor",
 )
 
 log = logging.getLogger("tuckaway.cli")

@@ -145,7 +145,7 @@ class Browser:
         return p.expand(template)
 
     def detected(self, p: Platform) -> bool:
-        return self.profile_dir(p).is_dir()
+        return self.profile_dir(p).exists()
 
     def flatpak_dir(self, p: Platform) -> Path | None:
         if p.os != "linux" or self.flatpak is None:
@@ -269,7 +269,7 @@ BROWSERS: tuple[Browser, ...] = (
         mac_user="{appsupport}/Mozilla/NativeMessagingHosts",
         mac_system="/Library/Application Support/Mozilla/NativeMessagingHosts",
         win_key=r"Software\Mozilla\NativeMessagingHosts",
-        linux_profile="{home}/.mozilla",
+        linux_profile="{home}/.mozilla/firefox",
         mac_profile="{appsupport}/Firefox",
         win_profile="{roaming}/Mozilla/Firefox",
         flatpak=Flatpak("org.mozilla.firefox", ".mozilla/native-messaging-hosts"),
@@ -284,8 +284,8 @@ BROWSERS: tuple[Browser, ...] = (
         mac_user="{appsupport}/librewolf/NativeMessagingHosts",
         mac_system=None,
         win_key=r"Software\LibreWolf\NativeMessagingHosts",
-        linux_profile="{home}/.librewolf",
-        mac_profile="{appsupport}/librewolf",
+        linux_profile="{home}/.librewolf/profiles.ini",
+        mac_profile="{appsupport}/librewolf/profiles.ini",
         win_profile="{roaming}/librewolf",
         flatpak=Flatpak("io.gitlab.librewolf-community", ".librewolf/native-messaging-hosts"),
     ),

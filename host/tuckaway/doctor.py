@@ -1,0 +1,416 @@
+"""``tuckaway doctor``: is everything in place, and if not, what to do about it.
+
+For each browser: is the manifest where the browser reads it, is it valid,
+does its ``path`` exist and run, does the host answer ``hello`` when started
+the way that browser starts it. Then: is the keyring usable (no secret is
+read or printed), is the service reachable (when one is configured), what is
+queued. Every problem comes with its fix; the exit status is 1 when
+something is broken.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import struct
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from . import HOST_NAME
+from .install import BROWSERS, MANIFEST_FILE, Browser, Platform, manifest_problems
+from .settings import DEFAULT_POCKET_URL, Settings
+
+Status = Literal["ok", "warn", "fail", "info"]
+HELLO_TIMEOUT_S = 10.0
+SERVICE_TIMEOUT_S = 5.0
+
+
+@dataclass
+class Check:
+    area: str
+    status: Status
+    message: str
+    fix: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"area": self.area, "status": self.status, "message": self.message, "fix": self.fix}
+
+
+# -- browsers ------------------------------------------------------------------------
+
+
+def _locations(platform: Platform, b: Browser) -> list[tuple[str, Path]]:
+    """(where, manifest path) for every registration of ``b`` that exists."""
+    out: list[tuple[str, Path]] = []
+    if platform.os == "windows":
+        if platform.registry is not None:
+            for hive in ("HKCU", "HKLM"):
+                value = platform.registry.get_default(hive, b.registry_key())
+                if value:
+                    out.append((f"{hive}\\{b.registry_key()}", Path(value)))
+        return out
+    candidates = [("user", b.user_dir(platform)), ("system", b.system_dir(platform))]
+    app = b.flatpak_dir(platform)
+    if app is not None and b.flatpak is not None:
+        candidates.append(("flatpak", app / b.flatpak.manifest_dir))
+    for where, d in candidates:
+        if d is not None and (d / MANIFEST_FILE).exists():
+            out.append((where, d / MANIFEST_FILE))
+    return out
+
+
+def browser_args(b: Browser, platform: Platform, manifest_path: Path) -> list[str]:
+    """The arguments ``b`` passes to the host it starts."""
+    from .ids import CHROME_ORIGIN, GECKO_EXTENSION_ID
+
+    if b.family == "chrome":
+        args = [CHROME_ORIGIN]
+        if platform.os == "windows":
+            args.append("--parent-window=0")
+        return args
+    return [str(manifest_path), GECKO_EXTENSION_ID]
+
+
+def probe_hello(
+    command: Sequence[str], timeout: float = HELLO_TIMEOUT_S, env: dict[str, str] | None = None
+) -> tuple[dict[str, Any] | None, str]:
+    """Start ``command``, send one ``hello`` frame; (the reply or None, what went wrong)."""
+    body = json.dumps({"id": "doctor", "op": "hello"}).encode()
+    started = time.monotonic()
+    try:
+        proc = subprocess.Popen(
+            list(command),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=env,
+        )
+    except OSError as exc:
+        return None, f"cannot start it: {exc.strerror or exc}"
+    result: dict[str, Any] = {}
+
+    def read() -> None:
+        assert proc.stdout is not None
+        header = proc.stdout.read(4)
+        if len(header) == 4:
+            (length,) = struct.unpack("=I", header)
+            result["body"] = proc.stdout.read(length)
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    try:
+        assert proc.stdin is not None
+        proc.stdin.write(struct.pack("=I", len(body)) + body)
+        proc.stdin.flush()
+        proc.stdin.close()
+    except OSError:
+        pass
+    reader.join(timeout)
+    elapsed = time.monotonic() - started
+    if reader.is_alive():
+        proc.kill()
+    try:
+        code = proc.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        code = proc.wait()
+    assert proc.stderr is not None
+    err = proc.stderr.read().decode("utf-8", "replace").strip().splitlines()
+    tail = err[-1] if err else ""
+    if "body" in result:
+        try:
+            reply = json.loads(result["body"])
+        except ValueError:
+            return None, "it wrote something that is not JSON on stdout"
+        if isinstance(reply, dict) and reply.get("ok") is True:
+            reply["_elapsed_s"] = round(elapsed, 3)
+            return reply, ""
+        return None, f"it answered with an error: {reply!r}"[:300]
+    if reader.is_alive() or code in (-9, None):
+        return None, f"no answer within {timeout:g}s"
+    return None, f"it exited with status {code} without answering" + (f" ({tail})" if tail else "")
+
+
+def check_browser(platform: Platform, b: Browser, timeout: float = HELLO_TIMEOUT_S) -> list[Check]:
+    reinstall = f"tuckaway install --browser {b.key}"
+    found = _locations(platform, b)
+    present = b.detected(platform) or b.flatpak_dir(platform) is not None
+    if not found:
+        if present:
+            return [
+                Check(
+                    b.key,
+                    "fail",
+                    f"{b.label}: {HOST_NAME} is not registered, so the extension reports "
+                    "'Specified native messaging host not found'",
+                    reinstall,
+                )
+            ]
+        return [Check(b.key, "info", f"{b.label}: not found on this machine")]
+    checks: list[Check] = []
+    for where, manifest_path in found:
+        label = f"{b.label} ({where})"
+        try:
+            manifest = json.loads(manifest_path.read_text("utf-8"))
+        except FileNotFoundError:
+            checks.append(
+                Check(
+                    b.key,
+                    "fail",
+                    f"{label}: the registry names {manifest_path}, which is missing",
+                    reinstall,
+                )
+            )
+            continue
+        except (OSError, ValueError) as exc:
+            checks.append(
+                Check(b.key, "fail", f"{label}: cannot read {manifest_path}: {exc}", reinstall)
+            )
+            continue
+        problems = manifest_problems(manifest, b.family)
+        if problems:
+            checks.append(
+                Check(b.key, "fail", f"{label}: {manifest_path}: " + "; ".join(problems), reinstall)
+            )
+            continue
+        path = Path(manifest["path"])
+        if not path.is_file():
+            checks.append(
+                Check(
+                    b.key,
+                    "fail",
+                    f"{label}: the manifest names {path}, which does not exist (the browser "
+                    "says 'Native host has exited' or 'not found')",
+                    f"{reinstall}  (after reinstalling Tuckaway if it was removed)",
+                )
+            )
+            continue
+        if platform.os != "windows" and not os.access(path, os.X_OK):
+            checks.append(
+                Check(b.key, "fail", f"{label}: {path} is not executable", f"chmod +x '{path}'")
+            )
+            continue
+        if where == "flatpak":
+            checks.append(_check_flatpak(platform, b, label, path))
+            continue
+        if platform.os == "windows" and sys.platform != "win32":
+            checks.append(Check(b.key, "ok", f"{label}: {manifest_path} -> {path}"))
+            continue
+        reply, why = probe_hello([str(path), *browser_args(b, platform, manifest_path)], timeout)
+        if reply is None:
+            checks.append(
+                Check(
+                    b.key,
+                    "fail",
+                    f"{label}: {path} did not answer hello when started as {b.label} starts "
+                    f"it: {why} (the browser says 'Native host has exited')",
+                    f"run `{path} --version` to see it start, and read the log "
+                    "(`tuckaway status` shows where); then " + reinstall,
+                )
+            )
+            continue
+        result = reply.get("result", {})
+        checks.append(
+            Check(
+                b.key,
+                "ok",
+                f"{label}: {manifest_path} -> {path}; answers hello "
+                f"(version {result.get('version')}, {reply['_elapsed_s']:.2f}s)",
+            )
+        )
+    return checks
+
+
+def _check_flatpak(platform: Platform, b: Browser, label: str, wrapper: Path) -> Check:
+    from .install import FLATPAK_PERMISSION, flatpak_can_spawn
+
+    assert b.flatpak is not None
+    app_id = b.flatpak.app_id
+    if not flatpak_can_spawn(platform, app_id):
+        return Check(
+            b.key,
+            "warn",
+            f"{label}: the sandbox may not start the host outside it",
+            f"flatpak override --user --talk-name={FLATPAK_PERMISSION} {app_id}",
+        )
+    return Check(b.key, "ok", f"{label}: {wrapper} (via flatpak-spawn --host)")
+
+
+# -- keyring, service, queue --------------------------------------------------------------
+
+
+def check_keyring(linked: bool, timeout: float = 5.0) -> Check:
+    from .credentials import KEYRING_SERVICE, KeyringUnavailable, keyring_backend
+
+    try:
+        backend = keyring_backend()
+    except KeyringUnavailable as exc:
+        return Check(
+            "keyring",
+            "fail" if linked else "warn",
+            "keyring: not usable",
+            exc.message + ("" if linked else " (needed once you link an account)"),
+        )
+    name = f"{type(backend).__module__}.{type(backend).__name__}"
+    outcome: dict[str, str] = {}
+
+    def probe() -> None:
+        try:
+            # Reads an entry nobody writes: proves the keyring answers, reveals nothing.
+            backend.get_password(KEYRING_SERVICE, "doctor-probe")
+            outcome["ok"] = ""
+        except Exception as exc:
+            outcome["error"] = type(exc).__name__
+
+    worker = threading.Thread(target=probe, daemon=True)
+    worker.start()
+    worker.join(timeout)
+    if "ok" in outcome:
+        return Check("keyring", "ok", f"keyring: {name} answers")
+    why = outcome.get("error") or f"no answer within {timeout:g}s (locked?)"
+    return Check(
+        "keyring",
+        "fail" if linked else "warn",
+        f"keyring: {name} does not answer: {why}",
+        "unlock the keyring (log in to the desktop session) or start gnome-keyring-daemon "
+        "--unlock inside a dbus session",
+    )
+
+
+def check_service(url: str, timeout: float = SERVICE_TIMEOUT_S) -> Check:
+    import urllib.error
+    import urllib.request
+
+    req = urllib.request.Request(url.rstrip("/") + "/v3/get", method="GET")  # noqa: S310
+    started = time.monotonic()
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as resp:  # noqa: S310
+            status = resp.status
+    except urllib.error.HTTPError as exc:
+        status = exc.code  # any HTTP answer means the service is there
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        reason = getattr(exc, "reason", exc)
+        return Check(
+            "service",
+            "fail",
+            f"service: {url} is not reachable ({reason})",
+            "check the network and the pocket_url setting (`tuckaway status`); saves wait in "
+            "the queue and are sent when it is back",
+        )
+    elapsed = time.monotonic() - started
+    return Check("service", "ok", f"service: {url} answers (HTTP {status}, {elapsed:.2f}s)")
+
+
+def check_queue(counts: dict[str, int]) -> Check:
+    waiting, held, failed = (counts.get(k, 0) for k in ("pending", "held", "failed"))
+    message = f"queue: {waiting} waiting, {held} held, {failed} failed"
+    if failed:
+        return Check(
+            "queue",
+            "warn",
+            message,
+            "`tuckaway queue` shows why; `tuckaway queue retry` tries again, "
+            "`tuckaway queue drop ID` forgets one",
+        )
+    if held:
+        return Check("queue", "warn", message, "link the account again: tuckaway login pocket")
+    return Check("queue", "info", message)
+
+
+def run(
+    platform: Platform,
+    settings: Settings,
+    browsers: Sequence[Browser] = BROWSERS,
+    env: dict[str, str] | None = None,
+    timeout: float = HELLO_TIMEOUT_S,
+) -> list[Check]:
+    checks: list[Check] = []
+    for b in browsers:
+        checks.extend(check_browser(platform, b, timeout))
+    if all(c.status == "info" for c in checks):
+        checks.append(
+            Check(
+                "browsers",
+                "fail",
+                f"{HOST_NAME} is registered with no browser",
+                "tuckaway install --browser NAME (names: "
+                + ", ".join(b.key for b in BROWSERS)
+                + ")",
+            )
+        )
+    linked = False
+    counts: dict[str, int] = {}
+    if settings.paths.db_path.exists():
+        from .context import Context
+
+        ctx = Context(settings)
+        try:
+            accounts = ctx.accounts()
+            linked = any(a.get("linked") for a in accounts.values())
+            pocket_linked = bool(accounts.get("pocket", {}).get("linked"))
+            counts = ctx.outbox.counts()
+        finally:
+            ctx.db.close()
+    else:
+        pocket_linked = False
+    checks.append(check_keyring(linked))
+    environ = os.environ if env is None else env
+    if (
+        pocket_linked
+        or environ.get("TUCKAWAY_POCKET_URL")
+        or (settings.pocket_url != DEFAULT_POCKET_URL)
+    ):
+        checks.append(check_service(settings.pocket_url))
+    else:
+        checks.append(Check("service", "info", "service: none linked (saves go to the local list)"))
+    checks.append(check_queue(counts))
+    return checks
+
+
+# -- the command ----------------------------------------------------------------------------
+
+_MARK = {"ok": "ok  ", "warn": "warn", "fail": "FAIL", "info": " -  "}
+
+
+def add_commands(sub: Any) -> None:
+    p = sub.add_parser(
+        "doctor",
+        help="check the browser registrations, the host, the keyring and the service",
+        description="Check every browser's registration (and start the host the way that "
+        "browser does), the keyring, the service and the queue. Each problem comes with "
+        "its fix; the exit status is 1 when something is broken.",
+    )
+    p.add_argument("--browser", "-b", action="append", default=[], metavar="NAME")
+    p.add_argument(
+        "--timeout",
+        type=float,
+        default=HELLO_TIMEOUT_S,
+        metavar="SECONDS",
+        help=f"how long to wait for the host's hello (default {HELLO_TIMEOUT_S:g})",
+    )
+    p.add_argument("--json", action="store_true", help="print the checks as JSON")
+    p.set_defaults(func=cmd_doctor)
+
+
+def cmd_doctor(args: Any) -> int:
+    from .install import browser
+
+    platform = Platform.current()
+    chosen = [browser(n) for n in args.browser] or list(BROWSERS)
+    checks = run(platform, args.settings, chosen, timeout=args.timeout)
+    broken = any(c.status == "fail" for c in checks)
+    if args.json:
+        print(json.dumps({"ok": not broken, "checks": [c.to_json() for c in checks]}, indent=2))
+        return 1 if broken else 0
+    for c in checks:
+        print(f"{_MARK[c.status]}  {c.message}")
+        if c.fix:
+            print(f"      fix: {c.fix}")
+    print("something is broken: see the fixes above" if broken else "all good")
+    return 1 if broken else 0

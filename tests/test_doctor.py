@@ -1,0 +1,256 @@
+"""`tuckaway doctor`: healthy and broken setups, each problem with its fix."""
+
+from __future__ import annotations
+
+import json
+import stat
+from pathlib import Path
+
+import pytest
+from aiohttp import web
+
+from support.hostproc import run_cli
+from test_install import make_platform, write_host_wrapper
+from tuckaway import HOST_NAME
+from tuckaway.context import Context
+from tuckaway.doctor import Check, check_queue, probe_hello, run
+from tuckaway.install import BY_KEY, install
+from tuckaway.settings import Settings
+
+
+@pytest.fixture
+def settings(env: dict[str, str]) -> Settings:
+    return Settings.load(env)
+
+
+@pytest.fixture
+def host_path(tmp_path: Path, env: dict[str, str]) -> Path:
+    return write_host_wrapper(tmp_path / "bin" / "tuckaway-host.exe", env)
+
+
+def browser_checks(checks: list[Check], key: str) -> list[Check]:
+    return [c for c in checks if c.area == key]
+
+
+def script(path: Path, body: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("#!/bin/sh\n" + body + "\n", "utf-8")
+    path.chmod(0o755)
+    return path
+
+
+def test_a_registered_host_that_answers_is_ok_for_each_family(
+    tmp_path: Path, settings: Settings, host_path: Path
+) -> None:
+    platform = make_platform(tmp_path, "linux")
+    install(platform, tmp_path / "state", [BY_KEY["chromium"], BY_KEY["firefox"]], host_path)
+    checks = run(platform, settings, [BY_KEY["chromium"], BY_KEY["firefox"]])
+    for key in ("chromium", "firefox"):
+        (check,) = browser_checks(checks, key)
+        assert check.status == "ok", check
+        assert "answers hello" in check.message and str(host_path) in check.message
+        assert check.fix is None
+
+
+def test_a_manifest_naming_a_missing_program_says_reinstall(
+    tmp_path: Path, settings: Settings, host_path: Path
+) -> None:
+    platform = make_platform(tmp_path, "linux")
+    install(platform, tmp_path / "state", [BY_KEY["chromium"]], host_path)
+    host_path.unlink()
+    (check,) = browser_checks(run(platform, settings, [BY_KEY["chromium"]]), "chromium")
+    assert check.status == "fail"
+    assert "does not exist" in check.message
+    assert check.fix is not None and "tuckaway install --browser chromium" in check.fix
+
+
+def test_a_host_that_exits_at_once_is_reported_with_its_last_words(
+    tmp_path: Path, settings: Settings
+) -> None:
+    platform = make_platform(tmp_path, "linux")
+    dead = script(tmp_path / "bin" / "dead-host", 'echo "cannot import tuckaway" >&2; exit 1')
+    install(platform, tmp_path / "state", [BY_KEY["firefox"]], dead)
+    (check,) = browser_checks(run(platform, settings, [BY_KEY["firefox"]]), "firefox")
+    assert check.status == "fail"
+    assert "exited with status 1" in check.message
+    assert "cannot import tuckaway" in check.message
+    assert "Native host has exited" in check.message
+    assert check.fix is not None and "--version" in check.fix
+
+
+def test_a_host_that_never_answers_times_out(tmp_path: Path, settings: Settings) -> None:
+    platform = make_platform(tmp_path, "linux")
+    mute = script(tmp_path / "bin" / "mute-host", "exec sleep 30")
+    install(platform, tmp_path / "state", [BY_KEY["chrome"]], mute)
+    (check,) = browser_checks(run(platform, settings, [BY_KEY["chrome"]], timeout=1), "chrome")
+    assert check.status == "fail"
+    assert "no answer within 1s" in check.message
+
+
+def test_a_program_that_is_not_executable_gets_chmod(
+    tmp_path: Path, settings: Settings, host_path: Path
+) -> None:
+    platform = make_platform(tmp_path, "linux")
+    install(platform, tmp_path / "state", [BY_KEY["brave"]], host_path)
+    host_path.chmod(host_path.stat().st_mode & ~(stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH))
+    (check,) = browser_checks(run(platform, settings, [BY_KEY["brave"]]), "brave")
+    assert check.status == "fail"
+    assert check.fix == f"chmod +x '{host_path}'"
+
+
+def test_a_browser_found_but_not_registered_says_not_found_and_how_to_install(
+    tmp_path: Path, settings: Settings
+) -> None:
+    platform = make_platform(tmp_path, "linux")
+    (platform.home / ".config" / "microsoft-edge").mkdir(parents=True)
+    (check,) = browser_checks(run(platform, settings, [BY_KEY["edge"]]), "edge")
+    assert check.status == "fail"
+    assert "Specified native messaging host not found" in check.message
+    assert check.fix == "tuckaway install --browser edge"
+
+
+def test_a_manifest_a_browser_would_reject_is_named(
+    tmp_path: Path, settings: Settings, host_path: Path
+) -> None:
+    platform = make_platform(tmp_path, "linux")
+    entry = install(platform, tmp_path / "state", [BY_KEY["vivaldi"]], host_path).installed[0]
+    manifest = json.loads(Path(entry.manifest).read_text("utf-8"))
+    manifest["allowed_origins"] = ["chrome-extension://*/"]
+    Path(entry.manifest).write_text(json.dumps(manifest), "utf-8")
+    (check,) = browser_checks(run(platform, settings, [BY_KEY["vivaldi"]]), "vivaldi")
+    assert check.status == "fail"
+    assert "no wildcards" in check.message
+    assert check.fix == "tuckaway install --browser vivaldi"
+
+
+def test_nothing_registered_anywhere_is_broken(tmp_path: Path, settings: Settings) -> None:
+    platform = make_platform(tmp_path, "linux")
+    checks = run(platform, settings)
+    assert [c.status for c in checks if c.area in BY_KEY] == ["info"] * len(BY_KEY)
+    broken = [c for c in checks if c.status == "fail"]
+    assert [c.area for c in broken] == ["browsers"]
+    assert broken[0].fix is not None and "tuckaway install --browser" in broken[0].fix
+
+
+def test_windows_layout_follows_the_registry_to_the_manifest(
+    tmp_path: Path, settings: Settings, host_path: Path
+) -> None:
+    platform = make_platform(tmp_path, "windows")
+    entry = install(platform, tmp_path / "state", [BY_KEY["edge"]], host_path).installed[0]
+    (check,) = browser_checks(run(platform, settings, [BY_KEY["edge"]]), "edge")
+    assert check.status == "ok"
+    assert check.message.startswith(f"Microsoft Edge (HKCU\\{BY_KEY['edge'].win_key}\\{HOST_NAME})")
+    Path(entry.manifest).unlink()
+    (check,) = browser_checks(run(platform, settings, [BY_KEY["edge"]]), "edge")
+    assert check.status == "fail" and "missing" in check.message
+
+
+def test_flatpak_without_permission_is_a_warning_with_the_override(
+    tmp_path: Path, settings: Settings, host_path: Path
+) -> None:
+    platform = make_platform(tmp_path, "linux")
+    (platform.home / ".var" / "app" / "org.mozilla.firefox").mkdir(parents=True)
+    install(platform, tmp_path / "state", [BY_KEY["firefox"]], host_path)
+    checks = browser_checks(run(platform, settings, [BY_KEY["firefox"]]), "firefox")
+    assert [c.status for c in checks] == ["ok", "warn"]
+    assert checks[1].fix == (
+        "flatpak override --user --talk-name=org.freedesktop.Flatpak org.mozilla.firefox"
+    )
+
+
+def test_the_queue_line_counts_what_waits_and_failures_get_a_fix(
+    tmp_path: Path, settings: Settings, host_path: Path
+) -> None:
+    ctx = Context.open(settings)
+    ctx.outbox.add_many([("pocket", "save", {"url": "https://example.org/a"})])
+    ctx.db.close()
+    platform = make_platform(tmp_path, "linux")
+    (queue,) = [c for c in run(platform, settings, []) if c.area == "queue"]
+    assert queue.message == "queue: 1 waiting, 0 held, 0 failed"
+    failed = check_queue({"failed": 2})
+    assert failed.status == "warn"
+    assert failed.fix is not None and "tuckaway queue retry" in failed.fix
+
+
+def test_probe_of_a_program_that_cannot_start(tmp_path: Path) -> None:
+    reply, why = probe_hello([str(tmp_path / "nothing-here")])
+    assert reply is None
+    assert why.startswith("cannot start it")
+
+
+# -- as a user runs it ----------------------------------------------------------------------
+
+
+def cli_env(tmp_path: Path, env: dict[str, str], **extra: str) -> dict[str, str]:
+    user_home = tmp_path / "userhome"
+    user_home.mkdir(exist_ok=True)
+    out = {k: v for k, v in env.items() if not k.startswith("XDG_")}
+    out["HOME"] = str(user_home)
+    out.update(extra)
+    return out
+
+
+def test_doctor_on_a_healthy_install_exits_zero(
+    tmp_path: Path, env: dict[str, str], host_path: Path
+) -> None:
+    cenv = cli_env(tmp_path, env)
+    out = run_cli(cenv, "install", "--browser", "chromium", "--host-path", str(host_path))
+    assert out.returncode == 0, out.stderr
+    out = run_cli(cenv, "doctor")
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "ok    Chromium (user):" in out.stdout
+    assert "ok    keyring: testkeyring.TestKeyring answers" in out.stdout
+    assert out.stdout.rstrip().endswith("all good")
+
+    out = run_cli(cenv, "doctor", "--json", "--browser", "chromium")
+    report = json.loads(out.stdout)
+    assert report["ok"] is True
+    assert [c["area"] for c in report["checks"]] == ["chromium", "keyring", "service", "queue"]
+
+
+def test_doctor_exits_nonzero_and_prints_the_fix_when_the_host_is_gone(
+    tmp_path: Path, env: dict[str, str], host_path: Path
+) -> None:
+    cenv = cli_env(tmp_path, env)
+    run_cli(cenv, "install", "--browser", "firefox", "--host-path", str(host_path))
+    host_path.unlink()
+    out = run_cli(cenv, "doctor", "--browser", "firefox")
+    assert out.returncode == 1
+    assert "FAIL  Firefox (user)" in out.stdout
+    assert "      fix: tuckaway install --browser firefox" in out.stdout
+
+
+def test_doctor_without_a_keyring_says_what_to_install(
+    tmp_path: Path, env: dict[str, str], host_path: Path
+) -> None:
+    cenv = cli_env(tmp_path, env, PYTHON_KEYRING_BACKEND="keyring.backends.fail.Keyring")
+    run_cli(cenv, "install", "--browser", "chromium", "--host-path", str(host_path))
+    out = run_cli(cenv, "doctor", "--json", "--browser", "chromium")
+    (keyring,) = [c for c in json.loads(out.stdout)["checks"] if c["area"] == "keyring"]
+    assert keyring["status"] == "warn"  # no account linked yet: not broken
+    assert "gnome-keyring" in keyring["fix"]
+
+
+async def test_doctor_reaches_the_configured_service(
+    tmp_path: Path, env: dict[str, str], host_path: Path, aiohttp_server: object
+) -> None:
+    async def get(request: web.Request) -> web.Response:
+        return web.json_response({"error": "no token"}, status=401)
+
+    app = web.Application()
+    app.router.add_route("*", "/v3/get", get)
+    server = await aiohttp_server(app)  # type: ignore[operator]
+    url = f"http://127.0.0.1:{server.port}"
+    cenv = cli_env(tmp_path, env, TUCKAWAY_POCKET_URL=url)
+    run_cli(cenv, "install", "--browser", "chromium", "--host-path", str(host_path))
+    import asyncio
+
+    out = await asyncio.to_thread(run_cli, cenv, "doctor", "--browser", "chromium")
+    assert out.returncode == 0, out.stdout
+    assert f"ok    service: {url} answers (HTTP 401" in out.stdout
+
+    await server.close()  # type: ignore[attr-defined]
+    out = await asyncio.to_thread(run_cli, cenv, "doctor", "--browser", "chromium")
+    assert out.returncode == 1
+    assert f"FAIL  service: {url} is not reachable" in out.stdout
+    assert "pocket_url" in out.stdout
