@@ -206,3 +206,15 @@ def test_retry_after_prefers_the_header_then_the_reset_time() -> None:
     assert retry_after_of({"X-RateLimit-Reset": "2024-05-01T12:01:30.000Z"}, now) == 90
     assert retry_after_of({"X-RateLimit-Reset": "2024-05-01T11:00:00.000Z"}, now) == 1
     assert retry_after_of({}, now) == 60
+
+
+async def test_bookmarks_missing_on_the_server_checks_the_token_first(
+    client: MastodonClient, standin: MastodonStandIn
+) -> None:
+    standin.inject(404, path="/api/v1/bookmarks", body="<h1>Not Found</h1>")
+    with pytest.raises(NotFound, match="no Mastodon bookmarks API"):
+        await client.bookmarks()
+    standin.inject(404, path="/api/v1/bookmarks", body="<h1>Not Found</h1>")
+    standin.tokens.clear()
+    with pytest.raises(AuthFailed):
+        await client.bookmarks()

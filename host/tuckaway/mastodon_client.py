@@ -367,7 +367,17 @@ class MastodonClient:
         params = {"limit": str(max(1, min(limit, PAGE_MAX)))}
         if max_id:
             params["max_id"] = max_id
-        body, links = await self._call("GET", "/api/v1/bookmarks", params)
+        try:
+            body, links = await self._call("GET", "/api/v1/bookmarks", params)
+        except NotFound:
+            # Mastodon >= 3.1 never answers 404 here: the server has no bookmarks API
+            # (or a proxy hides it). A revoked token is the likelier, fixable cause on
+            # servers that route before they authenticate: ask who the token is first.
+            await self._call("GET", "/api/v1/accounts/verify_credentials")
+            raise NotFound(
+                f"{self.instance} has no Mastodon bookmarks API (404 on /api/v1/bookmarks); "
+                "bookmarks need Mastodon 3.1 or later"
+            ) from None
         if not isinstance(body, list):
             raise ServiceUnavailable("Mastodon answered the bookmarks page with something odd")
         statuses = [Status.model_validate(s) for s in body]
