@@ -283,3 +283,144 @@ def test_cli_save_batches_through_the_same_path(env: dict[str, str], pocket: Poc
     assert [r.path for r in pocket.writes()] == ["/v3/send"]
     assert [a["url"] for a in pocket.sends()[0]] == urls
     assert [e["item_id"] for e in report] == [pocket.items.resolve(u) for u in urls]
+
+
+# -- the index and sync ---------------------------------------------------------------
+
+
+def test_an_item_op_on_a_url_the_index_does_not_know_is_unknown_item(
+    host: HostProcess, pocket: PocketStandin
+) -> None:
+    reply = host.request({"id": 1, "op": "archive", "url": "https://example.com/never"}, 20)
+
+    assert reply["ok"] is False and reply["error"]["code"] == "unknown_item"
+    assert pocket.writes() == []
+
+
+def test_sync_indexes_what_was_saved_elsewhere_then_only_changes(
+    env: dict[str, str], pocket: PocketStandin
+) -> None:
+    elsewhere = pocket.items.add("https://example.com/elsewhere", "Elsewhere", ["read"])
+    pocket.items.add("https://example.com/gone")
+
+    first = run_cli(env, "sync", "--json")
+    assert first.returncode == 0, first.stderr
+    assert json.loads(first.stdout) | {"since": 0} == {
+        "added": 2,
+        "updated": 0,
+        "deleted": 0,
+        "full": True,
+        "since": 0,
+    }
+    (get,) = pocket.calls("/v3/get")
+    assert get.body["detailType"] == "complete" and "since" not in get.body
+
+    pocket.items.apply({"action": "delete", "url": "https://example.com/gone"})
+    second = run_cli(env, "sync", "--json")
+    counts = json.loads(second.stdout)
+    assert counts["full"] is False and counts["deleted"] == 1
+    assert isinstance(pocket.calls("/v3/get")[1].body["since"], int)
+
+    with HostProcess(env) as host:
+        lookup = ok(host.request({"id": 1, "op": "lookup", "url": "https://example.com/elsewhere"}))
+        assert lookup["saved"] and lookup["item_id"] == elsewhere.item_id
+        assert lookup["tags"] == ["read"]
+        assert (
+            ok(host.request({"id": 2, "op": "lookup", "url": "https://example.com/gone"}))["saved"]
+            is False
+        )
+        # an item op by url now resolves through the synced index
+        archived = ok(host.request({"id": 3, "op": "archive", "url": elsewhere.url}, 20))
+        assert archived == {"item_id": elsewhere.item_id}
+    assert pocket.sends(accepted=True)[-1][0]["item_id"] == elsewhere.item_id
+
+
+def test_sync_without_an_account_is_not_linked(home: Path, pocket: PocketStandin) -> None:
+    env = host_env(home, TUCKAWAY_POCKET_URL=pocket.url)
+    done = run_cli(env, "sync")
+
+    assert done.returncode == 1 and "no pocket account is linked" in done.stderr
+    assert pocket.requests == []
+
+
+def test_ids_the_service_sends_as_numbers_reach_the_browser_as_strings(
+    home: Path, tmp_path: Path
+) -> None:
+    with PocketStandin(tmp_path / "numeric", numeric_ids=True) as pocket:
+        env = host_env(home, TUCKAWAY_POCKET_URL=pocket.url, **BURST)
+        link(env)
+        with HostProcess(env) as host:
+            replies = burst(
+                host, [save(1, "https://example.com/n1"), save(2, "https://example.com/n2")]
+            )
+            lone = host.request(save(3, "https://example.com/n3"), 20)
+        for reply in [*replies, lone]:
+            assert isinstance(ok(reply)["item_id"], str) and ok(reply)["item_id"].isdigit()
+
+
+# -- when the service says no ---------------------------------------------------------
+
+
+def test_a_401_replies_auth_failed_and_keeps_the_write_for_the_next_login(
+    env: dict[str, str], pocket: PocketStandin
+) -> None:
+    pocket.fail_next(401, headers={"X-Error": "Invalid access token", "X-Error-Code": "107"})
+    with HostProcess(env) as host:
+        reply = host.request(save(1, "https://example.com/held"), 20)
+        assert reply["ok"] is False and reply["error"]["code"] == "auth_failed"
+        assert ACCESS_TOKEN not in json.dumps(reply)
+        assert ok(host.request({"id": 2, "op": "hello"}))["pending"] == 1
+    assert pocket.items.lookup("https://example.com/held") is None
+
+    # the held write is still there to deliver once the account works again
+    link(env)
+    retried = run_cli(env, "queue", "retry", "--wait", "15")
+    # (its exit status is not checked: `queue retry` reads the queue after closing it)
+    assert "retrying 1 write(s)" in retried.stdout, retried.stderr
+    assert pocket.items.lookup("https://example.com/held") is not None
+    assert [r.status for r in pocket.writes()] == [401, 200]
+
+
+def test_a_403_rate_limit_waits_for_the_reset_then_delivers(
+    host: HostProcess, pocket: PocketStandin
+) -> None:
+    pocket.rate_limit(reset_s=1)
+    host.send(save(1, "https://example.com/limited"))
+    retrying = host.recv_for(1, 20, final=False)
+    while retrying.get("event") != "retrying":
+        retrying = host.recv_for(1, 20, final=False)
+    assert retrying == {"id": 1, "event": "retrying", "reason": "rate_limited", "retry_after": 1}
+
+    assert ok(host.recv_for(1, 20))["item_id"] == pocket.items.resolve(
+        "https://example.com/limited"
+    )
+    assert [r.status for r in pocket.writes()] == [403, 200]
+
+
+@pytest.mark.parametrize("status", [500, 503])
+def test_a_failing_service_is_retried_until_it_answers(
+    host: HostProcess, pocket: PocketStandin, status: int
+) -> None:
+    pocket.fail_next(status, body="<html><title>Down for maintenance</title></html>")
+    replies = burst(host, [save(1, "https://example.com/r1"), save(2, "https://example.com/r2")])
+
+    assert [ok(r)["item_id"] for r in replies] == [
+        pocket.items.resolve("https://example.com/r1"),
+        pocket.items.resolve("https://example.com/r2"),
+    ]
+    events = host.events_for(1)
+    assert any(e.get("event") == "retrying" and e["reason"] == "unavailable" for e in events)
+    assert [r.status for r in pocket.writes()] == [status, 200]
+
+
+def test_a_slow_answer_times_out_and_is_retried(home: Path, pocket: PocketStandin) -> None:
+    env = host_env(
+        home, TUCKAWAY_POCKET_URL=pocket.url, **{**BURST, "TUCKAWAY_REQUEST_TIMEOUT_S": "0.5"}
+    )
+    link(env)
+    pocket.delay(2.0, times=1)
+    with HostProcess(env) as host:
+        reply = host.request(save(1, "https://example.com/slow"), 20)
+        assert ok(reply)["item_id"] == pocket.items.resolve("https://example.com/slow")
+        assert any(e.get("reason") == "unavailable" for e in host.events_for(1))
+    assert len(pocket.calls("/v3/add")) == 2

@@ -298,8 +298,11 @@ def _since_key(creds: PocketCredentials) -> str:
     return f"pocket_since:{creds.base_url}|{creds.username}"
 
 
-async def sync(ctx: Context, **_: Any) -> dict[str, Any]:
+async def sync(ctx: Context, full: bool = False, **_: Any) -> dict[str, Any]:
     """``/v3/get?since=`` into the index: what changed since the last sync (all, the first time).
+
+    ``full`` lists everything again (and drops from the index what the
+    service no longer has).
 
     Returns counts: ``added``, ``updated``, ``deleted``, and ``full`` (whether
     this was a full listing) and ``since`` (the service's clock, kept for next time).
@@ -316,7 +319,7 @@ async def sync(ctx: Context, **_: Any) -> dict[str, Any]:
     index = ctx.store.items(NAMESPACE)
     key = _since_key(creds)
     raw_since = db.get_meta(ctx.db, key)
-    since = int(raw_since) if raw_since and raw_since.isdigit() else None
+    since = int(raw_since) if raw_since and raw_since.isdigit() and not full else None
     counts = {"added": 0, "updated": 0, "deleted": 0}
     seen: set[str] = set()
     new_since: int | None = None
@@ -339,6 +342,13 @@ async def sync(ctx: Context, **_: Any) -> dict[str, Any]:
         if len(answer.list) < SYNC_PAGE or not fresh:
             break
         offset += len(answer.list)
+    if since is None:  # a full listing: what it lacks is gone from the service
+        for row in ctx.db.execute(
+            "SELECT item_id FROM items WHERE ns = ? AND status != 2", (NAMESPACE,)
+        ).fetchall():
+            if str(row[0]) not in seen:
+                index.forget(str(row[0]))
+                counts["deleted"] += 1
     if new_since is not None:
         db.set_meta(ctx.db, key, str(new_since))
     log.info("pocket sync (%s): %s", "full" if since is None else f"since {since}", counts)
