@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import queue
+import signal
 import sqlite3
 import threading
 import time
@@ -364,3 +365,141 @@ def test_service_down_for_a_while_then_up_delivers_every_write(tmp_path: Path) -
         assert all(s.ok for s in settled.values())
         assert_on_service_once(svc, [r["url"] for r in requests])
         assert outbox_states(home) == {"done": 4}
+
+
+def queue_json(env: dict[str, str]) -> list[dict[str, Any]]:
+    """``tuckaway queue --json``, as a user runs it."""
+    proc = run_cli(env, "queue", "--json")
+    assert proc.returncode == 0, proc.stderr
+    entries: list[dict[str, Any]] = json.loads(proc.stdout)
+    return entries
+
+
+def lookups(frames: Frames, urls: list[str]) -> dict[str, dict[str, Any]]:
+    out = {}
+    for n, url in enumerate(urls):
+        reply = frames.request({"id": f"lookup-{n}-{time.monotonic()}", "op": "lookup", "url": url})
+        assert reply["ok"], reply
+        out[url] = reply["result"]
+    return out
+
+
+def queued_all(rids: list[Any]) -> Callable[[list[dict[str, Any]]], bool]:
+    def check(seen: list[dict[str, Any]]) -> bool:
+        return set(rids) <= {m.get("id") for m in seen if m.get("event") == "queued"}
+
+    return check
+
+
+@pytest.mark.parametrize("arrived", [False, True], ids=["request-lost", "request-applied"])
+def test_a_host_killed_mid_batch_leaves_it_for_the_next_host_to_deliver(
+    tmp_path: Path, arrived: bool
+) -> None:
+    with PocketService(tmp_path / "svc") as svc:
+        home = tmp_path / "home"
+        env = pocket_env(home, svc, TUCKAWAY_LEASE_S="2")
+        svc.script(Fault.hold())
+        requests = saves("k", 6)
+        urls = [r["url"] for r in requests]
+        first = HostProcess(env)
+        try:
+            frames = Frames(first)
+            send_all(first, requests)
+            frames.until(queued_all([r["id"] for r in requests]), what="queued")
+            (held,) = svc.wait_held()
+            assert [a["url"] for a in held.actions] == urls
+            first.proc.send_signal(signal.SIGKILL)
+            assert first.wait() == -signal.SIGKILL
+        finally:
+            first.kill()
+        # the request the dead host sent either never arrives or arrives after its death
+        svc.release(forward=arrived)
+        left = queue_json(env)
+        assert [(e["payload"]["url"], e["state"]) for e in left] == [(u, "pending") for u in urls]
+        with HostProcess(env) as second:
+            frames = Frames(second)
+            assert frames.request({"id": "h", "op": "hello"})["result"]["pending"] == 6
+            wait_until(lambda: outbox_states(home) == {"done": 6}, what="the second host drains")
+            assert all(v["saved"] and v["pending"] == 0 for v in lookups(frames, urls).values())
+        items = svc.items()
+        assert all(u in items for u in urls)
+        assert svc.adds_per_url() == {u: 2 if arrived else 1 for u in urls}
+        assert queue_json(env) == []
+
+
+def test_two_hosts_on_one_database_deliver_200_writes_once_or_harmlessly_twice(
+    tmp_path: Path,
+) -> None:
+    with PocketService(tmp_path / "svc") as svc:
+        home = tmp_path / "home"
+        env = pocket_env(home, svc, TUCKAWAY_BATCH_MAX_ACTIONS="15")
+        svc.chaos(0.3, seed=11, faults=[Fault.delay(0.3), Fault.error(503)])
+        requests = saves("two", 200)
+        with HostProcess(env) as one, HostProcess(env) as two:
+            hosts = [Frames(one), Frames(two)]
+            mine: list[list[Any]] = [[], []]
+            for chunk in range(20):  # interleaved bursts of ten, alternating hosts
+                part = requests[chunk * 10 : chunk * 10 + 10]
+                send_all(hosts[chunk % 2].host, part)
+                mine[chunk % 2].extend(r["id"] for r in part)
+                time.sleep(0.01)
+            settled = [f.settle(ids, timeout=60) for f, ids in zip(hosts, mine, strict=True)]
+        answers = {rid: s for per_host in settled for rid, s in per_host.items()}
+        assert len(answers) == 200 and all(s.ok for s in answers.values())
+        urls = [r["url"] for r in requests]
+        assert all(answers[r["id"]].final["result"]["url"] == r["url"] for r in requests)  # type: ignore[index]
+        items = svc.items()
+        assert [u for u in urls if u not in items] == []
+        adds = svc.adds_per_url()
+        assert all(adds[u] in (1, 2) for u in urls), {u: adds[u] for u in urls if adds[u] > 2}
+        assert len(items) == 200  # a second add of a url is the same item
+        assert outbox_states(home) == {"done": 200}
+        print(
+            f"\ntwo hosts: 200 writes, {len(svc.records())} service calls, "
+            f"{sum(adds.values()) - 200} duplicate add(s), faults {dict(svc.proxy.faults())}"
+        )
+
+
+def test_eof_while_a_burst_is_coalescing_delivers_it_then_exits_0(tmp_path: Path) -> None:
+    with PocketService(tmp_path / "svc") as svc:
+        home = tmp_path / "home"
+        env = pocket_env(
+            home, svc, TUCKAWAY_BATCH_QUIET_MS="20000", TUCKAWAY_BATCH_MAX_DELAY_MS="60000"
+        )
+        requests = saves("eof", 5)
+        host = HostProcess(env)
+        frames = Frames(host)
+        send_all(host, requests)
+        frames.until(queued_all([r["id"] for r in requests]), what="queued")
+        host.close_stdin()
+        assert host.wait(timeout=20) == 0
+        assert [(r.path, len(r.actions)) for r in svc.records()] == [("/v3/send", 5)]
+        assert_on_service_once(svc, [r["url"] for r in requests])
+        assert outbox_states(home) == {"done": 5}
+
+
+def test_eof_with_a_batch_stuck_in_flight_exits_0_and_a_later_host_delivers_it(
+    tmp_path: Path,
+) -> None:
+    with PocketService(tmp_path / "svc") as svc:
+        home = tmp_path / "home"
+        env = pocket_env(home, svc, TUCKAWAY_REQUEST_TIMEOUT_S="1.5")
+        svc.script(Fault.hold())
+        requests = saves("stuck", 4)
+        urls = [r["url"] for r in requests]
+        host = HostProcess(env)
+        frames = Frames(host)
+        send_all(host, requests)
+        frames.until(queued_all([r["id"] for r in requests]), what="queued")
+        svc.wait_held()
+        host.close_stdin()
+        assert host.wait(timeout=20) == 0
+        left = queue_json(env)
+        assert [(e["payload"]["url"], e["state"]) for e in left] == [(u, "pending") for u in urls]
+        assert all(e["last_error"]["code"] == "unavailable" for e in left)
+        svc.release(forward=False)
+        with HostProcess(env) as later:
+            Frames(later).request({"id": "h", "op": "hello"})
+            wait_until(lambda: outbox_states(home) == {"done": 4}, what="the later host drains")
+        assert_on_service_once(svc, urls)
+        assert queue_json(env) == []
