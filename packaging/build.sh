@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Build what a user installs, into dist/ (or $DIST):
+#   dist/tuckaway/                     the frozen one-dir bundle (tuckaway, tuckaway-host)
+#   dist/tuckaway-extension-VERSION.zip   the extension, for the Chrome Web Store / unpacked
+#   dist/tuckaway-VERSION.xpi          the Firefox add-on (web-ext build), when npx is there
+# Needs: python with the `build` extra (pip install -e '.[build]'); zip; npx for the .xpi.
+#   PYTHON=/path/to/python bash packaging/build.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+PY=${PYTHON:-python3}
+DIST=${DIST:-$ROOT/dist}
+WORK=${WORK:-$ROOT/build/pyinstaller}
+VERSION=$("$PY" -c 'import sys; sys.path.insert(0, "host"); import tuckaway; print(tuckaway.__version__)')
+mkdir -p "$DIST"
+
+started=$(date +%s)
+echo "== pyinstaller: $DIST/tuckaway"
+"$PY" -m PyInstaller --noconfirm --log-level WARN \
+    --distpath "$DIST" --workpath "$WORK" packaging/tuckaway.spec
+echo "   bundle: $(du -sh "$DIST/tuckaway" | cut -f1) in $(( $(date +%s) - started ))s"
+
+# The extension's own files only (web-ext-config.mjs lists what is not shipped).
+zipfile="$DIST/tuckaway-extension-$VERSION.zip"
+echo "== extension: $zipfile"
+rm -f "$zipfile"
+(cd extension && zip -q -r -X "$zipfile" . \
+    -x 'node_modules/*' 'test/*' 'tools/*' 'package.json' 'package-lock.json' \
+       'eslint.config.js' 'web-ext-config.mjs' 'icons/icon.svg' '*.DS_Store')
+
+if command -v npx >/dev/null && [ -x extension/node_modules/.bin/web-ext ]; then
+    echo "== firefox: web-ext build"
+    tmp=$(mktemp -d)
+    (cd extension && npx --no-install web-ext build --source-dir . --artifacts-dir "$tmp" \
+        --overwrite-dest >/dev/null)
+    built=$(ls "$tmp"/*.zip)
+    mv "$built" "$DIST/tuckaway-$VERSION.xpi"
+    rmdir "$tmp"
+    echo "   $DIST/tuckaway-$VERSION.xpi"
+else
+    echo "== firefox: skipped (needs npx and 'npm ci' in extension/)"
+fi
+echo "done in $(( $(date +%s) - started ))s"
