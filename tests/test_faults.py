@@ -7,6 +7,8 @@ on 127.0.0.1. The first tests check the proxy itself.
 
 from __future__ import annotations
 
+import asyncio
+import html.parser
 import json
 import queue
 import signal
@@ -19,7 +21,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urljoin
 
+import aiohttp
 import pytest
 
 from support.faultproxy import Fault, PocketService
@@ -503,3 +507,145 @@ def test_eof_with_a_batch_stuck_in_flight_exits_0_and_a_later_host_delivers_it(
             wait_until(lambda: outbox_states(home) == {"done": 4}, what="the later host drains")
         assert_on_service_once(svc, urls)
         assert queue_json(env) == []
+
+
+class _Form(html.parser.HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.action: str | None = None
+        self.fields: dict[str, str] = {}
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = {k: v or "" for k, v in attrs}
+        if tag == "form" and a.get("method", "get").lower() == "post":
+            self.action = a.get("action", "")
+        elif tag == "input" and a.get("type") == "hidden":
+            self.fields[a["name"]] = a.get("value", "")
+
+
+def approve(url: str) -> str:
+    """Open the service's approval page and press Approve, as a user would; the final page."""
+
+    async def run() -> str:
+        async with aiohttp.ClientSession() as http:
+            async with http.get(url) as resp:
+                page, where = await resp.text(), str(resp.url)
+            form = _Form()
+            form.feed(page)
+            assert form.action is not None, page[:500]
+            data = {**form.fields, "decision": "approve"}
+            async with http.post(urljoin(where, form.action), data=data) as resp:
+                return await resp.text()
+
+    return asyncio.run(run())
+
+
+def test_401_holds_writes_until_a_new_login_and_answers_auth_failed(tmp_path: Path) -> None:
+    with PocketService(tmp_path / "svc") as svc:
+        home = tmp_path / "home"
+        env = pocket_env(home, svc, token="revoked-or-never-valid")
+        requests = saves("auth", 3)
+        urls = [r["url"] for r in requests]
+        with HostProcess(env) as host:
+            frames = Frames(host)
+            send_all(host, requests)
+            settled = frames.settle([r["id"] for r in requests])
+            assert all(
+                s.final and s.final["error"]["code"] == "auth_failed" for s in settled.values()
+            )
+            assert "revoked-or-never-valid" not in json.dumps([s.final for s in settled.values()])
+            assert frames.request({"id": "h1", "op": "hello"})["result"]["pending"] == 3
+            held = queue_json(env)
+            assert [(e["payload"]["url"], e["state"]) for e in held] == [(u, "held") for u in urls]
+            assert all(e["last_error"]["code"] == "auth_failed" for e in held)
+            listing = run_cli(env, "queue")
+            assert listing.returncode == 0 and listing.stdout.count("held") == 3
+            calls = len(svc.records())
+            time.sleep(1.0)  # held writes are not retried on their own
+            assert len(svc.records()) == calls
+            # a new sign-in through the extension releases them
+            host.send({"id": "login", "op": "login", "service": "pocket"})
+            frames.until(
+                lambda seen: any(m.get("event") == "authorize" for m in seen), what="authorize"
+            )
+            (event,) = [m for m in frames.seen if m.get("event") == "authorize"]
+            assert "close this tab" in approve(event["url"])
+            frames.settle(["login"])
+            wait_until(lambda: outbox_states(home) == {"done": 3}, what="held writes delivered")
+            assert frames.request({"id": "h2", "op": "hello"})["result"]["pending"] == 0
+        assert_on_service_once(svc, urls)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="`tuckaway login pocket` (CLI) links the account but leaves held writes held; only "
+    "the native-messaging login op calls Outbox.release_held (reported to the lead)",
+)
+def test_a_login_from_the_command_line_also_releases_held_writes(tmp_path: Path) -> None:
+    with PocketService(tmp_path / "svc") as svc:
+        home = tmp_path / "home"
+        env = pocket_env(home, svc, token="not-a-token")
+        requests = saves("cli", 2)
+        with HostProcess(env) as host:
+            frames = Frames(host)
+            send_all(host, requests)
+            frames.settle([r["id"] for r in requests])
+        assert outbox_states(home) == {"held": 2}
+        relink = run_cli(
+            env,
+            "login",
+            "pocket",
+            "--access-token-stdin",
+            "--consumer-key",
+            CONSUMER_KEY,
+            input=svc.token + "\n",
+        )
+        assert relink.returncode == 0, relink.stderr
+        with HostProcess(env) as host:
+            Frames(host).request({"id": "h", "op": "hello"})
+            wait_until(lambda: outbox_states(home) == {"done": 2}, timeout=5, what="delivered")
+        assert_on_service_once(svc, [r["url"] for r in requests])
+
+
+def test_hello_lookup_and_tags_answer_while_the_service_is_down(tmp_path: Path) -> None:
+    with PocketService(tmp_path / "svc") as svc:
+        home = tmp_path / "home"
+        env = pocket_env(home, svc)
+        known = "https://read.example/known"
+        new = "https://read.example/new"
+        with HostProcess(env) as host:
+            frames = Frames(host)
+            saved = frames.request(
+                {"id": "s0", "op": "save", "url": known, "tags": ["alpha", "beta"]}
+            )
+            assert saved["ok"], saved
+
+            def reads_answer() -> None:
+                t0 = time.monotonic()
+                hello = frames.request({"id": f"h{t0}", "op": "hello"}, timeout=3)
+                assert hello["result"]["pending"] == 1 and hello["result"]["backend"] == "pocket"
+                got = lookups(frames, [known, new])
+                assert got[known]["saved"] and got[known]["tags"] == ["alpha", "beta"]
+                assert got[new] == {**got[new], "saved": False, "pending": 1}
+                tags = frames.request({"id": f"t{t0}", "op": "tags", "prefix": "al"}, timeout=3)
+                assert tags["result"]["tags"] == ["alpha"]
+
+            # a request hangs at the service
+            svc.script(Fault.hold())
+            host.send({"id": "s1", "op": "save", "url": new})
+            svc.wait_held()
+            reads_answer()
+            # the service refuses connections
+            svc.refuse()
+            svc.release(forward=False)
+            frames.until(
+                lambda seen: any(
+                    m.get("id") == "s1" and m.get("event") == "retrying" for m in seen
+                ),
+                what="s1 retrying",
+            )
+            reads_answer()
+            svc.accept()
+            final = frames.settle(["s1"])["s1"]
+            assert final.ok, final
+        assert_on_service_once(svc, [known, new])
