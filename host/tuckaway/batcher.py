@@ -290,6 +290,7 @@ class _Worker:
         settings = b.ctx.settings
         finals: list[tuple[list[int], Final]] = []
         events: list[tuple[list[int], dict[str, Any]]] = []
+        retries: dict[tuple[str, float | None], tuple[float, Retry, list[int]]] = {}
         with transaction(b.outbox.conn):
             for first, outcome in zip(firsts, outcomes, strict=True):
                 ids = [e.id for e in groups[first.dedupe_key]]
@@ -303,28 +304,35 @@ class _Worker:
                     b.outbox.hold(ids, outcome.error.to_wire())
                     finals.append((ids, Final(error=outcome.error)))
                 elif isinstance(outcome, Retry):
-                    delay = (
-                        outcome.retry_after + random.uniform(0, 0.25)
-                        if outcome.retry_after is not None
-                        else backoff_delay(first.attempts, settings.retry_max_s)
-                    )
-                    b.outbox.retry(ids, delay, {"code": outcome.reason, "message": outcome.message})
-                    event = {
-                        "event": "retrying",
-                        "reason": outcome.reason,
-                        "retry_after": max(1, round(delay)),
-                    }
-                    events.append((ids, event))
-                    log.info(
-                        "%s: %d write(s) retry in %.1fs: %s",
-                        self.service,
-                        len(ids),
-                        delay,
-                        outcome.message,
-                    )
+                    # One delay for every write of the batch that failed the same way, so
+                    # that they come due together and are resent as one batch again.
+                    key = (outcome.reason, outcome.retry_after)
+                    if key not in retries:
+                        delay = (
+                            outcome.retry_after + random.uniform(0, 0.25)
+                            if outcome.retry_after is not None
+                            else backoff_delay(first.attempts, settings.retry_max_s)
+                        )
+                        retries[key] = (delay, outcome, [])
+                    retries[key][2].extend(ids)
                 elif isinstance(outcome, Defer):
                     b.outbox.release(ids)
                     self._again = True
+            for delay, outcome, ids in retries.values():
+                b.outbox.retry(ids, delay, {"code": outcome.reason, "message": outcome.message})
+                event = {
+                    "event": "retrying",
+                    "reason": outcome.reason,
+                    "retry_after": max(1, round(delay)),
+                }
+                events.append((ids, event))
+                log.info(
+                    "%s: %d write(s) retry in %.1fs: %s",
+                    self.service,
+                    len(ids),
+                    delay,
+                    outcome.message,
+                )
         for ids, final in finals:
             for entry_id in ids:
                 b._resolve(entry_id, final)
