@@ -9,11 +9,18 @@ make a burst (frames written back to back) one batch on any machine.
 
 from __future__ import annotations
 
+import asyncio
+import html.parser
 import json
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urljoin
 
+import aiohttp
 import pytest
 
 from support.hostproc import HostProcess, host_env, run_cli
@@ -424,3 +431,123 @@ def test_a_slow_answer_times_out_and_is_retried(home: Path, pocket: PocketStandi
         assert ok(reply)["item_id"] == pocket.items.resolve("https://example.com/slow")
         assert any(e.get("reason") == "unavailable" for e in host.events_for(1))
     assert len(pocket.calls("/v3/add")) == 2
+
+
+def test_the_host_syncs_on_start_without_holding_up_replies(
+    home: Path, pocket: PocketStandin
+) -> None:
+    elsewhere = pocket.items.add("https://example.com/from-phone", tags=["phone"])
+    env = host_env(home, TUCKAWAY_POCKET_URL=pocket.url, TUCKAWAY_SYNC_ON_START="1", **BURST)
+    link(env)
+    pocket.delay(1.0, times=1)  # a slow /v3/get
+    with HostProcess(env) as host:
+        assert ok(host.request({"id": 1, "op": "hello"}, 5))["backend"] == "pocket"
+        deadline = time.monotonic() + 15
+        while True:
+            lookup = ok(host.request({"id": "l", "op": "lookup", "url": elsewhere.url}))
+            if lookup["saved"]:
+                break
+            assert time.monotonic() < deadline, "the start-up sync did not index the item"
+            time.sleep(0.2)
+        assert lookup["item_id"] == elsewhere.item_id and lookup["tags"] == ["phone"]
+    assert [r.path for r in pocket.requests] == ["/v3/get"]
+
+
+# -- against `tuckaway serve` ---------------------------------------------------------
+
+
+class _Form(html.parser.HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.action = ""
+        self.fields: dict[str, str] = {}
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = {k: v or "" for k, v in attrs}
+        if tag == "form" and a.get("method", "").lower() == "post":
+            self.action = a.get("action", "")
+        elif tag == "input" and a.get("type") == "hidden":
+            self.fields[a["name"]] = a.get("value", "")
+
+
+def approve(url: str) -> None:
+    """Open the sign-in address as a browser tab would and press Approve."""
+
+    async def run() -> None:
+        async with aiohttp.ClientSession() as http:
+            async with http.get(url) as resp:
+                page, where = await resp.text(), str(resp.url)
+            form = _Form()
+            form.feed(page)
+            assert form.action, page
+            data = {**form.fields, "decision": "approve"}
+            async with http.post(urljoin(where, form.action), data=data) as resp:
+                assert resp.status == 200, await resp.text()
+
+    asyncio.run(run())
+
+
+@pytest.fixture
+def serve(tmp_path: Path) -> Iterator[tuple[str, dict[str, str]]]:
+    """``tuckaway serve`` as a user runs it; its base URL and environment."""
+    serve_env = host_env(tmp_path / "serve-home")
+    (tmp_path / "serve-home").mkdir()
+    ready = tmp_path / "serve.url"
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "tuckaway.cli",
+            "serve",
+            "--port",
+            "0",
+            "--ready-file",
+            str(ready),
+            "--consumer-key",
+            CONSUMER_KEY,
+        ],
+        env=serve_env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 30
+    while not ready.exists():
+        assert proc.poll() is None and time.monotonic() < deadline, "serve did not start"
+        time.sleep(0.05)
+    try:
+        yield ready.read_text().strip(), serve_env
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def test_against_tuckaway_serve_a_burst_lands_in_its_list(
+    home: Path, serve: tuple[str, dict[str, str]]
+) -> None:
+    url, serve_env = serve
+    env = host_env(
+        home, TUCKAWAY_POCKET_URL=url, TUCKAWAY_POCKET_CONSUMER_KEY=CONSUMER_KEY, **BURST
+    )
+    urls = [f"https://example.com/served/{n}" for n in range(4)]
+    with HostProcess(env) as host:
+        host.send({"id": "in", "op": "login", "service": "pocket"})
+        event = host.recv_for("in", final=False)
+        approve(event["url"])
+        assert ok(host.recv_for("in", 30))["linked"] is True
+        replies = burst(
+            host,
+            [save(n, u, tags=["served"]) for n, u in enumerate(urls)]
+            + [
+                {"id": "t", "op": "tags_add", "url": urls[0], "tags": ["extra"]},
+                {"id": "f", "op": "favorite", "url": urls[1]},
+            ],
+        )
+        ids = [ok(r)["item_id"] for r in replies[:4]]
+        assert ok(replies[4]) == {"item_id": ids[0]} and ok(replies[5]) == {"item_id": ids[1]}
+
+    listed = run_cli(serve_env, "list", "--all", "--json")
+    assert listed.returncode == 0, listed.stderr
+    by_url = {i["url"]: i for i in json.loads(listed.stdout)}
+    assert [by_url[u]["item_id"] for u in urls] == ids
+    assert sorted(by_url[urls[0]]["tags"]) == ["extra", "served"]
+    assert by_url[urls[1]]["favorite"] is True

@@ -238,7 +238,7 @@ class PocketBackend:
                 "item": known.to_pocket() if known else {},
             }
         data = item.to_store()
-        data.setdefault("given_url", url)
+        data["given_url"] = url  # the index answers by the url the browser saved
         if action.get("title"):
             data.setdefault("given_title", action["title"])
         data.pop("tags", None)  # an add answer lists the item's tags seldom and loosely
