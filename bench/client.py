@@ -25,7 +25,8 @@ ECHO_HOST = Path(__file__).resolve().parent / "echo_host.py"
 BUNDLE = REPO / "dist" / "tuckaway" / "tuckaway-host"
 _HEADER = struct.Struct("=I")
 
-TUCKAWAY_HOST: list[str] = [sys.executable, "-m", "tuckaway.host"]
+#: what a browser runs: the console-script launcher (bench/launch_host.py mirrors pip's)
+TUCKAWAY_HOST: list[str] = [sys.executable, str(Path(__file__).resolve().parent / "launch_host.py")]
 ECHO: list[str] = [sys.executable, str(ECHO_HOST)]
 
 
@@ -41,6 +42,15 @@ def host_env(home: Path, **extra: str) -> dict[str, str]:
     )
     env.update(extra)
     return env
+
+
+def compile_host() -> None:
+    """Byte-compile the host as an install does (pip writes .pyc files), so that a start is
+    not a first import from source: PYTHONDONTWRITEBYTECODE, common in development shells,
+    would otherwise make every start compile every module again."""
+    import compileall
+
+    compileall.compile_dir(str(HOST_DIR / "tuckaway"), quiet=2)
 
 
 def frame(message: Any) -> bytes:

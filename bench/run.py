@@ -34,7 +34,7 @@ from typing import Any
 if __package__ in {None, ""}:  # run as a script: make ``bench.*`` importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.client import BUNDLE, ECHO, TUCKAWAY_HOST, Port, frame, host_env
+from bench.client import BUNDLE, ECHO, TUCKAWAY_HOST, Port, compile_host, frame, host_env
 
 
 @dataclass
@@ -317,6 +317,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     started = time.perf_counter()
     work = Path(tempfile.mkdtemp(prefix="tuckaway-bench-"))
     cfg = Config.make(args.quick, work)
+    compile_host()
     rows: list[Row] = []
     try:
         for title, section in sections():

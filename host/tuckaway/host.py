@@ -6,27 +6,38 @@ at stderr, so a stray ``print`` or a C library's write cannot corrupt the
 channel); then the caller is checked against the allow-list; then the loop
 serves. A reader thread turns stdin into frames; all replies are written by
 the loop thread, in order, through one :class:`~tuckaway.framing.FrameWriter`.
+
+The browser's first message is read before the event loop exists: when it is
+a plain ``hello`` (the extension's first word on every new port) it is
+answered at once, through the same dispatcher, so the first reply costs no
+asyncio, no reader thread and no validation models. Anything else is handed
+to the loop as the first message, exactly as if the reader thread had read it.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import os
 import sys
-import threading
 from collections.abc import Sequence
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from . import HOST_NAME, __version__
 from .errors import InvalidMessage, MessageTooLarge, TuckawayError
 from .framing import FrameReader, FrameTooLarge, FrameWriter, TruncatedFrame, set_binary
 
+if TYPE_CHECKING:
+    import asyncio
+
+    from .context import Context
+    from .dispatch import Dispatcher
+
 log = logging.getLogger("tuckaway.host")
 
 EOF_GRACE_S = 10.0
 _EOF = object()
+_NOTHING = object()  # no item: the stream ended without one
 
 
 def caller_allowed(argv: Sequence[str], allowed_ids: Sequence[str] = ()) -> tuple[bool, str]:
@@ -91,8 +102,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     log.info("host %s started (%s)", __version__, why)
     settings.ensure_dirs()
     writer = FrameWriter(frames_fd)
+    stream = sys.stdin.buffer
     try:
-        asyncio.run(serve(settings, sys.stdin.buffer, writer))
+        early = _first_message(settings, stream, writer)
+        import asyncio
+
+        asyncio.run(serve(settings, stream, writer, early))
     except Exception:
         log.exception("host crashed")
         return 1
@@ -100,20 +115,63 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
-async def serve(settings: Any, stream: BinaryIO, writer: FrameWriter) -> None:
+class Early:
+    """What happened before the loop: the first inbox items, and a hello already answered."""
+
+    def __init__(self) -> None:
+        self.items: list[Any] = []
+        self.ended = False
+        self.ctx: Context | None = None
+        self.dispatcher: Dispatcher | None = None
+
+
+def _first_message(settings: Any, stream: BinaryIO, writer: FrameWriter) -> Early:
+    """Read the first frame; answer it now if it is a plain ``hello``, else keep it for the loop."""
+    early = Early()
+    item, early.ended = _next_item(FrameReader(stream))
+    from .dispatch import _is_plain_hello
+
+    if _is_plain_hello(item):
+        from .context import Context
+        from .dispatch import Dispatcher
+
+        early.ctx = Context(settings)
+        early.dispatcher = Dispatcher(early.ctx, writer.write)
+        early.dispatcher.handle_many([item])
+    elif item is not _NOTHING:
+        early.items.append(item)
+    if early.ended:
+        early.items.append(_EOF)
+    return early
+
+
+async def serve(
+    settings: Any, stream: BinaryIO, writer: FrameWriter, early: Early | None = None
+) -> None:
     """Serve one port until EOF; then finish accepted writes (bounded) and return."""
+    import asyncio
+    import threading
+
     from .context import Context
     from .dispatch import Dispatcher
 
+    early = early or Early()
     loop = asyncio.get_running_loop()
     inbox: asyncio.Queue[Any] = asyncio.Queue()
-    reader = threading.Thread(
-        target=_read_frames, args=(stream, loop, inbox), name="frames", daemon=True
-    )
-    reader.start()
-    ctx = Context(settings)
-    dispatcher = Dispatcher(ctx, writer.write)
+    for item in early.items:
+        inbox.put_nowait(item)
+    if not early.ended:
+        reader = threading.Thread(
+            target=_read_frames, args=(stream, loop, inbox), name="frames", daemon=True
+        )
+        reader.start()
+    ctx = early.ctx or Context(settings)
+    dispatcher = early.dispatcher or Dispatcher(ctx, writer.write)
     first = True
+    if early.dispatcher is not None:  # the first reply is out: as after any first batch
+        first = False
+        _warm_up()
+        dispatcher.start_background()
     try:
         while True:
             items = [await inbox.get()]
@@ -151,21 +209,28 @@ def _read_frames(stream: BinaryIO, loop: asyncio.AbstractEventLoop, inbox: Any) 
 
     frames = FrameReader(stream)
     while True:
-        try:
-            body = frames.read()
-        except FrameTooLarge as exc:
-            put(MessageTooLarge(f"{exc}; the host keeps serving"))
-            continue
-        except TruncatedFrame as exc:
-            put(InvalidMessage(f"incomplete frame: {exc}"))
+        item, ended = _next_item(frames)
+        if item is not _NOTHING:
+            put(item)
+        if ended:
             break
-        except (OSError, ValueError) as exc:
-            log.warning("stdin closed: %s", exc)
-            break
-        if body is None:
-            break
-        put(_decode(body))
     put(_EOF)
+
+
+def _next_item(frames: FrameReader) -> tuple[Any, bool]:
+    """The next frame as an inbox item (message, error or ``_NOTHING``); has the stream ended?"""
+    try:
+        body = frames.read()
+    except FrameTooLarge as exc:
+        return MessageTooLarge(f"{exc}; the host keeps serving"), False
+    except TruncatedFrame as exc:
+        return InvalidMessage(f"incomplete frame: {exc}"), True
+    except (OSError, ValueError) as exc:
+        log.warning("stdin closed: %s", exc)
+        return _NOTHING, True
+    if body is None:
+        return _NOTHING, True
+    return _decode(body), False
 
 
 def _decode(body: bytes) -> Any:
@@ -179,6 +244,7 @@ def _decode(body: bytes) -> Any:
 
 def _warm_up() -> None:
     """After the first reply, load the validation models off the critical path."""
+    import threading
 
     def load() -> None:
         try:
