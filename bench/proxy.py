@@ -27,6 +27,7 @@ class Call:
     method: str
     path: str
     status: int
+    seconds: float  # how long the service took to answer
 
 
 class CountingProxy:
@@ -58,10 +59,12 @@ class CountingProxy:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else None
                 headers = {k: v for k, v in self.headers.items() if k.lower() not in _HOP}
+                start = time.monotonic()
                 status, reply_headers, data = proxy._upstream(self.command, self.path, body,
                                                               headers)
-                proxy._record(Call(time.monotonic(), self.command, self.path.split("?")[0],
-                                   status))
+                end = time.monotonic()
+                proxy._record(Call(end, self.command, self.path.split("?")[0], status,
+                                   end - start))
                 self.send_response(status)
                 for key, value in reply_headers:
                     if key.lower() not in _HOP:
@@ -107,6 +110,11 @@ class CountingProxy:
     def count(self, prefix: str = "/v3/") -> int:
         with self._lock:
             return sum(1 for c in self.calls if c.path.startswith(prefix))
+
+    def service_seconds(self, prefix: str = "/v3/") -> float:
+        """Total time the service spent answering the calls counted so far."""
+        with self._lock:
+            return sum(c.seconds for c in self.calls if c.path.startswith(prefix))
 
     def close(self) -> None:
         self.server.shutdown()

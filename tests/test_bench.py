@@ -13,6 +13,7 @@ EXPECTED_ROWS = {
     "cold_start_host",
     "cold_start_bundle",
     "first_start_host",
+    "fsync_floor",
     "local_rt_p50",
     "local_rt_p99",
     "local_throughput",
