@@ -319,14 +319,16 @@ def test_sync_indexes_what_was_saved_elsewhere_then_only_changes(
         "full": True,
         "since": 0,
     }
-    (get,) = pocket.calls("/v3/get")
-    assert get.body["detailType"] == "complete" and "since" not in get.body
+    gets = pocket.calls("/v3/get")
+    assert all(g.body["detailType"] == "complete" for g in gets)
+    assert "since" not in gets[0].body
+    calls = len(gets)
 
     pocket.items.apply({"action": "delete", "url": "https://example.com/gone"})
     second = run_cli(env, "sync", "--json")
     counts = json.loads(second.stdout)
     assert counts["full"] is False and counts["deleted"] == 1
-    assert isinstance(pocket.calls("/v3/get")[1].body["since"], int)
+    assert isinstance(pocket.calls("/v3/get")[calls].body["since"], int)
 
     with HostProcess(env) as host:
         lookup = ok(host.request({"id": 1, "op": "lookup", "url": "https://example.com/elsewhere"}))
@@ -340,6 +342,25 @@ def test_sync_indexes_what_was_saved_elsewhere_then_only_changes(
         archived = ok(host.request({"id": 3, "op": "archive", "url": elsewhere.url}, 20))
         assert archived == {"item_id": elsewhere.item_id}
     assert pocket.sends(accepted=True)[-1][0]["item_id"] == elsewhere.item_id
+
+
+def test_sync_pages_through_a_service_that_caps_count(home: Path, tmp_path: Path) -> None:
+    with PocketStandin(tmp_path / "capped", max_count=2) as pocket:
+        urls = [f"https://example.com/capped/{n}" for n in range(5)]
+        for url in urls:
+            pocket.items.add(url)
+        env = host_env(home, TUCKAWAY_POCKET_URL=pocket.url)
+        link(env)
+        assert json.loads(run_cli(env, "sync", "--json").stdout)["added"] == 5
+        assert [g.body["offset"] for g in pocket.calls("/v3/get")] == [0, 2, 4, 5]
+
+        # a full sync drops what the service no longer lists
+        pocket.items.forget(str(pocket.items.resolve(urls[0])))
+        full = json.loads(run_cli(env, "sync", "--full", "--json").stdout)
+        assert full["full"] is True and full["deleted"] == 1 and full["updated"] == 4
+        with HostProcess(env) as host:
+            assert ok(host.request({"id": 1, "op": "lookup", "url": urls[0]}))["saved"] is False
+            assert ok(host.request({"id": 2, "op": "lookup", "url": urls[4]}))["saved"] is True
 
 
 def test_sync_without_an_account_is_not_linked(home: Path, pocket: PocketStandin) -> None:
@@ -450,7 +471,7 @@ def test_the_host_syncs_on_start_without_holding_up_replies(
             assert time.monotonic() < deadline, "the start-up sync did not index the item"
             time.sleep(0.2)
         assert lookup["item_id"] == elsewhere.item_id and lookup["tags"] == ["phone"]
-    assert [r.path for r in pocket.requests] == ["/v3/get"]
+    assert {r.path for r in pocket.requests} == {"/v3/get"}
 
 
 # -- against `tuckaway serve` ---------------------------------------------------------

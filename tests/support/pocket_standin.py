@@ -85,6 +85,7 @@ class PocketStandin:
         consumer_key: str = CONSUMER_KEY,
         access_token: str = ACCESS_TOKEN,
         numeric_ids: bool = False,
+        max_count: int | None = None,
     ) -> None:
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
         if directory is None:
@@ -96,6 +97,8 @@ class PocketStandin:
         self.access_token = access_token
         #: answer item ids as JSON numbers (Pocket's docs) instead of strings (Pocket's servers)
         self.numeric_ids = numeric_ids
+        #: cap ``/v3/get``'s ``count`` as Pocket did (30), so that clients must page
+        self.max_count = max_count
         self.requests: list[Recorded] = []
         self._faults: list[_Fault] = []
         self._rejected: dict[str, str] = {}
@@ -260,6 +263,9 @@ class PocketStandin:
         if request.path == "/v3/send":
             return self._send(body)
         if request.path == "/v3/get":
+            if self.max_count is not None:
+                asked = int(body.get("count") or self.max_count)
+                body = {**body, "count": min(asked, self.max_count)}
             return web.json_response(self.items.get(body))
         return _error(404, "no such endpoint", 404)
 

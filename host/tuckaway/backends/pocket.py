@@ -339,7 +339,8 @@ async def sync(ctx: Context, full: bool = False, **_: Any) -> dict[str, Any]:
         for item in fresh:
             seen.add(item.item_id)
             _index_one(index, item, counts)
-        if len(answer.list) < SYNC_PAGE or not fresh:
+        # services cap ``count`` (Pocket itself at 30): page on until a page brings nothing new
+        if not fresh:
             break
         offset += len(answer.list)
     if since is None:  # a full listing: what it lacks is gone from the service
