@@ -138,7 +138,7 @@ def test_the_registered_host_answers_hello_when_started_the_browsers_way(
     assert reply["result"]["protocol"] == 1
 
 
-@pytest.mark.parametrize("b", [BY for BY in BROWSERS if BY.key in {"chrome", "firefox"}],
+@pytest.mark.parametrize("b", [b for b in BROWSERS if b.key in {"chrome", "firefox"}],
                          ids=lambda b: b.key)
 def test_a_caller_that_is_not_allowed_gets_nothing(
     tmp_path: Path, state_dir: Path, host_path: Path, env: dict[str, str], b: Browser
