@@ -572,3 +572,24 @@ def test_against_tuckaway_serve_a_burst_lands_in_its_list(
     assert [by_url[u]["item_id"] for u in urls] == ids
     assert sorted(by_url[urls[0]]["tags"]) == ["extra", "served"]
     assert by_url[urls[1]]["favorite"] is True
+
+
+def test_a_running_host_uses_the_token_of_a_new_login(
+    env: dict[str, str], pocket: PocketStandin
+) -> None:
+    with HostProcess(env) as host:
+        ok(host.request(save(1, "https://example.com/old-token"), 20))
+        pocket.access_token = "a-new-token-after-relink"
+        done = run_cli(
+            env,
+            "login",
+            "pocket",
+            "--access-token-stdin",
+            "--consumer-key",
+            CONSUMER_KEY,
+            input="a-new-token-after-relink\n",
+        )
+        assert done.returncode == 0, done.stderr
+        ok(host.request(save(2, "https://example.com/new-token"), 20))
+    assert [r.status for r in pocket.writes()] == [200, 200]
+    assert pocket.writes()[1].body["access_token"] == "a-new-token-after-relink"

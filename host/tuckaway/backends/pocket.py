@@ -23,7 +23,6 @@ login; rate limits, 5xx, timeouts and connection errors retry later.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -85,6 +84,8 @@ class PocketBackend:
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
         self.index = ctx.store.items(NAMESPACE)
+        self._creds: PocketCredentials | None = None
+        self._stamp: tuple[Any, ...] | None = None
 
     async def aclose(self) -> None:
         return None
@@ -131,6 +132,8 @@ class PocketBackend:
                 plan = []
             if plan:
                 answers = await self._submit(client, [p.action for p in plan])
+                if any(isinstance(a, Hold) for a in answers):
+                    self._creds = None  # read the keyring again next time
                 for planned, answer in zip(plan, answers, strict=True):
                     self._answer(writes, planned, answer, outcomes)
         return [o if o is not None else Defer() for o in outcomes]
@@ -138,13 +141,24 @@ class PocketBackend:
     async def _client(self) -> PocketClient:
         from ..pocket_client import PocketClient
 
-        creds: PocketCredentials | None = await asyncio.to_thread(self.ctx.credentials.pocket)
-        if creds is None:
-            raise NotLinked("no Pocket account is linked; the write waits for `tuckaway login`")
+        creds = self._credentials()
         session = await self.ctx.http()
         return PocketClient.from_credentials(
             session, creds, timeout_s=self.ctx.settings.request_timeout_s
         )
+
+    def _credentials(self) -> PocketCredentials:
+        """The linked account's credentials; the keyring is read again only after a new login."""
+        row = self.ctx.db.execute(
+            "SELECT linked_at, instance, username FROM accounts WHERE service = 'pocket'"
+        ).fetchone()
+        stamp = tuple(row) if row is not None else None
+        if stamp is None or self._creds is None or stamp != self._stamp:
+            self._creds = self.ctx.credentials.pocket() if stamp is not None else None
+            self._stamp = stamp
+        if self._creds is None:
+            raise NotLinked("no Pocket account is linked; the write waits for `tuckaway login`")
+        return self._creds
 
     async def _submit(
         self, client: PocketClient, actions: list[dict[str, Any]]
@@ -310,7 +324,7 @@ async def sync(ctx: Context, full: bool = False, **_: Any) -> dict[str, Any]:
     from .. import db
     from ..pocket_client import PocketClient
 
-    creds = await asyncio.to_thread(ctx.credentials.pocket)
+    creds = ctx.credentials.pocket()
     if creds is None:
         raise NotLinked("no Pocket account is linked")
     client = PocketClient.from_credentials(
