@@ -425,3 +425,23 @@ def test_install_finds_the_host_beside_the_python_running_it(
     )
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout)["host_path"] == str(venv_bin / "tuckaway-host")
+
+
+def test_without_an_installed_host_install_asks_for_host_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sysconfig
+
+    from tuckaway.errors import ConfigError
+    from tuckaway.install import find_host
+
+    lonely = tmp_path / "bin" / "python"
+    lonely.parent.mkdir()
+    monkeypatch.setattr(sys, "executable", str(lonely))
+    monkeypatch.setattr(sysconfig, "get_path", lambda *a, **k: str(tmp_path / "scripts"))
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    with pytest.raises(ConfigError, match="--host-path"):
+        find_host(make_platform(tmp_path, "linux"))
+    (tmp_path / "scripts").mkdir()
+    user_scripts_host = write_host_wrapper(tmp_path / "scripts" / "tuckaway-host", {})
+    assert find_host(make_platform(tmp_path, "linux")) == user_scripts_host

@@ -369,7 +369,8 @@ def find_host(platform: Platform, explicit: str | os.PathLike[str] | None = None
 
     ``--host-path`` wins; then the frozen bundle's own host (beside this
     executable); then the host beside the Python running us (a venv's bin or
-    Scripts); then ``tuckaway-host`` on PATH.
+    Scripts); then this Python's scripts folders (``pip install --user``);
+    then ``tuckaway-host`` on PATH.
     """
     name = "tuckaway-host" + platform.exe_suffix
     candidates: list[Path] = []
@@ -383,6 +384,16 @@ def find_host(platform: Platform, explicit: str | os.PathLike[str] | None = None
     if getattr(sys, "frozen", False):
         candidates.append(Path(sys.executable).parent / name)
     candidates.append(Path(sys.executable).parent / name)
+    import sysconfig
+
+    for scheme in (None, f"{os.name}_user"):
+        try:
+            scripts = (
+                sysconfig.get_path("scripts", scheme) if scheme else sysconfig.get_path("scripts")
+            )
+        except KeyError:
+            continue
+        candidates.append(Path(scripts) / name)
     found = shutil.which("tuckaway-host")
     if found:
         candidates.append(Path(found))
