@@ -319,7 +319,15 @@ def machine() -> dict[str, Any]:
     except OSError:
         pass
     return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(),
-            "platform": platform.platform()}
+            "platform": platform.platform(), "loadavg": load()}
+
+
+def load() -> list[float]:
+    """1, 5 and 15-minute load averages: other work on the machine shows in the timings."""
+    try:
+        return [round(x, 2) for x in os.getloadavg()]
+    except OSError:
+        return []
 
 
 Section = Callable[[Config], list[Row]]
@@ -337,6 +345,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--json", metavar="FILE", help="write the results as JSON to FILE")
     args = parser.parse_args(argv)
     started = time.perf_counter()
+    load_before = load()
     work = Path(tempfile.mkdtemp(prefix="tuckaway-bench-"))
     cfg = Config.make(args.quick, work)
     compile_host()
@@ -351,8 +360,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     elapsed = time.perf_counter() - started
     print(table(rows))
     info = machine()
+    info["loadavg_before"] = load_before
     print(f"\n{info['cpu']}, {info['cores']} cores, Python {info['python']}; "
-          f"{'quick' if args.quick else 'full'} run in {elapsed:.1f} s")
+          f"{'quick' if args.quick else 'full'} run in {elapsed:.1f} s; load average "
+          f"{load_before[0] if load_before else '?'} before, "
+          f"{info['loadavg'][0] if info['loadavg'] else '?'} after")
     if args.json:
         result = {"quick": args.quick, "elapsed_s": round(elapsed, 2), "machine": info,
                   "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
