@@ -445,3 +445,52 @@ def test_without_an_installed_host_install_asks_for_host_path(
     (tmp_path / "scripts").mkdir()
     user_scripts_host = write_host_wrapper(tmp_path / "scripts" / "tuckaway-host", {})
     assert find_host(make_platform(tmp_path, "linux")) == user_scripts_host
+
+
+# -- a real browser reads what install wrote ------------------------------------------------
+
+HELLO_FROM_EXTENSION = """async () => {
+  try {
+    return {reply: await chrome.runtime.sendNativeMessage('org.tuckaway.host', {id: 'x', op: 'hello'})};
+  } catch (e) {
+    return {error: String((e && e.message) || e)};
+  }
+}"""
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("case", ["installed", "forbidden", "missing", "exited"])
+async def test_real_chromium_uses_what_install_wrote_and_says_what_docs_say(
+    tmp_path: Path, state_dir: Path, host_path: Path, case: str
+) -> None:
+    from e2e.harness import CHROMIUM
+
+    if not os.access(CHROMIUM, os.X_OK):
+        pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)")
+    from playwright.async_api import async_playwright
+
+    from e2e.chromium import launch_chromium
+
+    platform = make_platform(tmp_path, "linux")
+    chromium = next(b for b in BROWSERS if b.key == "chromium")
+    if case == "exited":
+        host_path.write_text("#!/bin/sh\nexit 1\n", "utf-8")
+    if case != "missing":
+        entry = install(platform, state_dir, [chromium], host_path).installed[0]
+        if case == "forbidden":
+            manifest = json.loads(Path(entry.manifest).read_text("utf-8"))
+            manifest["allowed_origins"] = ["chrome-extension://" + "b" * 32 + "/"]
+            Path(entry.manifest).write_text(json.dumps(manifest), "utf-8")
+    # The default profile folder: where Chromium reads NativeMessagingHosts/ for this user.
+    profile = platform.home / ".config" / "chromium"
+    async with async_playwright() as pw, launch_chromium(pw, profile) as browser:
+        answer = await browser.sw(HELLO_FROM_EXTENSION)
+    if case == "installed":
+        assert answer["reply"]["ok"] is True, answer
+        assert answer["reply"]["result"]["protocol"] == 1
+    elif case == "forbidden":
+        assert answer == {"error": "Access to the specified native messaging host is forbidden."}
+    elif case == "exited":
+        assert answer == {"error": "Native host has exited."}
+    else:
+        assert answer == {"error": "Specified native messaging host not found."}
