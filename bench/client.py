@@ -22,7 +22,10 @@ REPO = Path(__file__).resolve().parents[1]
 HOST_DIR = REPO / "host"
 SUPPORT_DIR = REPO / "tests" / "support"
 ECHO_HOST = Path(__file__).resolve().parent / "echo_host.py"
-BUNDLE = REPO / "dist" / "tuckaway" / "tuckaway-host"
+#: the frozen bundle's host (packaging/build.sh); TUCKAWAY_BENCH_BUNDLE names another build
+BUNDLE = Path(
+    os.environ.get("TUCKAWAY_BENCH_BUNDLE") or REPO / "dist" / "tuckaway" / "tuckaway-host"
+)
 _HEADER = struct.Struct("=I")
 
 #: what a browser runs: the console-script launcher (bench/launch_host.py mirrors pip's)
