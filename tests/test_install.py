@@ -494,3 +494,43 @@ async def test_real_chromium_uses_what_install_wrote_and_says_what_docs_say(
         assert answer == {"error": "Native host has exited."}
     else:
         assert answer == {"error": "Specified native messaging host not found."}
+
+
+FIREFOX_HELLO = (
+    "browser.runtime.sendNativeMessage('org.tuckaway.host', {id: 'x', op: 'hello'})"
+    ".then(r => JSON.stringify({reply: r}), e => JSON.stringify({error: String(e && e.message)}))"
+)
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("case", ["installed", "forbidden", "missing", "exited"])
+async def test_real_firefox_uses_what_install_wrote(
+    tmp_path: Path, state_dir: Path, host_path: Path, case: str
+) -> None:
+    from e2e.harness import FIREFOX, GECKO_ID
+
+    if not os.access(FIREFOX, os.X_OK):
+        pytest.skip(f"{FIREFOX} is not installed (apt-get install firefox-esr)")
+    from e2e.firefox import launch_firefox
+
+    platform = make_platform(tmp_path, "linux")
+    firefox = next(b for b in BROWSERS if b.key == "firefox")
+    if case == "exited":
+        host_path.write_text("#!/bin/sh\nexit 1\n", "utf-8")
+    if case != "missing":
+        entry = install(platform, state_dir, [firefox], host_path).installed[0]
+        if case == "forbidden":
+            manifest = json.loads(Path(entry.manifest).read_text("utf-8"))
+            manifest["allowed_extensions"] = ["someone-else@example.org"]
+            Path(entry.manifest).write_text(json.dumps(manifest), "utf-8")
+    async with launch_firefox(tmp_path, platform.home) as browser:
+        assert await browser.install_extension() == GECKO_ID
+        page = await browser.open_extension_page("options/options.html")
+        answer = json.loads(await browser.evaluate(page, FIREFOX_HELLO))
+    if case == "installed":
+        assert answer["reply"]["ok"] is True, answer
+    elif case == "exited":
+        assert answer == {"error": "An unexpected error occurred"}
+    else:
+        # Firefox ignores a manifest that does not allow the add-on: both read "not found".
+        assert answer == {"error": "No such native application org.tuckaway.host"}
