@@ -74,7 +74,7 @@ def test_a_host_that_exits_at_once_is_reported_with_its_last_words(
     assert check.status == "fail"
     assert "exited with status 1" in check.message
     assert "cannot import tuckaway" in check.message
-    assert "Native host has exited" in check.message
+    assert "the extension sees 'An unexpected error occurred'" in check.message
     assert check.fix is not None and "--version" in check.fix
 
 
@@ -105,7 +105,7 @@ def test_a_browser_found_but_not_registered_says_not_found_and_how_to_install(
     (platform.home / ".config" / "microsoft-edge").mkdir(parents=True)
     (check,) = browser_checks(run(platform, settings, [BY_KEY["edge"]]), "edge")
     assert check.status == "fail"
-    assert "Specified native messaging host not found" in check.message
+    assert "the extension sees 'Specified native messaging host not found.'" in check.message
     assert check.fix == "tuckaway install --browser edge"
 
 

@@ -137,6 +137,17 @@ def probe_hello(
     return None, f"it exited with status {code} without answering" + (f" ({tail})" if tail else "")
 
 
+def _says(b: Browser, what: str) -> str:
+    """The error text the browser shows the extension for ``what``."""
+    texts = {
+        ("chrome", "not_found"): "Specified native messaging host not found.",
+        ("chrome", "exited"): "Native host has exited.",
+        ("firefox", "not_found"): f"No such native application {HOST_NAME}",
+        ("firefox", "exited"): "An unexpected error occurred",
+    }
+    return f"the extension sees '{texts[(b.family, what)]}'"
+
+
 def check_browser(platform: Platform, b: Browser, timeout: float = HELLO_TIMEOUT_S) -> list[Check]:
     reinstall = f"tuckaway install --browser {b.key}"
     found = _locations(platform, b)
@@ -147,8 +158,7 @@ def check_browser(platform: Platform, b: Browser, timeout: float = HELLO_TIMEOUT
                 Check(
                     b.key,
                     "fail",
-                    f"{b.label}: {HOST_NAME} is not registered, so the extension reports "
-                    "'Specified native messaging host not found'",
+                    f"{b.label}: {HOST_NAME} is not registered, so {_says(b, 'not_found')}",
                     reinstall,
                 )
             ]
@@ -185,8 +195,8 @@ def check_browser(platform: Platform, b: Browser, timeout: float = HELLO_TIMEOUT
                 Check(
                     b.key,
                     "fail",
-                    f"{label}: the manifest names {path}, which does not exist (the browser "
-                    "says 'Native host has exited' or 'not found')",
+                    f"{label}: the manifest names {path}, which does not exist "
+                    f"({_says(b, 'exited')})",
                     f"{reinstall}  (after reinstalling Tuckaway if it was removed)",
                 )
             )
@@ -209,7 +219,7 @@ def check_browser(platform: Platform, b: Browser, timeout: float = HELLO_TIMEOUT
                     b.key,
                     "fail",
                     f"{label}: {path} did not answer hello when started as {b.label} starts "
-                    f"it: {why} (the browser says 'Native host has exited')",
+                    f"it: {why} ({_says(b, 'exited')})",
                     f"run `{path} --version` to see it start, and read the log "
                     "(`tuckaway status` shows where); then " + reinstall,
                 )
