@@ -317,7 +317,23 @@ def test_a_batch_that_failed_whole_is_retried_as_one_request(tmp_path: Path) -> 
         ]
 
 
-@pytest.mark.parametrize("fault", [Fault.limit_403(2), Fault.limit_429(2)], ids=["403", "429"])
+@pytest.mark.parametrize(
+    "fault",
+    [
+        Fault.limit_403(2),
+        Fault.limit_403(2, window="Key"),
+        Fault.limit_429(2),
+        pytest.param(
+            Fault.limit_429(2, header="X-RateLimit-Reset"),
+            marks=pytest.mark.xfail(
+                strict=True,
+                reason="pocket_client reads Retry-After on 429 but not X-RateLimit-Reset "
+                "(issue 4 asks for both; reported to the lead)",
+            ),
+        ),
+    ],
+    ids=["403-user", "403-key", "429-retry-after", "429-x-ratelimit-reset"],
+)
 def test_a_rate_limit_is_waited_out_then_every_write_is_delivered(
     tmp_path: Path, fault: Fault
 ) -> None:
@@ -329,7 +345,7 @@ def test_a_rate_limit_is_waited_out_then_every_write_is_delivered(
         with HostProcess(env) as host:
             frames = Frames(host)
             send_all(host, requests)
-            settled = frames.settle([r["id"] for r in requests])
+            settled = frames.settle([r["id"] for r in requests], timeout=12)
         for r in requests:
             s = settled[r["id"]]
             assert s.kinds == ["queued", "retrying"], s.events

@@ -66,12 +66,15 @@ class Fault:
         return cls("status", status=status)
 
     @classmethod
-    def limit_403(cls, reset: int) -> Fault:
-        return cls("limit_403", status=403, seconds=reset)
+    def limit_403(cls, reset: int, window: str = "User") -> Fault:
+        """Pocket's rate limit: ``window`` is ``User`` or ``Key`` (X-Limit-Key-*)."""
+        return cls("limit_403" if window == "User" else "limit_403_key", status=403, seconds=reset)
 
     @classmethod
-    def limit_429(cls, retry_after: int) -> Fault:
-        return cls("limit_429", status=429, seconds=retry_after)
+    def limit_429(cls, retry_after: int, header: str = "Retry-After") -> Fault:
+        """429 with ``Retry-After`` (or ``header``, e.g. ``X-RateLimit-Reset``) in seconds."""
+        kind = "limit_429" if header == "Retry-After" else f"limit_429:{header}"
+        return cls(kind, status=429, seconds=retry_after)
 
     @classmethod
     def delay(cls, seconds: float) -> Fault:
@@ -282,20 +285,22 @@ class FaultProxy:
         """An answer that replaces forwarding, or "forward", or "drop"."""
         if fault.kind == "status":
             return _fault_response(fault.status, f"injected {fault.status}")
-        if fault.kind == "limit_403":
-            resp = _fault_response(403, "User rate limit exceeded")
+        if fault.kind in {"limit_403", "limit_403_key"}:
+            window = "User" if fault.kind == "limit_403" else "Key"
+            resp = _fault_response(403, f"{window} rate limit exceeded")
             resp.headers.update(
                 {
-                    "X-Error-Code": "5100",
-                    "X-Limit-User-Limit": "320",
-                    "X-Limit-User-Remaining": "0",
-                    "X-Limit-User-Reset": str(int(fault.seconds)),
+                    "X-Error-Code": "5100" if window == "User" else "5101",
+                    f"X-Limit-{window}-Limit": "320",
+                    f"X-Limit-{window}-Remaining": "0",
+                    f"X-Limit-{window}-Reset": str(int(fault.seconds)),
                 }
             )
             return resp
-        if fault.kind == "limit_429":
+        if fault.kind.startswith("limit_429"):
             resp = _fault_response(429, "Too many requests")
-            resp.headers["Retry-After"] = str(int(fault.seconds))
+            header = fault.kind.partition(":")[2] or "Retry-After"
+            resp.headers[header] = str(int(fault.seconds))
             return resp
         if fault.kind == "delay":
             await asyncio.sleep(fault.seconds)
