@@ -752,3 +752,26 @@ def test_queue_retry_that_delivers_everything_exits_0(tmp_path: Path) -> None:
         retried = run_cli(env, "queue", "retry")
         assert retried.returncode == 0, retried.stderr
         assert "0 write(s) still waiting or failed" in retried.stdout
+
+
+def test_a_timeout_is_retried_and_the_late_answer_makes_at_most_a_harmless_duplicate(
+    tmp_path: Path,
+) -> None:
+    with PocketService(tmp_path / "svc") as svc:
+        home = tmp_path / "home"
+        env = pocket_env(home, svc, TUCKAWAY_REQUEST_TIMEOUT_S="1")
+        svc.script(Fault.delay(2.5))  # the service gets it late, the host has given up
+        requests = saves("slow", 4)
+        urls = [r["url"] for r in requests]
+        with HostProcess(env) as host:
+            frames = Frames(host)
+            send_all(host, requests)
+            settled = frames.settle([r["id"] for r in requests])
+        for s in settled.values():
+            assert s.kinds[:2] == ["queued", "retrying"] and s.events[1]["reason"] == "unavailable"
+            assert s.ok, s.final
+        wait_until(lambda: len(svc.delivered_actions()) >= 8, timeout=5, what="the late batch")
+        items = svc.items()
+        assert all(u in items for u in urls) and len(items) == 4
+        assert svc.adds_per_url() == {u: 2 for u in urls}
+        assert outbox_states(home) == {"done": 4}
