@@ -400,13 +400,34 @@ def test_a_401_replies_auth_failed_and_keeps_the_write_for_the_next_login(
         assert ok(host.request({"id": 2, "op": "hello"}))["pending"] == 1
     assert pocket.items.lookup("https://example.com/held") is None
 
-    # the held write is still there to deliver once the account works again
-    link(env)
-    retried = run_cli(env, "queue", "retry", "--wait", "15")
-    # (its exit status is not checked: `queue retry` reads the queue after closing it)
-    assert "retrying 1 write(s)" in retried.stdout, retried.stderr
+    # the held write is still there, and signing in again delivers it
+    relinked = run_cli(
+        env,
+        "login",
+        "pocket",
+        "--access-token-stdin",
+        "--consumer-key",
+        CONSUMER_KEY,
+        input=ACCESS_TOKEN + "\n",
+    )
+    assert relinked.returncode == 0, relinked.stderr
+    assert "sent 1 of 1 write(s) kept while signed out" in relinked.stdout
     assert pocket.items.lookup("https://example.com/held") is not None
     assert [r.status for r in pocket.writes()] == [401, 200]
+    assert json.loads(run_cli(env, "queue", "--json").stdout) == []
+
+
+def test_queue_retry_delivers_a_held_write_and_exits_0_when_nothing_is_left(
+    env: dict[str, str], pocket: PocketStandin
+) -> None:
+    pocket.fail_next(401, headers={"X-Error": "Invalid access token", "X-Error-Code": "107"})
+    with HostProcess(env) as host:
+        assert host.request(save(1, "https://example.com/held2"), 20)["ok"] is False
+    retried = run_cli(env, "queue", "retry", "--wait", "15")
+    assert retried.returncode == 0, retried.stdout + retried.stderr
+    assert "retrying 1 write(s)" in retried.stdout
+    assert "0 write(s) still waiting or failed" in retried.stdout
+    assert pocket.items.lookup("https://example.com/held2") is not None
 
 
 def test_a_403_rate_limit_waits_for_the_reset_then_delivers(

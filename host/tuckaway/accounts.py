@@ -524,48 +524,73 @@ def cmd_login(args: argparse.Namespace) -> int:
         print("tuckaway: --instance is only for mastodon", file=sys.stderr)
         return 2
     token = sys.stdin.readline() if args.access_token_stdin else None
-    result = asyncio.run(_cli_login(args, token))
+    result, released, waiting = asyncio.run(_cli_login(args, token))
     who = result.get("username")
     print(f"linked {args.service}" + (f" as {who}" if who else ""))
+    if released:
+        print(f"sent {released - waiting} of {released} write(s) kept while signed out")
+        if waiting:
+            print(f"{waiting} still waiting: see `tuckaway queue`")
     return 0
 
 
-async def _cli_login(args: argparse.Namespace, token: str | None) -> dict[str, Any]:
+async def _cli_login(
+    args: argparse.Namespace, token: str | None
+) -> tuple[dict[str, Any], int, int]:
+    """Link the account; then deliver the writes that were held for want of it.
+
+    Returns the result, how many held writes were released, and how many of
+    them are still waiting when the bounded delivery ends.
+    """
     from .context import Context
 
     ctx = Context.open(args.settings)
     try:
-        if token is not None:
-            return await link_token(
-                ctx,
-                args.service,
-                token,
-                instance=args.instance,
-                consumer_key=args.consumer_key,
-                username=args.username,
-            )
+        result = await _cli_link(ctx, args, token)
+        released = ctx.outbox.release_held(args.service)
+        waiting = 0
+        if released:
+            from .batcher import Batcher
 
-        async def on_authorize(url: str) -> None:
-            print(
-                f"Open this address to sign in (waiting for you):\n  {url}",
-                file=sys.stderr,
-                flush=True,
-            )
-            if not args.no_browser:
-                import webbrowser
-
-                await asyncio.to_thread(webbrowser.open, url)
-
-        return await login(
-            ctx,
-            args.service,
-            args.instance,
-            on_authorize,
-            consumer_key=args.consumer_key,
-            timeout_s=args.timeout,
-        )
+            batcher = Batcher(ctx)
+            batcher.start((args.service,))
+            await batcher.finish(ctx.settings.request_timeout_s)
+            waiting = sum(1 for e in ctx.outbox.entries() if e.service == args.service)
+        return result, released, waiting
     finally:
         await ctx.aclose()
+
+
+async def _cli_link(ctx: Context, args: argparse.Namespace, token: str | None) -> dict[str, Any]:
+    if token is not None:
+        return await link_token(
+            ctx,
+            args.service,
+            token,
+            instance=args.instance,
+            consumer_key=args.consumer_key,
+            username=args.username,
+        )
+
+    async def on_authorize(url: str) -> None:
+        print(
+            f"Open this address to sign in (waiting for you):\n  {url}",
+            file=sys.stderr,
+            flush=True,
+        )
+        if not args.no_browser:
+            import webbrowser
+
+            await asyncio.to_thread(webbrowser.open, url)
+
+    return await login(
+        ctx,
+        args.service,
+        args.instance,
+        on_authorize,
+        consumer_key=args.consumer_key,
+        timeout_s=args.timeout,
+    )
 
 
 def cmd_logout(args: argparse.Namespace) -> int:

@@ -260,9 +260,7 @@ def cmd_queue(args: argparse.Namespace) -> int:
     if args.queue_command == "retry":
         count = ctx.outbox.retry_now(args.ids or None)
         print(f"retrying {count} write(s)")
-        if count:
-            asyncio.run(_flush(ctx, args.wait))
-        entries = ctx.outbox.entries()
+        entries = asyncio.run(_flush(ctx, args.wait)) if count else ctx.outbox.entries()
         print(f"{len(entries)} write(s) still waiting or failed")
         return 0 if not entries else 3
     entries = ctx.outbox.entries()
@@ -289,12 +287,15 @@ def cmd_queue(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _flush(ctx: Any, wait: float) -> None:
+async def _flush(ctx: Any, wait: float) -> list[Any]:
+    """Deliver what is due (bounded by ``wait``); returns what is still waiting or failed."""
     from .batcher import Batcher
 
     batcher = Batcher(ctx)
     batcher.start()
     try:
         await batcher.finish(wait)
+        entries: list[Any] = ctx.outbox.entries()
+        return entries
     finally:
         await ctx.aclose()
