@@ -491,7 +491,11 @@ async def test_real_chromium_uses_what_install_wrote_and_says_what_docs_say(
     elif case == "forbidden":
         assert answer == {"error": "Access to the specified native messaging host is forbidden."}
     elif case == "exited":
-        assert answer == {"error": "Native host has exited."}
+        # Which one depends on whether Chromium sees the exit or the broken pipe first.
+        assert answer["error"] in {
+            "Native host has exited.",
+            "Error when communicating with the native messaging host.",
+        }, answer
     else:
         assert answer == {"error": "Specified native messaging host not found."}
 
