@@ -587,37 +587,6 @@ def test_401_holds_writes_until_a_new_login_and_answers_auth_failed(tmp_path: Pa
         assert_on_service_once(svc, urls)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="`tuckaway login pocket` (CLI) links the account but leaves held writes held; only "
-    "the native-messaging login op calls Outbox.release_held (reported to the lead)",
-)
-def test_a_login_from_the_command_line_also_releases_held_writes(tmp_path: Path) -> None:
-    with PocketService(tmp_path / "svc") as svc:
-        home = tmp_path / "home"
-        env = pocket_env(home, svc, token="not-a-token")
-        requests = saves("cli", 2)
-        with HostProcess(env) as host:
-            frames = Frames(host)
-            send_all(host, requests)
-            frames.settle([r["id"] for r in requests])
-        assert outbox_states(home) == {"held": 2}
-        relink = run_cli(
-            env,
-            "login",
-            "pocket",
-            "--access-token-stdin",
-            "--consumer-key",
-            CONSUMER_KEY,
-            input=svc.token + "\n",
-        )
-        assert relink.returncode == 0, relink.stderr
-        with HostProcess(env) as host:
-            Frames(host).request({"id": "h", "op": "hello"})
-            wait_until(lambda: outbox_states(home) == {"done": 2}, timeout=3, what="delivered")
-        assert_on_service_once(svc, [r["url"] for r in requests])
-
-
 def test_hello_lookup_and_tags_answer_while_the_service_is_down(tmp_path: Path) -> None:
     with PocketService(tmp_path / "svc") as svc:
         home = tmp_path / "home"
@@ -694,13 +663,13 @@ def test_a_retried_write_does_not_overtake_a_later_write_to_the_same_item(
         ]
 
 
-def test_after_a_login_from_the_command_line_queue_retry_delivers_held_writes(
+def test_a_login_from_the_command_line_delivers_held_writes_but_not_dropped_ones(
     tmp_path: Path,
 ) -> None:
     with PocketService(tmp_path / "svc") as svc:
         home = tmp_path / "home"
         env = pocket_env(home, svc, token="not-a-token")
-        requests = saves("retry", 3)
+        requests = saves("cli", 3)
         with HostProcess(env) as host:
             frames = Frames(host)
             send_all(host, requests)
@@ -709,6 +678,7 @@ def test_after_a_login_from_the_command_line_queue_retry_delivers_held_writes(
         assert [e["state"] for e in held] == ["held"] * 3
         dropped = run_cli(env, "queue", "drop", str(held[2]["id"]))
         assert dropped.returncode == 0, dropped.stderr
+        assert run_cli(env, "queue", "drop", str(held[2]["id"])).returncode == 1
         relink = run_cli(
             env,
             "login",
@@ -719,39 +689,32 @@ def test_after_a_login_from_the_command_line_queue_retry_delivers_held_writes(
             input=svc.token + "\n",
         )
         assert relink.returncode == 0, relink.stderr
-        retried = run_cli(env, "queue", "retry")
-        assert "retrying 2 write(s)" in retried.stdout
+        wait_until(lambda: outbox_states(home) == {"done": 2}, timeout=10, what="delivered")
         assert queue_json(env) == []
         assert_on_service_once(svc, [r["url"] for r in requests[:2]])
         assert requests[2]["url"] not in svc.items()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="commands.cmd_queue: _flush() ends with ctx.aclose(), which closes the database, "
-    "then ctx.outbox.entries() runs on the closed connection: 'internal error "
-    "(ProgrammingError)', exit 1 (reported to the lead)",
-)
-def test_queue_retry_that_delivers_everything_exits_0(tmp_path: Path) -> None:
+def test_queue_retry_sends_what_a_closed_port_left_and_exits_0(tmp_path: Path) -> None:
     with PocketService(tmp_path / "svc") as svc:
-        env = pocket_env(tmp_path / "home", svc, token="not-a-token")
+        home = tmp_path / "home"
+        env = pocket_env(home, svc, TUCKAWAY_RETRY_MAX_S="30")
+        svc.refuse()
         with HostProcess(env) as host:
             frames = Frames(host)
-            host.send({"id": "x", "op": "save", "url": "https://exit.example/"})
-            frames.settle(["x"])
-        relink = run_cli(
-            env,
-            "login",
-            "pocket",
-            "--access-token-stdin",
-            "--consumer-key",
-            CONSUMER_KEY,
-            input=svc.token + "\n",
-        )
-        assert relink.returncode == 0, relink.stderr
+            host.send({"id": "x", "op": "save", "url": "https://left.example/"})
+            frames.until(
+                lambda seen: any(m.get("event") == "retrying" for m in seen), what="retrying"
+            )
+        assert [e["state"] for e in queue_json(env)] == ["pending"]
+        svc.accept()
         retried = run_cli(env, "queue", "retry")
         assert retried.returncode == 0, retried.stderr
-        assert "0 write(s) still waiting or failed" in retried.stdout
+        assert retried.stdout.splitlines() == [
+            "retrying 1 write(s)",
+            "0 write(s) still waiting or failed",
+        ]
+        assert_on_service_once(svc, ["https://left.example/"])
 
 
 def test_a_timeout_is_retried_and_the_late_answer_makes_at_most_a_harmless_duplicate(
