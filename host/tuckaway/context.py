@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import importlib
 import os
-import secrets
 import sqlite3
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -46,7 +45,7 @@ class Context:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.owner = f"{os.getpid()}-{secrets.token_hex(4)}"
+        self.owner = f"{os.getpid()}-{os.urandom(4).hex()}"
         self._backends: dict[str, Backend] = {}
         self._http: aiohttp.ClientSession | None = None
 

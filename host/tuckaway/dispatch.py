@@ -8,14 +8,16 @@ by name; the backends behind them are the Context's business.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import __version__
 from .errors import Internal, InvalidMessage, InvalidRequest, TuckawayError
+
+if TYPE_CHECKING:
+    import asyncio
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +92,8 @@ class Dispatcher:
             log.exception("background start-up work failed")
 
     def _background(self, work: Any, what: str) -> None:
+        import asyncio
+
         async def run() -> None:
             try:
                 await work
@@ -108,6 +112,8 @@ class Dispatcher:
 
     async def finish(self, timeout_s: float) -> None:
         """EOF: deliver what was accepted (bounded), then stop waiting."""
+        import asyncio
+
         if self._batcher is not None:
             await self._batcher.finish(timeout_s)
         for task in list(self._tasks):
@@ -196,6 +202,8 @@ class Dispatcher:
         return result
 
     def _spawn(self, rid: str | int, work: Any) -> None:
+        import asyncio
+
         async def run() -> None:
             try:
                 result = await work

@@ -13,7 +13,6 @@ next login), ``done`` (delivered; ``result`` kept for a while), ``failed``
 
 from __future__ import annotations
 
-import hashlib
 import json
 import sqlite3
 import time
@@ -89,6 +88,8 @@ class Entry:
 
 def dedupe_key(service: str, op: str, payload: dict[str, Any]) -> str:
     canonical = json.dumps([service, op, payload], sort_keys=True, separators=(",", ":"))
+    import hashlib  # not needed for the first reply: keep it off the cold start
+
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:32]
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -103,9 +102,11 @@ class Settings:
         paths = Paths.resolve(env)
         values: dict[str, Any] = {}
         if paths.config_file.is_file():
+            import tomllib  # only when there is a config file: the cold start matters
+
             try:
                 values.update(tomllib.loads(paths.config_file.read_text("utf-8")))
-            except (OSError, tomllib.TOMLDecodeError) as exc:
+            except (OSError, ValueError) as exc:  # TOMLDecodeError is a ValueError
                 raise ConfigError(f"cannot read {paths.config_file}: {exc}") from exc
         known = {f.name: f for f in dataclasses.fields(cls) if f.name != "paths"}
         unknown = sorted(set(values) - set(known))
