@@ -264,15 +264,27 @@ class _Worker:
         writes = [Write(e.id, e.op, e.payload, e.attempts) for e in firsts]
         self.inflight = {e.id for e in entries}
         self.delivering = True
+        # A backend that writes to the host's own database (the local list) delivers
+        # and records the outcomes in one transaction: one commit, and never a write
+        # applied but still pending after a crash.
+        joint = (
+            transaction(self.batcher.outbox.conn)
+            if getattr(backend, "shares_database", False)
+            else contextlib.nullcontext()
+        )
         try:
-            try:
-                outcomes = await backend.deliver(writes)
-                if len(outcomes) != len(writes):
-                    raise RuntimeError(f"{len(outcomes)} outcomes for {len(writes)} writes")
-            except Exception as exc:
-                log.exception("the %s backend failed on a batch of %d", self.service, len(writes))
-                outcomes = [self._crash_outcome(w, exc) for w in writes]
-            self._apply(firsts, groups, outcomes)
+            with joint:
+                try:
+                    outcomes = await backend.deliver(writes)
+                    if len(outcomes) != len(writes):
+                        raise RuntimeError(f"{len(outcomes)} outcomes for {len(writes)} writes")
+                except Exception as exc:
+                    log.exception(
+                        "the %s backend failed on a batch of %d", self.service, len(writes)
+                    )
+                    outcomes = [self._crash_outcome(w, exc) for w in writes]
+                notify = self._apply(firsts, groups, outcomes)
+            notify()
         finally:
             self.inflight = set()
             self.delivering = False
@@ -285,7 +297,8 @@ class _Worker:
 
     def _apply(
         self, firsts: list[Entry], groups: dict[str, list[Entry]], outcomes: list[Outcome]
-    ) -> None:
+    ) -> Callable[[], None]:
+        """Record the outcomes; returns what tells the callers, to run after the commit."""
         b = self.batcher
         settings = b.ctx.settings
         finals: list[tuple[list[int], Final]] = []
@@ -333,6 +346,15 @@ class _Worker:
                     delay,
                     outcome.message,
                 )
+        return lambda: self._notify(finals, events)
+
+    def _notify(
+        self,
+        finals: list[tuple[list[int], Final]],
+        events: list[tuple[list[int], dict[str, Any]]],
+    ) -> None:
+        """Answer the waiting callers: only once the outcomes are committed."""
+        b = self.batcher
         for ids, final in finals:
             for entry_id in ids:
                 b._resolve(entry_id, final)

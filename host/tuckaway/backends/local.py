@@ -21,6 +21,8 @@ class LocalBackend:
 
     service = "local"
     coalesce = False
+    #: writes go to the host's own database: the batcher records outcomes in the same commit
+    shares_database = True
 
     def __init__(self, ctx: Context) -> None:
         self._items = ctx.store.items(NAMESPACE)
