@@ -12,10 +12,12 @@ if [ ! -x .venv/bin/python ]; then
     "$PY" -m venv .venv
 fi
 .venv/bin/python -m pip install -q --upgrade pip >/dev/null
-.venv/bin/python -m pip install -q -e '.[test]'
+extras=test
+if [ "${TUCKAWAY_TEST_FROZEN:-0}" = "1" ]; then extras=test,build; fi
+.venv/bin/python -m pip install -q -e ".[$extras]"
 export PATH="$PWD/.venv/bin:$PATH"
 
-echo "== ruff"; ruff check host tests bench
+echo "== ruff"; ruff check host tests bench packaging
 echo "== ruff format"; ruff format --check host
 echo "== mypy --strict"; mypy
 
@@ -28,6 +30,12 @@ if [ -f extension/package.json ] && command -v npm >/dev/null; then
     (cd extension && npm ci --no-audit --no-fund --loglevel=error && npm run --silent lint && npm test --silent)
 fi
 
+if [ "${TUCKAWAY_TEST_FROZEN:-0}" = "1" ]; then
+    echo "== packaging/build.sh (the frozen bundle, the extension zip and .xpi)"
+    DIST="$PWD/dist" PYTHON="$PWD/.venv/bin/python" bash packaging/build.sh
+    export TUCKAWAY_FROZEN_DIST="$PWD/dist"
+fi
+
 marker=()
 if [ "${TUCKAWAY_TEST_E2E:-1}" = "0" ]; then marker=(-m "not e2e"); fi
 echo "== pytest"
@@ -35,6 +43,13 @@ if [ -x .ci/keyring-session.sh ] || [ -f .ci/keyring-session.sh ]; then
     set +e
     bash .ci/keyring-session.sh pytest "${marker[@]}" ${PYTEST_ARGS:-}
     status=$?
+    if [ $status -eq 0 ] && [ "${TUCKAWAY_TEST_FROZEN:-0}" = "1" ] \
+            && [ "${TUCKAWAY_TEST_E2E:-1}" != "0" ]; then
+        echo "== the browser tests once more, against the frozen host"
+        TUCKAWAY_FROZEN_HOST="$PWD/dist/tuckaway/tuckaway-host" bash .ci/keyring-session.sh \
+            python packaging/e2e_frozen.py -q tests/e2e/test_chromium.py tests/e2e/test_firefox.py
+        status=$?
+    fi
     set -e
 else
     set +e

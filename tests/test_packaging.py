@@ -61,6 +61,10 @@ def test_the_windows_launcher_passes_every_argument_on() -> None:
 
 @pytest.fixture(scope="module")
 def dist(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    built = os.environ.get("TUCKAWAY_FROZEN_DIST")
+    if built:  # tests/run.sh built it once already (packaging/build.sh)
+        yield Path(built)
+        return
     out = tmp_path_factory.mktemp("dist")
     work = tmp_path_factory.mktemp("work")
     proc = subprocess.run(
