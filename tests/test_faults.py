@@ -323,14 +323,7 @@ def test_a_batch_that_failed_whole_is_retried_as_one_request(tmp_path: Path) -> 
         Fault.limit_403(2),
         Fault.limit_403(2, window="Key"),
         Fault.limit_429(2),
-        pytest.param(
-            Fault.limit_429(2, header="X-RateLimit-Reset"),
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="pocket_client reads Retry-After on 429 but not X-RateLimit-Reset "
-                "(issue 4 asks for both; reported to the lead)",
-            ),
-        ),
+        Fault.limit_429(2, header="X-RateLimit-Reset"),
     ],
     ids=["403-user", "403-key", "429-retry-after", "429-x-ratelimit-reset"],
 )
@@ -631,12 +624,6 @@ def test_hello_lookup_and_tags_answer_while_the_service_is_down(tmp_path: Path) 
         assert_on_service_once(svc, [known, new])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Outbox.claim orders only saves before item ops of their url: a later write to the "
-    "same item is sent while an earlier one waits out its backoff, so the retried earlier "
-    "write lands last (reported to the lead)",
-)
 @pytest.mark.parametrize("fault", [Fault.error(503), Fault.lost_reply()], ids=["503", "lost"])
 def test_a_retried_write_does_not_overtake_a_later_write_to_the_same_item(
     tmp_path: Path, fault: Fault

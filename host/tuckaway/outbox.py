@@ -22,19 +22,6 @@ from typing import Any
 
 from .store import transaction
 
-ITEM_OPS_BY_URL = frozenset(
-    {
-        "archive",
-        "readd",
-        "favorite",
-        "unfavorite",
-        "delete",
-        "tags_add",
-        "tags_remove",
-        "tags_replace",
-        "tags_clear",
-    }
-)
 TERMINAL = ("done", "failed")
 DONE_KEEP_S = 7 * 24 * 3600
 
@@ -135,8 +122,11 @@ class Outbox:
     def claim(self, service: str, limit: int, lease_s: float) -> list[Entry]:
         """Lease up to ``limit`` due rows of ``service`` in id order.
 
-        An item op named by url is not claimed while an earlier save of that
-        url is still undelivered outside this claim: it must see the item_id.
+        Writes to one url keep their order: a row is not claimed while an
+        earlier row for the same url is undelivered outside this claim (waiting
+        out a backoff, held, or leased by another process). So an item op waits
+        for the save that gives it its item_id, and a retried ``favorite`` is
+        never overtaken by the ``unfavorite`` clicked after it.
         """
         now = time.time()
         with transaction(self.conn):
@@ -145,17 +135,11 @@ class Outbox:
                 "AND lease_until < ? ORDER BY id LIMIT ?",
                 (service, now, now, limit),
             ).fetchall()
+            blocked = self._earliest_waiting(service, rows)
             chosen: list[sqlite3.Row] = []
-            claimed_saves: set[str] = set()
             for row in rows:
-                if row["op"] == "save" and row["url"]:
-                    claimed_saves.add(row["url"])
-                elif (
-                    row["op"] in ITEM_OPS_BY_URL
-                    and row["url"]
-                    and row["url"] not in claimed_saves
-                    and self._earlier_save_waits(service, row["url"], row["id"])
-                ):
+                url = row["url"]
+                if url and blocked.get(url, row["id"]) < row["id"]:
                     continue
                 chosen.append(row)
             if chosen:
@@ -166,13 +150,20 @@ class Outbox:
                 )
         return [Entry.from_row(r) for r in chosen]
 
-    def _earlier_save_waits(self, service: str, url: str, entry_id: int) -> bool:
-        row = self.conn.execute(
-            "SELECT 1 FROM outbox WHERE service = ? AND url = ? AND op = 'save' AND id < ? "
-            "AND state IN ('pending', 'held') LIMIT 1",
-            (service, url, entry_id),
-        ).fetchone()
-        return row is not None
+    def _earliest_waiting(self, service: str, rows: Sequence[sqlite3.Row]) -> dict[str, int]:
+        """url -> id of the earliest undelivered row for it that is not among ``rows``."""
+        urls = sorted({r["url"] for r in rows if r["url"]})
+        if not urls:
+            return {}
+        ids = [r["id"] for r in rows]
+        url_marks = ",".join("?" * len(urls))
+        id_marks = ",".join("?" * len(ids))
+        found = self.conn.execute(
+            "SELECT url, MIN(id) FROM outbox WHERE service = ? AND state IN ('pending', 'held') "  # noqa: S608
+            f"AND url IN ({url_marks}) AND id < ? AND id NOT IN ({id_marks}) GROUP BY url",
+            [service, *urls, max(ids), *ids],
+        ).fetchall()
+        return {url: first for url, first in found}
 
     def next_due(self, service: str) -> float | None:
         """When the earliest pending row of ``service`` can next be claimed (epoch seconds)."""

@@ -462,7 +462,10 @@ class PocketClient:
         elif status in (403, 429) and (limits.exhausted or status == 429):
             wait = limits.retry_after
             if status == 429 and not limits.exhausted:
-                wait = _retry_after(headers.get("Retry-After"), wait)
+                wait = _retry_after(
+                    headers.get("Retry-After"),
+                    _ratelimit_reset(headers.get("X-RateLimit-Reset"), wait),
+                )
             error = PocketRateLimited(f"Pocket is rate limiting: {detail}{suffix}", wait)
         elif status == 403:
             error = PermissionDenied(f"Pocket denied access: {detail}{suffix}")
@@ -520,6 +523,27 @@ def _retry_after(raw: str | None, default: float) -> float:
     import time as _time
 
     return max(0.0, when.timestamp() - _time.time())
+
+
+def _ratelimit_reset(raw: str | None, default: float) -> float:
+    """``X-RateLimit-Reset`` as services send it: seconds to wait, an epoch time, or an
+    ISO 8601 time (Mastodon's form); seconds from now."""
+    if not raw:
+        return default
+    import time as _time
+
+    try:
+        value = float(raw)
+    except ValueError:
+        from datetime import datetime
+
+        try:
+            return max(0.0, datetime.fromisoformat(raw.strip()).timestamp() - _time.time())
+        except ValueError:
+            return default
+    if value > 1_000_000_000:  # an epoch time, not a number of seconds
+        return max(0.0, value - _time.time())
+    return max(0.0, value)
 
 
 def _unavailable(message: str) -> PocketUnavailable:

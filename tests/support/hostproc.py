@@ -81,7 +81,7 @@ class HostProcess:
 
     def _read_err(self) -> None:
         assert self.proc.stderr is not None
-        for chunk in iter(lambda: self.proc.stderr.read1(65536), b""):  # type: ignore[union-attr]
+        for chunk in iter(lambda: self.proc.stderr.read1(65536), b""):  # type: ignore[attr-defined]
             self.stderr += chunk
 
     # -- sending -------------------------------------------------------------
