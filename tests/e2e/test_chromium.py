@@ -178,27 +178,22 @@ async def test_bookmark_status_asks_the_host_to_bookmark_the_post(
         "pageUrl": "about:blank",
         "frameId": 0,
     }
-    # No Mastodon account is linked in this profile: the host either refuses by name
-    # (not_linked, badge "!") or keeps the write queued until one is (badge counts it).
+    # No Mastodon account is linked in this profile: the host answers not_linked (badge
+    # "!") and keeps the write, held, for when one is.
     await chromium.sw("([info, tab]) => { globalThis.bookmarked = tuckaway.onMenuClicked(info, tab)"
                       ".then((r) => { globalThis.bookmarkResult = r; }); }", [info, {**tab, "url": "about:blank"}])  # fmt: skip
 
-    def outcome() -> object:
-        queued = [w for w in json.loads(native_host.cli("queue", "--json").stdout or "[]")
-                  if w["op"] == "bookmark"]  # fmt: skip
-        return queued or None
-
     async def settled() -> object:
-        result = await chromium.sw("() => globalThis.bookmarkResult ?? null")
-        return result or outcome()
+        return await chromium.sw("() => globalThis.bookmarkResult ?? null")
 
-    seen = await eventually(settled, what="the bookmark request at the host")
-    if isinstance(seen, dict):
-        assert seen["error"]["code"] == "not_linked"
-        assert await chromium.badge() == "!"
-    else:
-        assert [(w["service"], w["payload"]) for w in seen] == [("mastodon", {"status_url": post})]
-        assert await chromium.badge() == "1"
+    seen = await eventually(settled, what="the answer to the bookmark request")
+    assert isinstance(seen, dict) and seen["error"]["code"] == "not_linked", seen
+    assert await chromium.badge() == "!"
+    kept = [w for w in json.loads(native_host.cli("queue", "--json").stdout or "[]")
+            if w["op"] == "bookmark"]  # fmt: skip
+    assert [(w["service"], w["state"], w["payload"]) for w in kept] == [
+        ("mastodon", "held", {"status_url": post})
+    ]
 
 
 async def test_save_page_command_saves_the_active_tab_with_badge_feedback(
