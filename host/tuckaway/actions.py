@@ -10,9 +10,9 @@ from __future__ import annotations
 import time
 from typing import Any
 
-LIST_OPS = frozenset(
+#: ops on one item (named by item_id or url); also Pocket's action names for them
+ITEM_OPS = frozenset(
     {
-        "save",
         "archive",
         "readd",
         "favorite",
@@ -22,10 +22,10 @@ LIST_OPS = frozenset(
         "tags_remove",
         "tags_replace",
         "tags_clear",
-        "tag_rename",
-        "tag_delete",
     }
 )
+#: the reading list's write ops (PROTOCOL.md), each one Pocket action
+LIST_OPS = frozenset({"save", *ITEM_OPS, "tag_rename", "tag_delete"})
 
 
 def to_action(op: str, payload: dict[str, Any], now: int | None = None) -> dict[str, Any]:

@@ -25,6 +25,7 @@ from pydantic import (
     model_validator,
 )
 
+from .actions import LIST_OPS
 from .errors import InvalidMessage, InvalidRequest
 
 MAX_URL = 8192
@@ -32,24 +33,7 @@ MAX_TAG = 100
 MAX_TAGS = 100
 MAX_TITLE = 2000
 
-WRITE_OPS = frozenset(
-    {
-        "save",
-        "archive",
-        "readd",
-        "favorite",
-        "unfavorite",
-        "delete",
-        "tags_add",
-        "tags_remove",
-        "tags_replace",
-        "tags_clear",
-        "tag_rename",
-        "tag_delete",
-        "bookmark",
-        "unbookmark",
-    }
-)
+WRITE_OPS = frozenset({*LIST_OPS, "bookmark", "unbookmark"})
 
 
 def _check_url(value: str) -> str:

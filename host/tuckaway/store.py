@@ -17,20 +17,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from .actions import ITEM_OPS
+
 UNREAD, ARCHIVED, DELETED = 0, 1, 2
-ITEM_ACTIONS = frozenset(
-    {
-        "archive",
-        "readd",
-        "favorite",
-        "unfavorite",
-        "delete",
-        "tags_add",
-        "tags_remove",
-        "tags_replace",
-        "tags_clear",
-    }
-)
+ITEM_ACTIONS = ITEM_OPS  # Pocket names its item actions as the protocol names the ops
 ACTIONS = ITEM_ACTIONS | {"add", "tag_rename", "tag_delete"}
 
 

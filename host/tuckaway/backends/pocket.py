@@ -28,7 +28,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ..actions import to_action
+from ..actions import ITEM_OPS, to_action
 from ..errors import ActionFailed, NotLinked, UnknownItem
 from ..store import StoreError
 from . import Defer, Done, Failed, Hold, Outcome, Retry, Write
@@ -43,19 +43,7 @@ log = logging.getLogger(__name__)
 NAMESPACE = "pocket"
 #: /v3/get page size while syncing
 SYNC_PAGE = 500
-_ITEM_OPS = frozenset(
-    {
-        "archive",
-        "readd",
-        "favorite",
-        "unfavorite",
-        "delete",
-        "tags_add",
-        "tags_remove",
-        "tags_replace",
-        "tags_clear",
-    }
-)
+_ITEM_OPS = ITEM_OPS
 
 
 @dataclass
