@@ -29,7 +29,7 @@ import testkeyring
 from aiohttp import web
 
 from support.browser import Page, browse, browse_in_thread
-from support.hostproc import HostProcess, host_env, run_cli
+from support.hostproc import HostProcess, host_env, run_cli, serve_process
 from tuckaway import db
 from tuckaway.accounts import SignInDenied, link_token, login, logout, normalize_instance
 from tuckaway.context import Context
@@ -525,37 +525,21 @@ def test_instance_urls_must_be_https_except_loopback() -> None:
 
 
 @pytest.fixture
-def serve_process(tmp_path: Path) -> Iterator[str]:
-    """``tuckaway serve`` as a user runs it (its own TUCKAWAY_HOME)."""
-    serve_home = tmp_path / "serve-home"
-    serve_home.mkdir()
-    ready = tmp_path / "serve.url"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "tuckaway.cli", "serve", "--port", "0", "--ready-file",
-         str(ready), "--consumer-key", CONSUMER_KEY],
-        env=host_env(serve_home), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-    )
-    deadline = time.monotonic() + 30
-    while not ready.exists():
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            raise AssertionError(f"serve did not start: {proc.stderr.read()!r}")  # type: ignore[union-attr]
-        time.sleep(0.05)
-    yield ready.read_text().strip()
-    proc.terminate()
-    proc.wait(timeout=10)
+def serve_url(tmp_path: Path) -> Iterator[str]:
+    with serve_process(tmp_path / "serve-home", CONSUMER_KEY) as url:
+        yield url
 
 
 def test_login_over_native_messaging_emits_authorize_then_replies_linked(
-    env: dict[str, str], serve_process: str
+    env: dict[str, str], serve_url: str
 ) -> None:
-    env = {**env, "TUCKAWAY_POCKET_URL": serve_process,
+    env = {**env, "TUCKAWAY_POCKET_URL": serve_url,
            "TUCKAWAY_POCKET_CONSUMER_KEY": CONSUMER_KEY}
     with HostProcess(env) as host:
         host.send({"id": "l1", "op": "login", "service": "pocket"})
         event = host.recv_for("l1", final=False)
         assert event["event"] == "authorize"
-        assert event["url"].startswith(serve_process + "/auth/authorize?")
+        assert event["url"].startswith(serve_url + "/auth/authorize?")
         page = browse_in_thread(event["url"])
         assert "You can close this tab" in page.text
         reply = host.recv_for("l1")
@@ -569,9 +553,9 @@ def test_login_over_native_messaging_emits_authorize_then_replies_linked(
 
 
 def test_login_over_native_messaging_that_times_out_answers_auth_timeout(
-    env: dict[str, str], serve_process: str
+    env: dict[str, str], serve_url: str
 ) -> None:
-    env = {**env, "TUCKAWAY_POCKET_URL": serve_process,
+    env = {**env, "TUCKAWAY_POCKET_URL": serve_url,
            "TUCKAWAY_POCKET_CONSUMER_KEY": CONSUMER_KEY, "TUCKAWAY_LOGIN_TIMEOUT_S": "0.5"}
     with HostProcess(env) as host:
         host.send({"id": 7, "op": "login", "service": "pocket"})
@@ -583,9 +567,9 @@ def test_login_over_native_messaging_that_times_out_answers_auth_timeout(
 
 
 def test_cli_login_prints_the_address_and_waits_for_the_approval(
-    env: dict[str, str], serve_process: str
+    env: dict[str, str], serve_url: str
 ) -> None:
-    env = {**env, "TUCKAWAY_POCKET_URL": serve_process}
+    env = {**env, "TUCKAWAY_POCKET_URL": serve_url}
     proc = subprocess.Popen(
         [sys.executable, "-m", "tuckaway.cli", "login", "pocket", "--no-browser",
          "--consumer-key", CONSUMER_KEY],

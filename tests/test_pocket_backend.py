@@ -12,8 +12,6 @@ from __future__ import annotations
 import asyncio
 import html.parser
 import json
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,7 +21,7 @@ from urllib.parse import urljoin
 import aiohttp
 import pytest
 
-from support.hostproc import HostProcess, host_env, run_cli
+from support.hostproc import HostProcess, host_env, run_cli, serve_process
 from support.pocket_standin import ACCESS_TOKEN, CONSUMER_KEY, PocketStandin
 
 BURST = {
@@ -532,35 +530,8 @@ def approve(url: str) -> None:
 @pytest.fixture
 def serve(tmp_path: Path) -> Iterator[tuple[str, dict[str, str]]]:
     """``tuckaway serve`` as a user runs it; its base URL and environment."""
-    serve_env = host_env(tmp_path / "serve-home")
-    (tmp_path / "serve-home").mkdir()
-    ready = tmp_path / "serve.url"
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "tuckaway.cli",
-            "serve",
-            "--port",
-            "0",
-            "--ready-file",
-            str(ready),
-            "--consumer-key",
-            CONSUMER_KEY,
-        ],
-        env=serve_env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 30
-    while not ready.exists():
-        assert proc.poll() is None and time.monotonic() < deadline, "serve did not start"
-        time.sleep(0.05)
-    try:
-        yield ready.read_text().strip(), serve_env
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+    with serve_process(tmp_path / "serve-home", CONSUMER_KEY) as url:
+        yield url, host_env(tmp_path / "serve-home")
 
 
 def test_against_tuckaway_serve_a_burst_lands_in_its_list(

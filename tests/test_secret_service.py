@@ -19,14 +19,13 @@ import json
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from support.browser import browse_in_thread
-from support.hostproc import HostProcess, host_env, run_cli
+from support.hostproc import HostProcess, host_env, run_cli, serve_process
 from support.mastodon_standin import MastodonStandIn
 
 pytestmark = pytest.mark.keyring
@@ -63,34 +62,8 @@ def _secret(entry: str) -> str | None:
 
 @pytest.fixture
 def serve_url(tmp_path: Path) -> Iterator[str]:
-    """``tuckaway serve`` as a user runs it, on its own home (and the test keyring)."""
-    serve_home = tmp_path / "serve-home"
-    serve_home.mkdir()
-    ready = tmp_path / "serve.url"
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "tuckaway.cli",
-            "serve",
-            "--port",
-            "0",
-            "--ready-file",
-            str(ready),
-            "--consumer-key",
-            CONSUMER_KEY,
-        ],
-        env=host_env(serve_home),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 30
-    while not ready.exists():
-        assert proc.poll() is None and time.monotonic() < deadline, "serve did not start"
-        time.sleep(0.05)
-    yield ready.read_text().strip()
-    proc.terminate()
-    proc.wait(timeout=10)
+    with serve_process(tmp_path / "serve-home", CONSUMER_KEY) as url:
+        yield url
 
 
 def test_the_default_keyring_in_the_session_is_the_secret_service(ss_env: dict[str, str]) -> None:

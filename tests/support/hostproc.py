@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import queue
@@ -10,6 +11,8 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -80,8 +83,9 @@ class HostProcess:
         self.frames.put(("eof", None))
 
     def _read_err(self) -> None:
-        assert self.proc.stderr is not None
-        for chunk in iter(lambda: self.proc.stderr.read1(65536), b""):  # type: ignore[attr-defined]
+        err = self.proc.stderr
+        assert isinstance(err, io.BufferedReader)  # Popen's binary pipe: has read1
+        for chunk in iter(lambda: err.read1(65536), b""):
             self.stderr += chunk
 
     # -- sending -------------------------------------------------------------
@@ -181,3 +185,31 @@ def run_cli(env: dict[str, str], *args: str, input: str | None = None,
         [sys.executable, "-m", "tuckaway.cli", *args],
         env=env, input=input, capture_output=True, text=True, timeout=timeout,
     )
+
+
+@contextmanager
+def serve_process(home: Path, consumer_key: str) -> Iterator[str]:
+    """``tuckaway serve`` as a user runs it, in its own ``home``; yields its base URL."""
+    home.mkdir(parents=True, exist_ok=True)
+    ready = home.parent / f"{home.name}.url"
+    errors = home.parent / f"{home.name}.stderr"
+    with errors.open("wb") as err:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "tuckaway.cli", "serve", "--port", "0",
+             "--ready-file", str(ready), "--consumer-key", consumer_key],
+            env=host_env(home), stdout=subprocess.DEVNULL, stderr=err,
+        )
+    try:
+        deadline = time.monotonic() + 30
+        while not ready.exists():
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise AssertionError(f"serve did not start: {errors.read_text()!r}")
+            time.sleep(0.05)
+        yield ready.read_text().strip()
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
