@@ -10,7 +10,8 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent / "support"))
 
-from support.hostproc import HostProcess, host_env
+from support.hostproc import HostProcess, host_env, run_cli
+from support.mastodon_standin import MastodonStandIn
 
 
 @pytest.fixture
@@ -29,3 +30,28 @@ def env(home: Path) -> dict[str, str]:
 def host(env: dict[str, str]) -> Iterator[HostProcess]:
     with HostProcess(env) as proc:
         yield proc
+
+
+@pytest.fixture
+def standin() -> Iterator[MastodonStandIn]:
+    """A Mastodon 4.x stand-in on 127.0.0.1, in a thread."""
+    m = MastodonStandIn()
+    with m.running():
+        yield m
+
+
+@pytest.fixture
+def mastodon_env(home: Path, standin: MastodonStandIn) -> dict[str, str]:
+    """A host environment with the stand-in's user linked (token from stdin)."""
+    env = host_env(home)
+    done = run_cli(
+        env,
+        "login",
+        "mastodon",
+        "--instance",
+        standin.base_url,
+        "--access-token-stdin",
+        input=standin.access_token + "\n",
+    )
+    assert done.returncode == 0, done.stderr
+    return env

@@ -3,40 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-from support.hostproc import HostProcess, host_env, run_cli
+from support.hostproc import HostProcess
 from support.mastodon_standin import MastodonStandIn
 
 
 @pytest.fixture
-def standin() -> Iterator[MastodonStandIn]:
-    m = MastodonStandIn()
-    with m.running():
-        yield m
-
-
-@pytest.fixture
-def linked_env(home: Path, standin: MastodonStandIn) -> dict[str, str]:
-    env = host_env(home)
-    done = run_cli(
-        env,
-        "login",
-        "mastodon",
-        "--instance",
-        standin.base_url,
-        "--access-token-stdin",
-        input=standin.access_token + "\n",
-    )
-    assert done.returncode == 0, done.stderr
-    return env
-
-
-@pytest.fixture
-def mhost(linked_env: dict[str, str]) -> Iterator[HostProcess]:
-    with HostProcess(linked_env) as proc:
+def mhost(mastodon_env: dict[str, str]) -> Iterator[HostProcess]:
+    with HostProcess(mastodon_env) as proc:
         yield proc
 
 

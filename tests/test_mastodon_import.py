@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import json
 import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,26 +16,9 @@ from tuckaway.settings import Settings
 
 
 @pytest.fixture
-def standin() -> Iterator[MastodonStandIn]:
-    m = MastodonStandIn()
-    with m.running():
-        yield m
-
-
-@pytest.fixture
-def env(home: Path, standin: MastodonStandIn) -> dict[str, str]:
-    env = host_env(home)
-    done = run_cli(
-        env,
-        "login",
-        "mastodon",
-        "--instance",
-        standin.base_url,
-        "--access-token-stdin",
-        input=standin.access_token + "\n",
-    )
-    assert done.returncode == 0, done.stderr
-    return env
+def env(mastodon_env: dict[str, str]) -> dict[str, str]:
+    """Every test here runs with the stand-in's account linked."""
+    return mastodon_env
 
 
 def seed(standin: MastodonStandIn, count: int = 45) -> list[Status]:
