@@ -9,7 +9,11 @@ committed write survive power loss, not just a crash: a write is answered
 from __future__ import annotations
 
 import sqlite3
+import time
 from pathlib import Path
+
+#: How long a process waits for the others when several open the file at once.
+BUSY_TIMEOUT_S = 10.0
 
 #: Each entry upgrades the schema by one version; never edit a shipped entry.
 MIGRATIONS: tuple[str, ...] = (
@@ -77,14 +81,37 @@ MIGRATIONS: tuple[str, ...] = (
 def connect(path: Path, *, synchronous: str = "FULL") -> sqlite3.Connection:
     """Open (creating if needed) and migrate the database at ``path``."""
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    conn = sqlite3.connect(path, timeout=10.0, isolation_level=None, check_same_thread=False)
+    conn = sqlite3.connect(
+        path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
+    )
     conn.row_factory = sqlite3.Row
-    conn.execute("PRAGMA journal_mode=WAL")
+    _use_wal(conn)
     conn.execute(f"PRAGMA synchronous={synchronous}")
-    conn.execute("PRAGMA busy_timeout=10000")
+    conn.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_S * 1000)}")
     conn.execute("PRAGMA foreign_keys=ON")
     migrate(conn)
     return conn
+
+
+def _use_wal(conn: sqlite3.Connection) -> None:
+    """Switch a new file to WAL (the mode is stored in the file, so only once).
+
+    Switching needs the file to itself, and SQLite answers "database is locked"
+    at once, without its busy handler, when another process opens the same new
+    file at that moment (two browsers starting their hosts together on a fresh
+    install). So the switch is retried until the busy timeout.
+    """
+    deadline = time.monotonic() + BUSY_TIMEOUT_S
+    delay = 0.005
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() >= deadline:
+                raise
+            time.sleep(delay)
+            delay = min(delay * 2, 0.1)
 
 
 def migrate(conn: sqlite3.Connection) -> int:
