@@ -249,24 +249,30 @@ class Dispatcher:
             rid = request.id
             self.emit({"id": rid, "event": "queued"})
             future = batcher.wait(entry_id, self._event_sink(rid))
-            self._spawn(rid, _settled(future))
+            future.add_done_callback(self._reply_when_settled(rid))
             kicks[service] = kicks.get(service, 0) + 1
         for service, count in kicks.items():
             batcher.kick(service, count)
+
+    def _reply_when_settled(self, rid: str | int) -> Callable[[asyncio.Future[Any]], None]:
+        """The final reply of a write, sent when the batcher settles it (no task per write)."""
+
+        def reply(future: asyncio.Future[Any]) -> None:
+            if future.cancelled():  # the port closed and the host is stopping
+                return
+            final = future.result()
+            if final.error is not None:
+                self.emit(error_reply(rid, final.error))
+            else:
+                self.emit(ok_reply(rid, final.result or {}))
+
+        return reply
 
     def _event_sink(self, rid: str | int) -> Callable[[dict[str, Any]], None]:
         def sink(event: dict[str, Any]) -> None:
             self.emit({"id": rid, **event})
 
         return sink
-
-
-async def _settled(future: Any) -> dict[str, Any]:
-    final = await future
-    if final.error is not None:
-        raise final.error
-    result: dict[str, Any] = final.result or {}
-    return result
 
 
 def _is_plain_hello(message: Any) -> bool:
