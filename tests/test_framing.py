@@ -94,3 +94,31 @@ def test_writer_writes_whole_frames_and_survives_a_closed_pipe() -> None:
     writer2.write({"id": 2})  # EPIPE: marked closed, no exception
     assert writer2.closed
     os.close(w2)
+
+
+def _read_frame(fd: int) -> dict[str, object]:
+    with os.fdopen(fd, "rb") as stream:
+        body = FrameReader(stream).read()  # type: ignore[arg-type]
+    assert body is not None
+    return json.loads(body)  # type: ignore[no-any-return]
+
+
+def test_a_reply_over_the_browsers_limit_is_answered_with_an_error_of_its_own_id() -> None:
+    r, w = os.pipe()
+    writer = FrameWriter(w, max_size=1000)
+    writer.write({"id": "big", "ok": True, "result": {"text": "x" * 2000}})
+    os.close(w)
+    reply = _read_frame(r)
+    assert reply["id"] == "big" and reply["ok"] is False
+    error = reply["error"]
+    assert isinstance(error, dict) and error["code"] == "internal"
+    assert "limit" in error["message"]
+
+
+def test_a_reply_of_exactly_the_limit_is_sent_as_is() -> None:
+    message = {"id": 1, "ok": True, "result": {"t": ""}}
+    size = len(encode(message)) - 4
+    r, w = os.pipe()
+    FrameWriter(w, max_size=size).write(message)
+    os.close(w)
+    assert _read_frame(r) == message

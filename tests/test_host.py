@@ -249,3 +249,17 @@ def test_on_start_the_host_delivers_writes_an_earlier_process_left(
             time.sleep(0.05)
         looked = proc.request({"id": 3, "op": "lookup", "url": "https://left.example/3"})
         assert looked["result"]["saved"] is True
+
+
+def test_tags_offers_only_names_a_request_could_carry(env: dict[str, str], home: Path) -> None:
+    # A service may sync in tags longer than a request may carry (100 characters): they are
+    # not offered for completion, which also keeps the reply far under the 1 MiB limit.
+    from tuckaway import db
+    from tuckaway.store import Store
+
+    conn = db.connect(home / "data" / "tuckaway.db")
+    Store(conn).items("local").add("https://long.example/", tags=["short", "x" * 5000])
+    conn.close()
+    with HostProcess(env) as proc:
+        reply = proc.request({"id": 1, "op": "tags"})
+    assert reply["result"]["tags"] == ["short"]

@@ -177,7 +177,12 @@ class Dispatcher:
         return {**item.to_lookup(), "pending": pending}
 
     def _tags(self, prefix: str) -> dict[str, Any]:
-        return {"tags": self.ctx.store.items(self.ctx.list_service).tags(prefix)}
+        from .protocol import MAX_TAG
+
+        # Tags a service synced in may be longer than a request may carry: offering them for
+        # completion would only lead to a refused request (and could swell the reply).
+        names = self.ctx.store.items(self.ctx.list_service).tags(prefix)
+        return {"tags": [name for name in names if len(name) <= MAX_TAG]}
 
     async def _login(self, request: Any) -> dict[str, Any]:
         from . import accounts

@@ -9,6 +9,7 @@ keep serving.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import struct
 import sys
@@ -17,6 +18,7 @@ from typing import Any, BinaryIO
 MAX_REQUEST = 1 << 20  # 1 MiB: PROTOCOL.md 1
 MAX_REPLY = 1 << 20  # the browsers' limit for host -> extension messages
 _HEADER = struct.Struct("=I")
+log = logging.getLogger(__name__)
 _CHUNK = 1 << 16
 
 
@@ -90,17 +92,44 @@ class FrameReader:
             remaining -= len(chunk)
 
 
+def oversized_reply(message: Any, size: int) -> dict[str, Any]:
+    """What is sent instead of a reply the browser would refuse (over :data:`MAX_REPLY`).
+
+    Replies are kept small by design (lists are paged, texts capped); this is
+    the last line of defence, so that the request still gets its one answer.
+    """
+    rid = message.get("id") if isinstance(message, dict) else None
+    return {
+        "id": rid,
+        "ok": False,
+        "error": {
+            "code": "internal",
+            "message": f"the reply ({size} bytes) is over the browser's {MAX_REPLY}-byte "
+            "limit for a message; details are in the host's log file",
+        },
+    }
+
+
 class FrameWriter:
     """Writes whole frames to a file descriptor, one at a time, in call order."""
 
-    def __init__(self, fd: int) -> None:
+    def __init__(self, fd: int, max_size: int = MAX_REPLY) -> None:
         self._fd = fd
+        self._max = max_size
         self.closed = False
 
     def write(self, message: Any) -> None:
         if self.closed:
             return
         data = encode(message)
+        if len(data) - _HEADER.size > self._max:
+            log.error(
+                "a reply of %d bytes is over the %d-byte limit: sent an error instead (%.200r)",
+                len(data) - _HEADER.size,
+                self._max,
+                message,
+            )
+            data = encode(oversized_reply(message, len(data) - _HEADER.size))
         view = memoryview(data)
         try:
             while view:
