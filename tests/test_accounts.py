@@ -521,6 +521,29 @@ def test_instance_urls_must_be_https_except_loopback() -> None:
         normalize_instance("http://social.example")
 
 
+@pytest.mark.parametrize(
+    "instance",
+    ["http://127.0.0.1", "http://127.5.5.5:3000", "http://[::1]:3000", "http://localhost:3000",
+     "http://LOCALHOST"],
+)
+def test_plain_http_instance_on_a_loopback_address_is_accepted(instance: str) -> None:
+    assert normalize_instance(instance) == instance
+
+
+@pytest.mark.parametrize(
+    "instance",
+    ["http://127.evil.example", "http://127.0.0.1.nip.io:3000", "http://localhost.evil.com",
+     "127.0.0.1.nip.io", "http://app.localhost", "http://[::ffff:8.8.8.8]",
+     "http://0.0.0.0:3000"],
+)
+def test_plain_http_instance_that_only_looks_local_is_refused(instance: str) -> None:
+    if "://" not in instance:  # no scheme means https, which is fine
+        assert normalize_instance(instance) == "https://" + instance
+        instance = "http://" + instance
+    with pytest.raises(ConfigError, match="https"):
+        normalize_instance(instance)
+
+
 # -- through the host and the command line ---------------------------------------------------
 
 

@@ -96,3 +96,18 @@ def test_http_service_urls_are_refused_except_on_loopback(env: dict[str, str]) -
     assert bad.returncode == 2 and "https" in bad.stderr
     ok = run_cli({**env, "TUCKAWAY_POCKET_URL": "http://127.0.0.1:9"}, "status")
     assert ok.returncode == 0, ok.stderr
+
+
+def test_http_service_urls_that_only_look_local_are_refused(env: dict[str, str]) -> None:
+    for url in ("http://127.evil.example", "http://127.0.0.1.nip.io:8080",
+                "http://localhost.evil.com"):
+        bad = run_cli({**env, "TUCKAWAY_POCKET_URL": url}, "status")
+        assert bad.returncode == 2 and "https" in bad.stderr, url
+        assert "Traceback" not in bad.stderr
+
+
+def test_http_service_urls_on_any_loopback_address_are_accepted(env: dict[str, str]) -> None:
+    for url in ("http://127.0.0.1:9", "http://127.5.5.5:9", "http://[::1]:9",
+                "http://localhost:9"):
+        ok = run_cli({**env, "TUCKAWAY_POCKET_URL": url}, "status")
+        assert ok.returncode == 0, (url, ok.stderr)

@@ -58,8 +58,25 @@ class Paths:
         return cls(Path(dirs.user_config_dir), Path(dirs.user_data_dir), Path(dirs.user_state_dir))
 
 
-def _is_loopback_host(host: str) -> bool:
-    return host in {"localhost", "::1", "[::1]"} or host.startswith("127.")
+def is_loopback_host(host: str) -> bool:
+    """Whether ``host`` (a URL's hostname) names this machine: ``localhost`` itself, or
+    an IP literal in 127.0.0.0/8 or ``::1`` (brackets allowed).
+
+    Only names that never reach a DNS server count: ``127.0.0.1.nip.io`` or
+    ``127.evil.example`` look local and are not, and ``*.localhost`` (RFC 6761)
+    is refused too, since not every resolver keeps those on the machine.
+    """
+    import ipaddress  # here, not at the top: settings load on the host's cold start
+
+    host = host.lower()
+    if host == "localhost":
+        return True
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def check_service_url(url: str, what: str) -> str:
@@ -70,11 +87,11 @@ def check_service_url(url: str, what: str) -> str:
     host = (parts.hostname or "").lower()
     if parts.scheme == "https" and host:
         return url.rstrip("/")
-    if parts.scheme == "http" and _is_loopback_host(host):
+    if parts.scheme == "http" and is_loopback_host(host):
         return url.rstrip("/")
     raise ConfigError(
-        f"{what} must be an https:// URL (plain http is allowed only for 127.0.0.1 or "
-        f"localhost), got {url!r}"
+        f"{what} must be an https:// URL (plain http is allowed only for loopback: "
+        f"127.0.0.1 or another 127.x.y.z, [::1] or localhost), got {url!r}"
     )
 
 
