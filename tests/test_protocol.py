@@ -84,8 +84,68 @@ def test_item_ops_need_exactly_one_of_item_id_or_url() -> None:
     assert "exactly one" in fields_of(both)[0]["msg"]
 
 
+@pytest.mark.parametrize(
+    ("message", "loc"),
+    [
+        ({"id": 1, "op": "archive"}, "url"),
+        ({"id": 1, "op": "tags_add", "tags": ["a"]}, "url"),
+        ({"id": 1, "op": "bookmark"}, "status_url"),
+        ({"id": 1, "op": "login", "service": "mastodon"}, "instance"),
+    ],
+)
+def test_a_whole_request_rule_names_the_field_it_is_about(
+    message: dict[str, object], loc: str
+) -> None:
+    assert [f["loc"] for f in fields_of(message)] == [loc]
+
+
 def test_mastodon_login_needs_an_instance() -> None:
     assert "instance" in fields_of({"id": 1, "op": "login", "service": "mastodon"})[0]["msg"]
+
+
+URLS = [
+    "https://example.com/a?b=1#c",
+    "HTTP://EXAMPLE.COM",
+    " https://example.com/ ",
+    "https://ünïcode.example/é",
+    "javascript:alert(1)",
+    "file:///etc/passwd",
+    "ftp://example.com/",
+    "https://",
+    "https:///path-only",
+    "https://exa mple.com/",
+    "https://example.com/\x00",
+    "https://example.com/\u00a0",
+    "https://example.com/\x7f",
+]
+TAGS = ["a", " two words ", "x" * 100, f" {'x' * 100}  ", "a,b", "", "   ", "x" * 101]
+
+
+def _host_accepts(message: dict[str, object]) -> bool:
+    try:
+        parse_request(message)
+    except InvalidRequest:
+        return False
+    return True
+
+
+@pytest.mark.parametrize("url", URLS)
+def test_the_schema_url_pattern_agrees_with_the_host(url: str) -> None:
+    import re
+
+    schema = json_schema()["$defs"]["Save"]["properties"]["url"]
+    by_schema = len(url) <= schema["maxLength"] and re.search(schema["pattern"], url) is not None
+    assert by_schema == _host_accepts({"id": 1, "op": "save", "url": url})
+
+
+@pytest.mark.parametrize("tag", TAGS)
+def test_the_schema_tag_pattern_agrees_with_the_host(tag: str) -> None:
+    import re
+
+    schema = json_schema()["$defs"]["Save"]["properties"]["tags"]["items"]
+    by_schema = re.search(schema["pattern"], tag) is not None
+    url = "https://a.org/"
+    assert by_schema == _host_accepts({"id": 1, "op": "save", "url": url, "tags": [tag]})
 
 
 def test_payload_drops_id_op_and_unset_fields() -> None:

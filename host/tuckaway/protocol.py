@@ -23,10 +23,11 @@ from pydantic import (
     StrictStr,
     TypeAdapter,
     ValidationError,
+    WithJsonSchema,
     model_validator,
 )
 
-from .actions import LIST_OPS
+from .actions import ITEM_OPS, LIST_OPS
 from .errors import InvalidMessage, InvalidRequest
 
 MAX_URL = 8192
@@ -71,8 +72,22 @@ def _check_id_text(value: str) -> str:
     return value.strip()
 
 
-WebUrl = Annotated[StrictStr, AfterValidator(_check_url)]
-Tag = Annotated[StrictStr, AfterValidator(_check_tag)]
+# The checks above are Python; the JSON Schema (``tuckaway schema``, which the
+# extension's tests validate against) says the same with patterns.
+_URL_SCHEMA = {
+    "type": "string",
+    "maxLength": MAX_URL,
+    "pattern": r"^\s*[Hh][Tt][Tt][Pp][Ss]?://[^\s\u0000-\u001f\u007f/?#]+[^\s\u0000-\u001f\u007f]*\s*$",
+    "description": "an http or https url with a host; no spaces or control characters",
+}
+_TAG_SCHEMA = {
+    "type": "string",
+    "pattern": rf"^\s*[^,\s](?:[^,]{{0,{MAX_TAG - 2}}}[^,\s])?\s*$",
+    "description": f"trimmed: non-empty, at most {MAX_TAG} characters, no comma",
+}
+
+WebUrl = Annotated[StrictStr, AfterValidator(_check_url), WithJsonSchema(_URL_SCHEMA)]
+Tag = Annotated[StrictStr, AfterValidator(_check_tag), WithJsonSchema(_TAG_SCHEMA)]
 TextId = Annotated[StrictStr, Field(min_length=1, max_length=64), AfterValidator(_check_id_text)]
 RequestId = Annotated[StrictStr, Field(min_length=1, max_length=64)] | StrictInt
 TagList = Annotated[list[Tag], Field(max_length=MAX_TAGS)]
@@ -92,7 +107,13 @@ class _Request(BaseModel):
         return self.model_dump(exclude={"id", "op"}, exclude_none=True)
 
 
+def _exactly_one(*names: str) -> dict[str, Any]:
+    return {"oneOf": [{"required": [name]} for name in names]}
+
+
 class _ItemTarget(_Request):
+    model_config = ConfigDict(json_schema_extra=_exactly_one("item_id", "url"))
+
     item_id: TextId | None = None
     url: WebUrl | None = None
 
@@ -163,6 +184,8 @@ class Tags(_Request):
 class BookmarkAction(_Request):
     """bookmark, unbookmark a Mastodon status (W)."""
 
+    model_config = ConfigDict(json_schema_extra=_exactly_one("status_url", "status_id"))
+
     op: Literal["bookmark", "unbookmark"]
     status_url: WebUrl | None = None
     status_id: TextId | None = None
@@ -184,6 +207,14 @@ class Bookmarks(_Request):
 
 class Login(_Request):
     """Link an account; emits an ``authorize`` event with the URL to open."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "if": {"properties": {"service": {"const": "mastodon"}}},
+            "then": {"required": ["instance"]},
+            "else": {"not": {"required": ["instance"]}},
+        }
+    )
 
     op: Literal["login"]
     service: Literal["pocket", "mastodon"]
@@ -290,11 +321,22 @@ def parse_request(message: Any) -> Any:
         raise InvalidRequest(f"invalid {op} request: {summary}", fields) from None
 
 
+#: where a whole-request rule (exactly one of ..., instance for mastodon) is reported
+_REQUEST_RULE_LOC = {
+    **dict.fromkeys(ITEM_OPS, "url"),
+    "bookmark": "status_url",
+    "unbookmark": "status_url",
+    "login": "instance",
+}
+
+
 def _loc(loc: tuple[int | str, ...], op: str) -> str:
     parts = list(loc)
     if parts and parts[0] == op:
         parts = parts[1:]
     parts = [p for p in parts if not (isinstance(p, str) and p.startswith("function-"))]
+    if not parts:  # a model validator: name the field the rule is about
+        return _REQUEST_RULE_LOC.get(op, "")
     return ".".join(str(p) for p in parts)
 
 
