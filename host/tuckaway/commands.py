@@ -102,6 +102,7 @@ def cmd_save(args: argparse.Namespace) -> int:
             )
             return 2
     ctx = _context(args)
+    writes = [(op, ctx.with_default_tags(op, payload)) for op, payload in writes]
     finals = asyncio.run(_submit(ctx, writes, args.wait))
     status = 0
     report = []

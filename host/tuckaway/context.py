@@ -97,6 +97,17 @@ class Context:
     def service_for(self, op: str) -> str:
         return "mastodon" if op in MASTODON_OPS else self.list_service
 
+    def with_default_tags(self, op: str, payload: dict[str, Any]) -> dict[str, Any]:
+        """A write's payload as it is recorded: a save naming no tags gets ``default_tags``.
+
+        The browser and the command line both go through here, so a script's
+        save is the same as a click's.
+        """
+        defaults = self.settings.default_tags
+        if op == "save" and defaults and not payload.get("tags"):
+            return {**payload, "tags": list(defaults)}
+        return payload
+
     async def http(self) -> aiohttp.ClientSession:
         """The one shared client session (created on first use)."""
         if self._http is None or self._http.closed:

@@ -56,7 +56,7 @@ class Dispatcher:
 
     def handle_many(self, messages: list[Any]) -> None:
         """Handle messages that arrived together; their writes share one commit."""
-        writes: list[tuple[Any, str]] = []
+        writes: list[Any] = []
         for message in messages:
             if _is_plain_hello(message):
                 self._answer(message["id"], self._hello)
@@ -72,7 +72,7 @@ class Dispatcher:
                 self.emit(error_reply(message["id"], exc))
                 continue
             if request.is_write:
-                writes.append((request, self.ctx.service_for(request.op)))
+                writes.append(request)
             else:
                 self._read(request)
         if writes:
@@ -228,19 +228,20 @@ class Dispatcher:
 
     # -- writes --------------------------------------------------------------
 
-    def _accept_writes(self, writes: list[tuple[Any, str]]) -> None:
-        defaults = list(self.ctx.settings.default_tags)
-        rows = []
-        for request, service in writes:
-            payload = request.payload()
-            if request.op == "save" and not payload.get("tags") and defaults:
-                payload["tags"] = defaults
-            rows.append((service, request.op, payload))
+    def _accept_writes(self, writes: list[Any]) -> None:
+        rows = [
+            (
+                self.ctx.service_for(request.op),
+                request.op,
+                self.ctx.with_default_tags(request.op, request.payload()),
+            )
+            for request in writes
+        ]
         try:
             ids = self.ctx.outbox.add_many(rows)
         except Exception:
             log.exception("could not record %d write(s)", len(rows))
-            for request, _ in writes:
+            for request in writes:
                 self.emit(
                     error_reply(
                         request.id,
@@ -250,7 +251,7 @@ class Dispatcher:
             return
         batcher = self.batcher
         kicks: dict[str, int] = {}
-        for (request, service), entry_id in zip(writes, ids, strict=True):
+        for request, (service, _, _), entry_id in zip(writes, rows, ids, strict=True):
             rid = request.id
             self.emit({"id": rid, "event": "queued"})
             future = batcher.wait(entry_id, self._event_sink(rid))
