@@ -145,6 +145,27 @@ def test_windows_layout_follows_the_registry_to_the_manifest(
     assert check.status == "fail" and "missing" in check.message
 
 
+def test_a_snap_chromium_is_explained_not_reported_missing(
+    tmp_path: Path, settings: Settings
+) -> None:
+    platform = make_platform(tmp_path, "linux")
+    (platform.home / "snap" / "chromium").mkdir(parents=True)
+    (check,) = browser_checks(run(platform, settings, [BY_KEY["chromium"]]), "chromium")
+    assert check.status == "warn"
+    assert "(Snap) is confined" in check.message and "Flatpak" in check.message
+
+
+def test_a_snap_firefox_gets_the_portal_note_beside_its_registration(
+    tmp_path: Path, settings: Settings, host_path: Path
+) -> None:
+    platform = make_platform(tmp_path, "linux")
+    (platform.home / "snap" / "firefox").mkdir(parents=True)
+    install(platform, tmp_path / "state", [BY_KEY["firefox"]], host_path)
+    checks = browser_checks(run(platform, settings, [BY_KEY["firefox"]]), "firefox")
+    assert [c.status for c in checks] == ["info", "ok"]
+    assert "xdg-desktop-portal" in checks[0].message
+
+
 def test_flatpak_without_permission_is_a_warning_with_the_override(
     tmp_path: Path, settings: Settings, host_path: Path
 ) -> None:

@@ -538,3 +538,22 @@ async def test_real_firefox_uses_what_install_wrote(
     else:
         # Firefox ignores a manifest that does not allow the add-on: both read "not found".
         assert answer == {"error": "No such native application org.tuckaway.host"}
+
+
+@pytest.mark.skipif(sys.platform != "win32", reason="the real registry exists only on Windows")
+def test_the_real_windows_registry_sets_reads_and_deletes_a_host_key() -> None:
+    from tuckaway.registry import system_registry
+
+    registry = system_registry()
+    assert registry is not None
+    parent = f"Software\\Tuckaway-test-{os.getpid()}"
+    key = f"{parent}\\{HOST_NAME}"
+    try:
+        registry.set_default("HKCU", key, "C:\\tuckaway\\manifest.json")
+        assert registry.get_default("HKCU", key) == "C:\\tuckaway\\manifest.json"
+        assert registry.delete_key("HKCU", key) is True
+        assert registry.get_default("HKCU", key) is None
+        assert registry.delete_key("HKCU", key) is False
+    finally:
+        registry.delete_key("HKCU", key)
+        registry.delete_key("HKCU", parent)

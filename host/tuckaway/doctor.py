@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from . import HOST_NAME
-from .install import BROWSERS, MANIFEST_FILE, Browser, Platform, manifest_problems
+from .install import BROWSERS, MANIFEST_FILE, Browser, Platform, manifest_problems, snap_advice
 from .settings import DEFAULT_POCKET_URL, Settings
 
 Status = Literal["ok", "warn", "fail", "info"]
@@ -152,6 +152,11 @@ def check_browser(platform: Platform, b: Browser, timeout: float = HELLO_TIMEOUT
     reinstall = f"tuckaway install --browser {b.key}"
     found = _locations(platform, b)
     present = b.detected(platform) or b.flatpak_dir(platform) is not None
+    snap = snap_advice(platform, b)
+    # A Chrome-family Snap cannot start the host at all: say why, not "not registered".
+    snap_checks = (
+        [] if snap is None else [Check(b.key, "info" if b.family == "firefox" else "warn", snap)]
+    )
     if not found:
         if present:
             return [
@@ -160,10 +165,11 @@ def check_browser(platform: Platform, b: Browser, timeout: float = HELLO_TIMEOUT
                     "fail",
                     f"{b.label}: {HOST_NAME} is not registered, so {_says(b, 'not_found')}",
                     reinstall,
-                )
+                ),
+                *snap_checks,
             ]
-        return [Check(b.key, "info", f"{b.label}: not found on this machine")]
-    checks: list[Check] = []
+        return snap_checks or [Check(b.key, "info", f"{b.label}: not found on this machine")]
+    checks: list[Check] = list(snap_checks)
     for where, manifest_path in found:
         label = f"{b.label} ({where})"
         try:

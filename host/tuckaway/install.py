@@ -667,23 +667,29 @@ def _install_sandboxed(
                 f"    flatpak override --user --talk-name={FLATPAK_PERMISSION} {app_id}\n"
                 "then restart the browser."
             )
-    snap = b.snap_dir(platform)
-    if snap is not None:
+    advice = snap_advice(platform, b)
+    if advice is not None:
         if b.family == "firefox":
-            report.notes.append(
-                f"{b.label} (Snap): it reads the manifest in ~/.mozilla/native-messaging-hosts "
-                "through the xdg-desktop-portal WebExtensions portal. Needs Firefox 106+ and "
-                "xdg-desktop-portal 1.17+; Firefox asks once for permission to start the host."
-            )
+            report.notes.append(advice)
         else:
-            report.skipped.append(
-                {
-                    "browser": b.key,
-                    "reason": f"{b.label} (Snap) is confined and cannot start programs outside "
-                    "its sandbox, so no manifest helps. Use the distribution's package or the "
-                    f"Flatpak of {b.label} instead (then run `tuckaway install` again).",
-                }
-            )
+            report.skipped.append({"browser": b.key, "reason": advice})
+
+
+def snap_advice(platform: Platform, b: Browser) -> str | None:
+    """What a Snap of ``b`` means for its native messaging (install and doctor say it)."""
+    if b.snap_dir(platform) is None:
+        return None
+    if b.family == "firefox":
+        return (
+            f"{b.label} (Snap): it reads the manifest in ~/.mozilla/native-messaging-hosts "
+            "through the xdg-desktop-portal WebExtensions portal. Needs Firefox 106+ and "
+            "xdg-desktop-portal 1.17+; Firefox asks once for permission to start the host."
+        )
+    return (
+        f"{b.label} (Snap) is confined and cannot start programs outside "
+        "its sandbox, so no manifest helps. Use the distribution's package or the "
+        f"Flatpak of {b.label} instead (then run `tuckaway install` again)."
+    )
 
 
 def uninstall(
