@@ -650,6 +650,51 @@ def test_a_retried_write_does_not_overtake_a_later_write_to_the_same_item(
         ]
 
 
+@pytest.mark.parametrize("blocker", ["held", "rate_limited"])
+def test_reads_and_eof_answer_at_once_while_a_write_waits_behind_an_earlier_one_to_its_url(
+    tmp_path: Path, blocker: str
+) -> None:
+    with PocketService(tmp_path / "svc") as svc:
+        home = tmp_path / "home"
+        if blocker == "held":
+            env = pocket_env(home, svc, token="revoked-or-never-valid")
+        else:
+            env = pocket_env(home, svc, TUCKAWAY_RETRY_MAX_S="600")
+            svc.script(Fault.limit_429(30))
+        url = "https://behind.example/"
+        host = HostProcess(env)
+        try:
+            frames = Frames(host)
+            host.send({"id": "s", "op": "save", "url": url})
+            if blocker == "held":
+                final = frames.settle(["s"])["s"].final
+                assert final is not None and final["error"]["code"] == "auth_failed"
+            else:
+                frames.until(
+                    lambda seen: any(m.get("event") == "retrying" for m in seen), what="retrying"
+                )
+            host.send({"id": "a", "op": "archive", "url": url})
+            frames.until(queued_all(["a"]), what="archive queued")
+            time.sleep(0.3)  # the worker has looked at the archive that waits for the save
+            started = time.monotonic()
+            hello = frames.request({"id": "h", "op": "hello"}, timeout=3)
+            lookup = frames.request({"id": "l", "op": "lookup", "url": url}, timeout=3)
+            assert time.monotonic() - started < 2
+            assert hello["result"]["pending"] == 2 and lookup["result"]["pending"] == 2
+            host.close_stdin()
+            started = time.monotonic()
+            assert host.wait(timeout=10) == 0
+            assert time.monotonic() - started < 3
+        finally:
+            host.kill()
+        left = queue_json(env)
+        assert [(e["op"], e["state"]) for e in left] == [
+            ("save", "held" if blocker == "held" else "pending"),
+            ("archive", "pending"),
+        ]
+        assert len(svc.records()) == 1  # the save's; the archive was never sent
+
+
 def test_a_login_from_the_command_line_delivers_held_writes_but_not_dropped_ones(
     tmp_path: Path,
 ) -> None:

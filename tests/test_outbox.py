@@ -173,6 +173,87 @@ def test_an_item_op_by_url_waits_for_an_undelivered_save_of_that_url(tmp_path: P
     assert box.claim("pocket", 100, 30) == []
 
 
+def test_next_due_ignores_a_write_behind_a_held_write_to_its_url(tmp_path: Path) -> None:
+    from tuckaway import db
+
+    box = Outbox(db.connect(tmp_path / "t.db"), "me")
+    url = "https://e.org/held"
+    [save_id] = box.add_many([("pocket", "save", {"url": url})])
+    box.claim("pocket", 100, 30)
+    box.hold([save_id], {"code": "auth_failed", "message": "401"})
+    box.add_many([("pocket", "archive", {"url": url})])
+    assert box.claim("pocket", 100, 30) == []
+    assert box.next_due("pocket") is None  # nothing comes due until a login
+
+
+def test_next_due_of_a_write_behind_a_backoff_is_the_backoffs_end(tmp_path: Path) -> None:
+    from tuckaway import db
+
+    box = Outbox(db.connect(tmp_path / "t.db"), "me")
+    url = "https://e.org/wait"
+    [save_id] = box.add_many([("pocket", "save", {"url": url})])
+    box.claim("pocket", 100, 30)
+    box.retry([save_id], 60, {"code": "rate_limited", "message": "429"})
+    box.add_many([("pocket", "archive", {"url": url})])
+    due = box.next_due("pocket")
+    assert due is not None and due >= time.time() + 59
+
+
+def test_next_due_of_a_write_behind_another_processs_lease_is_the_leases_end(
+    tmp_path: Path,
+) -> None:
+    from tuckaway import db
+
+    path = tmp_path / "t.db"
+    a, b = Outbox(db.connect(path), "a"), Outbox(db.connect(path), "b")
+    url = "https://e.org/leased"
+    a.add_many([("pocket", "save", {"url": url})])
+    assert len(a.claim("pocket", 100, 30)) == 1
+    b.add_many([("pocket", "archive", {"url": url})])
+    assert b.claim("pocket", 100, 30) == []
+    due = b.next_due("pocket")
+    assert due is not None and due >= time.time() + 29
+
+
+def test_blocked_writes_do_not_crowd_a_due_write_out_of_the_claim(tmp_path: Path) -> None:
+    from tuckaway import db
+
+    box = Outbox(db.connect(tmp_path / "t.db"), "me")
+    url = "https://e.org/blocker"
+    [save_id] = box.add_many([("pocket", "save", {"url": url})])
+    box.claim("pocket", 100, 30)
+    box.hold([save_id], {"code": "auth_failed", "message": "401"})
+    box.add_many([("pocket", "archive", {"url": url})] * 5)
+    box.add_many([("pocket", "save", {"url": "https://e.org/free"})])
+    assert [e.payload["url"] for e in box.claim("pocket", 3, 30)] == ["https://e.org/free"]
+
+
+async def test_the_worker_does_not_spin_while_its_only_write_is_blocked(ctx: Context) -> None:
+    url = "https://e.org/spin"
+    [save_id] = ctx.outbox.add_many([("pocket", "save", {"url": url})])
+    ctx.outbox.claim("pocket", 100, 30)
+    ctx.outbox.hold([save_id], {"code": "auth_failed", "message": "401"})
+    ctx.outbox.add_many([("pocket", "archive", {"url": url})])
+    batcher = Batcher(ctx)
+    batcher.kick("pocket")
+    ticks = 0
+
+    async def tick() -> None:
+        nonlocal ticks
+        while True:
+            await asyncio.sleep(0.01)
+            ticks += 1
+
+    ticker = asyncio.get_running_loop().create_task(tick())
+    await asyncio.sleep(0.5)
+    ticker.cancel()
+    started = time.monotonic()
+    await batcher.finish(5)
+    assert time.monotonic() - started < 1
+    assert ticks >= 20  # the loop kept running other work
+    assert backend_of(ctx).calls == []
+
+
 def test_a_lease_keeps_other_processes_off_until_it_expires(tmp_path: Path) -> None:
     from tuckaway import db
 

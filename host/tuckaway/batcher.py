@@ -224,13 +224,14 @@ class _Worker:
                     settings.batch_max_actions,
                 )
             self._first, self._count, self._again = None, 0, False
+            claimed_at = time.time()
             entries = self.batcher.outbox.claim(
                 self.service, max(1, settings.batch_max_actions), settings.lease_s
             )
             if entries:
                 await self._deliver(backend, entries)
                 continue
-            await self._idle()
+            await self._idle(claimed_at)
 
     async def _coalesce(self, quiet_s: float, max_delay_s: float, max_actions: int) -> None:
         while not self.batcher.flush_now and self._count < max_actions and self._first:
@@ -241,12 +242,23 @@ class _Worker:
             self._wake.clear()
             await self._sleep(deadline - now)
 
-    async def _idle(self) -> None:
+    async def _idle(self, claimed_at: float) -> None:
+        """Sleep until the next row comes due (or a kick); never a busy loop.
+
+        A row that ``next_due`` calls due although the claim at ``claimed_at``
+        got nothing (another process took it just then) is looked at again
+        after ``POLL_S``, not at once.
+        """
         self._wake.clear()
         if self._first is not None:
             return
         next_due = self.batcher.outbox.next_due(self.service)
-        timeout = SWEEP_S if next_due is None else max(0.0, min(SWEEP_S, next_due - time.time()))
+        if next_due is None:
+            timeout = SWEEP_S
+        elif next_due <= claimed_at:
+            timeout = POLL_S
+        else:
+            timeout = max(0.0, min(SWEEP_S, next_due - time.time()))
         if timeout > 0:
             await self._sleep(timeout)
 

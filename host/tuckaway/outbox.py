@@ -126,50 +126,42 @@ class Outbox:
         earlier row for the same url is undelivered outside this claim (waiting
         out a backoff, held, or leased by another process). So an item op waits
         for the save that gives it its item_id, and a retried ``favorite`` is
-        never overtaken by the ``unfavorite`` clicked after it.
+        never overtaken by the ``unfavorite`` clicked after it. Blocked rows are
+        left out before ``limit`` applies, so they never crowd out a due row.
         """
         now = time.time()
         with transaction(self.conn):
             rows = self.conn.execute(
-                "SELECT * FROM outbox WHERE state = 'pending' AND service = ? AND next_at <= ? "
-                "AND lease_until < ? ORDER BY id LIMIT ?",
-                (service, now, now, limit),
+                # not behind an earlier row of its url that cannot be claimed now
+                "SELECT * FROM outbox AS o WHERE state = 'pending' AND service = ? "
+                "AND next_at <= ? AND lease_until < ? AND NOT (o.url IS NOT NULL AND EXISTS ("
+                "SELECT 1 FROM outbox AS e WHERE e.service = o.service AND e.url = o.url "
+                "AND e.id < o.id AND (e.state = 'held' OR (e.state = 'pending' "
+                "AND (e.next_at > ? OR e.lease_until >= ?))))) ORDER BY id LIMIT ?",
+                (service, now, now, now, now, limit),
             ).fetchall()
-            blocked = self._earliest_waiting(service, rows)
-            chosen: list[sqlite3.Row] = []
-            for row in rows:
-                url = row["url"]
-                if url and blocked.get(url, row["id"]) < row["id"]:
-                    continue
-                chosen.append(row)
-            if chosen:
+            if rows:
                 self.conn.executemany(
                     "UPDATE outbox SET lease_owner = ?, lease_until = ?, updated_at = ? "
                     "WHERE id = ?",
-                    [(self.owner, now + lease_s, now, r["id"]) for r in chosen],
+                    [(self.owner, now + lease_s, now, r["id"]) for r in rows],
                 )
-        return [Entry.from_row(r) for r in chosen]
-
-    def _earliest_waiting(self, service: str, rows: Sequence[sqlite3.Row]) -> dict[str, int]:
-        """url -> id of the earliest undelivered row for it that is not among ``rows``."""
-        urls = sorted({r["url"] for r in rows if r["url"]})
-        if not urls:
-            return {}
-        ids = [r["id"] for r in rows]
-        url_marks = ",".join("?" * len(urls))
-        id_marks = ",".join("?" * len(ids))
-        found = self.conn.execute(
-            "SELECT url, MIN(id) FROM outbox WHERE service = ? AND state IN ('pending', 'held') "  # noqa: S608
-            f"AND url IN ({url_marks}) AND id < ? AND id NOT IN ({id_marks}) GROUP BY url",
-            [service, *urls, max(ids), *ids],
-        ).fetchall()
-        return {url: first for url, first in found}
+        return [Entry.from_row(r) for r in rows]
 
     def next_due(self, service: str) -> float | None:
-        """When the earliest pending row of ``service`` can next be claimed (epoch seconds)."""
+        """When the earliest claimable row of ``service`` comes due (epoch seconds).
+
+        A row behind an earlier undelivered row of the same url is not counted:
+        it moves when that row does, whose own due time is counted (a held row
+        waits for a login and counts nothing). So ``None`` means nothing will
+        come due by itself, and a time in the past means ``claim`` gets a row.
+        """
         row = self.conn.execute(
-            "SELECT MIN(MAX(next_at, lease_until)) FROM outbox "
-            "WHERE state = 'pending' AND service = ?",
+            # not behind any earlier undelivered row of its url
+            "SELECT MIN(MAX(next_at, lease_until)) FROM outbox AS o "
+            "WHERE state = 'pending' AND service = ? AND NOT (o.url IS NOT NULL AND EXISTS ("
+            "SELECT 1 FROM outbox AS e WHERE e.service = o.service AND e.url = o.url "
+            "AND e.id < o.id AND e.state IN ('pending', 'held')))",
             (service,),
         ).fetchone()
         return None if row[0] is None else float(row[0])
