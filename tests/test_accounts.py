@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import hashlib
 import secrets
 import subprocess
@@ -34,7 +35,7 @@ from tuckaway import db
 from tuckaway.accounts import SignInDenied, link_token, login, logout, normalize_instance
 from tuckaway.context import Context
 from tuckaway.credentials import is_linked
-from tuckaway.errors import AuthFailed, AuthTimeout, ConfigError
+from tuckaway.errors import AuthFailed, AuthTimeout, ConfigError, Unavailable
 from tuckaway.server import RunningServer, start_server
 from tuckaway.settings import Settings
 
@@ -53,6 +54,8 @@ class MastodonStandin:
     deny: bool = False
     #: answer the redirect with this state instead of the one asked for
     forge_state: str | None = None
+    #: answer /oauth/token with this status (a server in trouble) instead of a token
+    token_status: int | None = None
     apps: dict[str, dict[str, Any]] = field(default_factory=dict)
     codes: dict[str, dict[str, Any]] = field(default_factory=dict)
     tokens: set[str] = field(default_factory=set)
@@ -120,6 +123,8 @@ class MastodonStandin:
     async def _token(self, request: web.Request) -> web.Response:
         self.calls.append("token")
         p = await self._params(request)
+        if self.token_status is not None:
+            return web.json_response({"error": "server_error"}, status=self.token_status)
         app = self.apps.get(p.get("client_id", ""))
         if app is None or app["secret"] != p.get("client_secret"):
             return web.json_response({"error": "invalid_client"}, status=401)
@@ -166,6 +171,62 @@ async def mastodon() -> AsyncIterator[MastodonStandin]:
     standin.url = f"http://127.0.0.1:{runner.addresses[0][1]}"
     yield standin
     await runner.cleanup()
+
+
+# -- a Pocket service whose last step fails ---------------------------------------------
+
+
+@dataclass
+class PocketOAuthStandin:
+    """``/v3/oauth/request``, an ``/auth/authorize`` that approves at once, and a
+    ``/v3/oauth/authorize`` that answers ``status`` after ``delay`` seconds."""
+
+    status: int = 200
+    delay: float = 0.0
+    url: str = ""
+    #: set once ``/v3/oauth/authorize`` is being answered
+    exchanging: asyncio.Event = field(default_factory=asyncio.Event)
+    #: ends the delay early (at teardown)
+    released: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def app(self) -> web.Application:
+        app = web.Application()
+        app.router.add_post("/v3/oauth/request", self._request)
+        app.router.add_get("/auth/authorize", self._approve)
+        app.router.add_post("/v3/oauth/authorize", self._authorize)
+        return app
+
+    async def _request(self, request: web.Request) -> web.Response:
+        return web.json_response({"code": "req-" + secrets.token_hex(8), "state": None})
+
+    async def _approve(self, request: web.Request) -> web.Response:
+        raise web.HTTPFound(request.query["redirect_uri"])
+
+    async def _authorize(self, request: web.Request) -> web.Response:
+        self.exchanging.set()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.released.wait(), self.delay)
+        if self.status != 200:
+            return web.Response(status=self.status, headers={"X-Error": "Server error"})
+        return web.json_response({"access_token": "pocket-tok-" + secrets.token_hex(8),
+                                  "username": "ann"})
+
+
+@pytest.fixture
+async def pocket_oauth() -> AsyncIterator[PocketOAuthStandin]:
+    standin = PocketOAuthStandin()
+    runner = web.AppRunner(standin.app(), access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    standin.url = f"http://127.0.0.1:{runner.addresses[0][1]}"
+    yield standin
+    standin.released.set()
+    await runner.cleanup()
+
+
+def assert_not_linked_page(page: Page) -> None:
+    assert page.status == 400
+    assert "Tuckaway is linked" not in page.text and "Signed in" not in page.text
 
 
 # -- fixtures --------------------------------------------------------------------------
@@ -366,6 +427,52 @@ async def test_pocket_service_that_cannot_be_reached_is_unavailable(
     assert getattr(caught.value, "code", None) == "unavailable"
 
 
+async def test_pocket_service_error_on_the_token_exchange_is_not_called_linked_in_the_tab(
+    make_ctx: Callable[..., Context], pocket_oauth: PocketOAuthStandin
+) -> None:
+    pocket_oauth.status = 503
+    ctx = make_ctx(TUCKAWAY_POCKET_URL=pocket_oauth.url, TUCKAWAY_POCKET_CONSUMER_KEY=CONSUMER_KEY)
+    tab = Tab()
+    with pytest.raises(Unavailable):
+        await login(ctx, "pocket", None, tab, timeout_s=20)
+    page = await tab.page()
+    assert_not_linked_page(page)
+    assert "could not be reached or had a problem" in page.text
+    assert not is_linked(ctx.db, "pocket")
+
+
+async def test_pocket_token_exchange_that_times_out_is_not_called_linked_in_the_tab(
+    make_ctx: Callable[..., Context], pocket_oauth: PocketOAuthStandin
+) -> None:
+    pocket_oauth.delay = 2.0
+    ctx = make_ctx(TUCKAWAY_POCKET_URL=pocket_oauth.url, TUCKAWAY_POCKET_CONSUMER_KEY=CONSUMER_KEY,
+                   TUCKAWAY_REQUEST_TIMEOUT_S="0.3")
+    tab = Tab()
+    with pytest.raises(Unavailable, match="cannot reach Pocket"):
+        await login(ctx, "pocket", None, tab, timeout_s=20)
+    page = await tab.page()
+    assert_not_linked_page(page)
+    assert "could not be reached or had a problem" in page.text
+    assert not is_linked(ctx.db, "pocket")
+
+
+async def test_a_sign_in_cancelled_after_the_redirect_shows_the_unconfirmed_page(
+    make_ctx: Callable[..., Context], pocket_oauth: PocketOAuthStandin
+) -> None:
+    pocket_oauth.delay = 30.0
+    ctx = make_ctx(TUCKAWAY_POCKET_URL=pocket_oauth.url, TUCKAWAY_POCKET_CONSUMER_KEY=CONSUMER_KEY)
+    tab = Tab()
+    signing_in = asyncio.create_task(login(ctx, "pocket", None, tab, timeout_s=20))
+    await asyncio.wait_for(pocket_oauth.exchanging.wait(), 10)
+    signing_in.cancel()  # the host is closing, say
+    with pytest.raises(asyncio.CancelledError):
+        await signing_in
+    page = await tab.page()
+    assert_not_linked_page(page)
+    assert "options page" in page.text and "not confirm" in page.text
+    assert not is_linked(ctx.db, "pocket")
+
+
 async def test_pocket_logout_forgets_the_token(
     make_ctx: Callable[..., Context], serve: RunningServer, keyring_file: Path
 ) -> None:
@@ -441,6 +548,20 @@ async def test_mastodon_app_the_instance_forgot_is_registered_again_next_time(
     await login(ctx, "mastodon", mastodon.url, tab, timeout_s=20)
     await tab.page()
     assert mastodon.calls.count("apps") == 2
+
+
+async def test_mastodon_service_error_on_the_token_exchange_is_not_called_linked_in_the_tab(
+    make_ctx: Callable[..., Context], mastodon: MastodonStandin
+) -> None:
+    mastodon.token_status = 503
+    ctx = make_ctx()
+    tab = Tab()
+    with pytest.raises(Unavailable):
+        await login(ctx, "mastodon", mastodon.url, tab, timeout_s=20)
+    page = await tab.page()
+    assert_not_linked_page(page)
+    assert "could not be reached or had a problem" in page.text
+    assert not is_linked(ctx.db, "mastodon")
 
 
 async def test_mastodon_denial_links_nothing(

@@ -7,8 +7,15 @@ import asyncio
 import aiohttp
 import pytest
 
+from tuckaway import oauth
 from tuckaway.errors import AuthTimeout
-from tuckaway.oauth import LoopbackRedirect, Page, pkce_challenge, pkce_verifier
+from tuckaway.oauth import (
+    UNCONFIRMED_PAGE,
+    LoopbackRedirect,
+    Page,
+    pkce_challenge,
+    pkce_verifier,
+)
 
 
 def test_pkce_challenge_matches_rfc7636_example() -> None:
@@ -103,13 +110,29 @@ async def test_a_second_redirect_is_refused_and_the_port_closes_after_use() -> N
             await http.get(url)
 
 
-async def test_closing_without_a_verdict_answers_the_browser_with_the_plain_page() -> None:
+async def test_closing_without_a_verdict_never_tells_the_browser_it_is_linked() -> None:
     listener = LoopbackRedirect("st")
     await listener.start()
     async with aiohttp.ClientSession() as http:
         task = asyncio.create_task(http.get(listener.redirect_uri + "?state=st"))
         await listener.wait(5)
-        await listener.close()
+        await listener.close()  # the flow ended (an error, a cancellation) without a page
         resp = await task
-        assert resp.status == 200
-        assert "You can close this tab" in await resp.text()
+        text = await resp.text()
+        assert resp.status == 400
+        assert "Tuckaway is linked" not in text and "Signed in" not in text
+        assert "options page" in text and "You can close this tab" in text
+        assert UNCONFIRMED_PAGE.title in text
+
+
+async def test_a_verdict_slower_than_the_page_wait_gets_the_unconfirmed_page(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(oauth, "PAGE_WAIT_S", 0.2)
+    async with LoopbackRedirect("st") as listener, aiohttp.ClientSession() as http:
+        task = asyncio.create_task(http.get(listener.redirect_uri + "?state=st"))
+        await listener.wait(5)
+        resp = await task  # nobody calls finish()
+        text = await resp.text()
+        assert "Tuckaway is linked" not in text and UNCONFIRMED_PAGE.title in text
+        listener.finish(Page(True, "Signed in", "too late"))

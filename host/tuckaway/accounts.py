@@ -198,26 +198,27 @@ async def _login_pocket(
         )
         await on_authorize(url)
         await listener.wait(wait_s)
-        status, answer = await _post(
-            http, f"{base}/v3/oauth/authorize", {"consumer_key": key, "code": code}, "Pocket"
-        )
-        if status == 403:
-            listener.finish(_denied_page("Pocket"))
-            raise SignInDenied(
-                f"the sign-in was not approved at {base} "
-                f"({answer.get('_error') or 'access denied'}); nothing was linked"
-            )
-        token = answer.get("access_token")
-        if status != 200 or not isinstance(token, str) or not token:
-            listener.finish(_failed_page("Pocket"))
-            raise _pocket_error(status, answer, "finish the sign-in")
-        register_secret(token)
-        username = answer.get("username")
-        username = username if isinstance(username, str) else ""
+        # From here on the tab waits for its page: the linked page only once the
+        # token is stored, a page saying what went wrong for a known error, and
+        # (on anything else, a cancellation too) the listener's unconfirmed page.
         try:
+            status, answer = await _post(
+                http, f"{base}/v3/oauth/authorize", {"consumer_key": key, "code": code}, "Pocket"
+            )
+            if status == 403:
+                raise SignInDenied(
+                    f"the sign-in was not approved at {base} "
+                    f"({answer.get('_error') or 'access denied'}); nothing was linked"
+                )
+            token = answer.get("access_token")
+            if status != 200 or not isinstance(token, str) or not token:
+                raise _pocket_error(status, answer, "finish the sign-in")
+            register_secret(token)
+            username = answer.get("username")
+            username = username if isinstance(username, str) else ""
             ctx.credentials.save_pocket(PocketCredentials(base, key, token, username))
-        except TuckawayError:
-            listener.finish(_failed_page("Pocket"))
+        except TuckawayError as exc:
+            listener.finish(_error_page("Pocket", exc))
             raise
         listener.finish(_linked_page("Pocket", username))
     log.info("pocket account linked")
@@ -262,15 +263,19 @@ async def _login_mastodon(
         )
         await on_authorize(url)
         query = await listener.wait(wait_s)
-        if "error" in query or not query.get("code"):
-            listener.finish(_denied_page("Mastodon"))
-            reason = query.get("error_description") or query.get("error") or "no code returned"
-            raise SignInDenied(
-                f"the sign-in was not approved at {instance} ({reason}); nothing was linked"
-            )
-        code = query["code"]
-        register_secret(code)
+        # As for Pocket: the linked page only once the token is stored.
         try:
+            if "error" in query or not query.get("code"):
+                reason = query.get("error_description") or query.get("error") or "no code returned"
+                if query.get("error") in ("server_error", "temporarily_unavailable"):
+                    raise Unavailable(
+                        f"{instance} could not start the sign-in ({reason}); try again later"
+                    )
+                raise SignInDenied(
+                    f"the sign-in was not approved at {instance} ({reason}); nothing was linked"
+                )
+            code = query["code"]
+            register_secret(code)
             status, answer = await _post(
                 http,
                 f"{instance}/oauth/token",
@@ -296,8 +301,8 @@ async def _login_mastodon(
             ctx.credentials.save_mastodon(
                 MastodonCredentials(instance, token, acct, app.client_id, app.client_secret)
             )
-        except TuckawayError:
-            listener.finish(_failed_page("Mastodon"))
+        except TuckawayError as exc:
+            listener.finish(_error_page("Mastodon", exc))
             raise
         listener.finish(_linked_page("Mastodon", acct))
     log.info("mastodon account linked on %s", instance)
@@ -462,12 +467,31 @@ def _denied_page(service: str) -> Page:
     )
 
 
+def _unavailable_page(service: str) -> Page:
+    return Page(
+        False,
+        "Sign-in failed",
+        f"{service} could not be reached or had a problem while finishing the sign-in, so "
+        "nothing was linked. Try again later from Tuckaway's options page. "
+        "You can close this tab.",
+    )
+
+
 def _failed_page(service: str) -> Page:
     return Page(
         False,
         "Sign-in failed",
-        f"Signing in to {service} did not complete; Tuckaway shows why. You can close this tab.",
+        f"Signing in to {service} did not complete, so nothing was linked. Tuckaway's "
+        "options page (or the terminal you signed in from) says why. You can close this tab.",
     )
+
+
+def _error_page(service: str, exc: TuckawayError) -> Page:
+    if isinstance(exc, SignInDenied):
+        return _denied_page(service)
+    if isinstance(exc, Unavailable):
+        return _unavailable_page(service)
+    return _failed_page(service)
 
 
 # -- command line ------------------------------------------------------------------

@@ -4,8 +4,12 @@ A tiny aiohttp server on ``127.0.0.1`` and a port the OS picks receives the
 browser's redirect once the user has approved. It checks ``state`` (an answer
 for another sign-in is refused with an error page and waiting goes on), hands
 the query to the sign-in flow, and answers the browser with the page the flow
-asks for ("You can close this tab", or what went wrong). It stops after the
-first answer with the right ``state``, or at the timeout (:class:`AuthTimeout`).
+asks for ("You can close this tab", or what went wrong). A flow that ends
+without choosing a page (an unexpected error, a cancellation, a verdict slower
+than :data:`PAGE_WAIT_S`) gets :data:`UNCONFIRMED_PAGE`, which claims neither
+success nor failure: the tab must never say "linked" before the token is
+stored. It stops after the first answer with the right ``state``, or at the
+timeout (:class:`AuthTimeout`).
 
 Also the PKCE helpers (RFC 7636, ``S256``).
 """
@@ -30,7 +34,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 LOOPBACK = "127.0.0.1"
-#: How long the browser's request waits for the flow's verdict before a generic page.
+#: How long the browser's request waits for the flow's verdict before :data:`UNCONFIRMED_PAGE`.
 PAGE_WAIT_S = 60.0
 
 
@@ -59,7 +63,14 @@ class Page:
     message: str
 
 
-DONE_PAGE = Page(True, "Signed in", "Tuckaway is linked. You can close this tab.")
+#: The page when the flow chose none: it cannot tell whether the account is linked.
+UNCONFIRMED_PAGE = Page(
+    False,
+    "Sign-in not confirmed",
+    "Tuckaway did not confirm this sign-in here. Go back to Tuckaway's options page "
+    "(or the terminal you signed in from): it shows whether the account is linked, "
+    "and if not, why. You can close this tab.",
+)
 
 
 class LoopbackRedirect:
@@ -134,7 +145,7 @@ class LoopbackRedirect:
             self._page.set_result(page)
 
     async def close(self) -> None:
-        self.finish(DONE_PAGE)
+        self.finish(UNCONFIRMED_PAGE)
         if self._arrived is not None and not self._arrived.done():
             self._arrived.cancel()
         if self._runner is not None:
@@ -179,7 +190,7 @@ class LoopbackRedirect:
         try:
             page = await asyncio.wait_for(asyncio.shield(self._page), PAGE_WAIT_S)
         except TimeoutError:
-            page = DONE_PAGE
+            page = UNCONFIRMED_PAGE
         return _respond(page, status=200 if page.ok else 400)
 
 
@@ -207,7 +218,7 @@ def _respond(page: Page, status: int) -> web.StreamResponse:
 
 
 __all__ = [
-    "DONE_PAGE",
+    "UNCONFIRMED_PAGE",
     "LoopbackRedirect",
     "Page",
     "new_state",
