@@ -13,6 +13,7 @@ import asyncio
 import base64
 import contextlib
 import hashlib
+import json
 import secrets
 import subprocess
 import sys
@@ -48,7 +49,10 @@ CONSUMER_KEY = "12345-consumerkeyfortests"
 class MastodonStandin:
     """``/api/v1/apps``, ``/oauth/authorize`` (approves at once, or denies),
     ``/oauth/token`` (checks PKCE S256, client secret, redirect URI),
-    ``verify_credentials`` and ``/oauth/revoke``."""
+    ``verify_credentials``, ``/oauth/revoke``, and as far as a revoked token
+    goes the bookmarks API: ``GET /api/v1/bookmarks`` (an empty list) and
+    ``POST /api/v1/statuses/:id/(un)bookmark`` (no statuses here: 404), each
+    answering Mastodon's 401 to a token it does not know."""
 
     username: str = "ann"
     deny: bool = False
@@ -71,6 +75,9 @@ class MastodonStandin:
         app.router.add_post("/oauth/token", self._token)
         app.router.add_post("/oauth/revoke", self._revoke)
         app.router.add_get("/api/v1/accounts/verify_credentials", self._verify)
+        app.router.add_get("/api/v1/bookmarks", self._bookmarks)
+        app.router.add_post("/api/v1/statuses/{id}/bookmark", self._bookmark)
+        app.router.add_post("/api/v1/statuses/{id}/unbookmark", self._bookmark)
         return app
 
     @staticmethod
@@ -153,12 +160,28 @@ class MastodonStandin:
             self.revoked.append(token)
         return web.json_response({})
 
-    async def _verify(self, request: web.Request) -> web.Response:
-        self.calls.append("verify_credentials")
+    def _unauthorized(self, request: web.Request) -> web.Response | None:
+        """Mastodon's 401 for a missing, revoked or unknown token; None for a good one."""
         auth = request.headers.get("Authorization", "")
         if not auth.startswith("Bearer ") or auth[7:] not in self.tokens:
             return web.json_response({"error": "The access token is invalid"}, status=401)
+        return None
+
+    async def _verify(self, request: web.Request) -> web.Response:
+        self.calls.append("verify_credentials")
+        refused = self._unauthorized(request)
+        if refused is not None:
+            return refused
         return web.json_response({"id": "1", "username": self.username, "acct": self.username})
+
+    async def _bookmarks(self, request: web.Request) -> web.Response:
+        self.calls.append("bookmarks")
+        return self._unauthorized(request) or web.json_response([])
+
+    async def _bookmark(self, request: web.Request) -> web.Response:
+        self.calls.append(request.path.rsplit("/", 1)[-1])
+        return self._unauthorized(request) or web.json_response(
+            {"error": "Record not found"}, status=404)
 
 
 @pytest.fixture
@@ -800,11 +823,21 @@ def _sign_in_then_hit_a_401(env: dict[str, str], standin: MastodonStandin) -> No
         browse_in_thread(event["url"])
         assert host.recv_for("l")["ok"] is True
         standin.tokens.clear()  # the user revoked the app on the server
+        standin.calls.clear()
         reply = host.request({"id": "b", "op": "bookmarks"}, timeout=30)
         assert reply["ok"] is False and reply["error"]["code"] == "auth_failed"
         assert standin.issued[0] not in str(reply)
+        # the 401 came from the bookmarks call itself (no 404 -> verify_credentials detour)
+        assert standin.calls == ["bookmarks"]
+        marked = host.request({"id": "w", "op": "bookmark", "status_id": "109"}, timeout=30)
+        assert marked["ok"] is False and marked["error"]["code"] == "auth_failed", marked
+        assert standin.issued[0] not in str(marked)
+        assert standin.calls == ["bookmarks", "bookmark"]
         hello = host.request({"id": "h", "op": "hello"})["result"]
         assert hello["accounts"]["mastodon"]["linked"] is True
+    queue = json.loads(run_cli(env, "queue", "--json").stdout)
+    assert [(e["op"], e["state"]) for e in queue] == [("bookmark", "held")]
+    assert queue[0]["last_error"]["code"] == "auth_failed"
     stored = _keyring_text(env)
     assert standin.issued[0] in stored
 
