@@ -28,6 +28,7 @@ import pytest
 
 from support.faultproxy import Fault, PocketService
 from support.hostproc import HostProcess, frame, host_env, run_cli
+from support.mastodon_standin import MastodonStandIn
 
 
 def post(url: str, body: dict[str, Any], timeout: float = 10) -> tuple[int, dict[str, str], bytes]:
@@ -648,6 +649,62 @@ def test_a_retried_write_does_not_overtake_a_later_write_to_the_same_item(
         assert svc.items()[url]["favorite"] == "0", [
             (r.status, r.fault, r.actions) for r in svc.records()
         ]
+
+
+def test_repeats_in_one_burst_keep_their_order_on_the_service(tmp_path: Path) -> None:
+    with PocketService(tmp_path / "svc") as svc:
+        env = pocket_env(tmp_path / "home", svc)
+        toggled, readded = "https://toggle.example/", "https://readd.example/"
+        with HostProcess(env) as host:
+            frames = Frames(host)
+            assert frames.request({"id": "s", "op": "save", "url": toggled})["ok"]
+            burst = [
+                {"id": "f1", "op": "favorite", "url": toggled},
+                {"id": "u", "op": "unfavorite", "url": toggled},
+                {"id": "f2", "op": "favorite", "url": toggled},
+            ]
+            send_all(host, burst)
+            assert all(s.ok for s in frames.settle([r["id"] for r in burst]).values())
+            toggles = svc.records()[-1].actions
+            burst = [
+                {"id": "s1", "op": "save", "url": readded},
+                {"id": "a", "op": "archive", "url": readded},
+                {"id": "s2", "op": "save", "url": readded},
+            ]
+            send_all(host, burst)
+            assert all(s.ok for s in frames.settle([r["id"] for r in burst]).values())
+        assert [a["action"] for a in toggles] == ["favorite", "unfavorite", "favorite"]
+        sent = [a["action"] for r in svc.records()[2:] for a in r.actions]
+        assert sent == ["add", "archive", "add"]
+        items = svc.items()
+        assert items[toggled]["favorite"] == "1"  # the user's last word was "favorite"
+        assert items[readded]["status"] == "0"  # ... and here "save" again: unread
+
+
+def test_bookmark_unbookmark_bookmark_sent_together_ends_bookmarked(
+    home: Path, standin: MastodonStandIn
+) -> None:
+    env = host_env(home)
+    post = standin.add_status()
+    with HostProcess(env) as host:
+        frames = Frames(host)
+        for rid, op in [("b1", "bookmark"), ("u", "unbookmark"), ("b2", "bookmark")]:
+            host.send({"id": rid, "op": op, "status_id": post.id})
+            final = frames.settle([rid])[rid].final  # no account yet: kept, in order
+            assert final is not None and final["error"]["code"] == "not_linked", final
+    link = run_cli(
+        env,
+        "login",
+        "mastodon",
+        "--instance",
+        standin.base_url,
+        "--access-token-stdin",
+        input=standin.access_token + "\n",
+    )
+    assert link.returncode == 0, link.stderr
+    sent = [r.path.rsplit("/", 1)[-1] for r in standin.requests_to("/api/v1/statuses")]
+    assert sent == ["bookmark", "unbookmark", "bookmark"]
+    assert standin.bookmarked_ids() == [post.id]
 
 
 @pytest.mark.parametrize("blocker", ["held", "rate_limited"])

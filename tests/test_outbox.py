@@ -87,6 +87,87 @@ async def test_exact_repeats_are_delivered_once_and_answered_twice(ctx: Context)
     assert finals[0].result == finals[1].result
 
 
+@pytest.fixture
+def local_ctx(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Context:
+    """The embedded local list, its deliver() calls recorded in ``ctx.sent``."""
+    c = Context(Settings.load({"TUCKAWAY_HOME": str(tmp_path / "local")}))
+    backend = c.backend("local")
+    sent: list[list[str]] = []
+    deliver = backend.deliver
+
+    async def recording(writes: Sequence[Write]) -> list[Outcome]:
+        sent.append([w.op for w in writes])
+        return await deliver(writes)
+
+    monkeypatch.setattr(backend, "deliver", recording)
+    c.sent = sent  # type: ignore[attr-defined]
+    return c
+
+
+async def test_a_toggle_repeated_across_its_opposite_is_sent_in_order(local_ctx: Context) -> None:
+    url = "https://e.org/toggle"
+    await submit(local_ctx, [("save", {"url": url})], timeout_s=5)
+    finals = await submit(
+        local_ctx,
+        [("favorite", {"url": url}), ("unfavorite", {"url": url}), ("favorite", {"url": url})],
+        timeout_s=5,
+    )
+    assert all(f is not None and f.error is None for f in finals)
+    assert local_ctx.sent[-1] == ["favorite", "unfavorite", "favorite"]  # type: ignore[attr-defined]
+    item = local_ctx.store.items("local").lookup(url)
+    assert item is not None and item.favorite
+
+
+async def test_save_archive_save_ends_unread(local_ctx: Context) -> None:
+    url = "https://e.org/readd"
+    writes = [("save", {"url": url}), ("archive", {"url": url}), ("save", {"url": url})]
+    finals = await submit(local_ctx, writes, timeout_s=5)
+    assert all(f is not None and f.error is None for f in finals)
+    assert local_ctx.sent == [["save", "archive", "save"]]  # type: ignore[attr-defined]
+    item = local_ctx.store.items("local").lookup(url)
+    assert item is not None and item.to_lookup()["status"] == "unread"
+
+
+async def test_a_double_click_is_sent_once_among_other_writes(local_ctx: Context) -> None:
+    a, b = "https://e.org/a", "https://e.org/b"
+    await submit(local_ctx, [("save", {"url": a}), ("save", {"url": b})], timeout_s=5)
+    finals = await submit(
+        local_ctx,
+        [("favorite", {"url": a}), ("archive", {"url": b}), ("favorite", {"url": a})],
+        timeout_s=5,
+    )
+    assert local_ctx.sent[-1] == ["favorite", "archive"]  # type: ignore[attr-defined]
+    assert finals[0] is not None and finals[2] is not None
+    assert finals[0].result == finals[2].result
+
+
+async def test_a_repeat_is_not_merged_across_a_write_that_may_name_the_same_item(
+    ctx: Context,
+) -> None:
+    url = "https://e.org/same"
+    await submit(
+        ctx,
+        [
+            ("tags_add", {"url": url, "tags": ["a"]}),
+            ("tags_remove", {"item_id": "7", "tags": ["a"]}),  # perhaps the item of that url
+            ("tags_add", {"url": url, "tags": ["a"]}),
+            ("tag_rename", {"old_tag": "a", "new_tag": "b"}),
+            ("tags_add", {"url": url, "tags": ["a"]}),
+            ("tag_delete", {"tag": "b"}),
+            ("tag_delete", {"tag": "b"}),
+        ],
+        timeout_s=5,
+    )
+    assert [w.op for w in backend_of(ctx).calls[0]] == [
+        "tags_add",
+        "tags_remove",
+        "tags_add",
+        "tag_rename",
+        "tags_add",
+        "tag_delete",
+    ]
+
+
 async def test_retry_keeps_the_write_and_reports_retrying(ctx: Context) -> None:
     backend_of(ctx).script = [Retry("unavailable", "HTTP 503", None),
                               Retry("unavailable", "HTTP 500", None)]

@@ -3,8 +3,10 @@
 One worker per service. A coalescing service (Pocket) waits for a burst to
 end: ``batch_quiet_ms`` without a new write, at most ``batch_max_delay_ms``
 after the burst's first write, or ``batch_max_actions`` writes. The local list
-and Mastodon deliver at once. Exact repeats inside one claim (a double click)
-are delivered once and every request is answered.
+and Mastodon deliver at once. An exact repeat inside one claim (a double
+click) is delivered once and both requests are answered, unless another write
+that may touch the same target lies between them: then each is sent in its own
+place, so the order the user clicked in is kept.
 
 Failures never drop a write: ``Retry`` reschedules it with exponential backoff
 and full jitter (or the service's reset time) and tells the waiting callers
@@ -155,6 +157,53 @@ class Batcher:
         self._workers.clear()
 
 
+#: the payload fields that name a write's target; a write with none (tag_rename,
+#: tag_delete) touches every item
+_TARGET_FIELDS = ("url", "item_id", "status_url", "status_id")
+
+
+def _merge_repeats(entries: list[Entry]) -> list[list[Entry]]:
+    """Group a claim into what is sent: each group is one write and the repeats it answers.
+
+    A write joins the group of an identical earlier write (a double click) only
+    if nothing that could touch the same target lies between them: no other
+    write to the same url or id, no write naming its target another way (an
+    ``item_id`` may be the item of a ``url``), no ``tag_rename``/``tag_delete``
+    (and for those, no write at all). Otherwise it is sent at its own place, so
+    favorite, unfavorite, favorite ends favorite.
+    """
+    groups: list[list[Entry]] = []
+    latest: dict[tuple[str, str], int] = {}  # (field, value) -> last group that names it
+    latest_by_field: dict[str, int] = {}  # field -> last group that names a target by it
+    latest_global = -1  # last group that touches every target
+    for entry in entries:
+        target = _target_of(entry)
+        if target is None:
+            at = len(groups) - 1
+        else:
+            at = latest.get(target, -1)
+            others = max((i for f, i in latest_by_field.items() if f != target[0]), default=-1)
+            if at <= max(latest_global, others):
+                at = -1
+        if at >= 0 and groups[at][0].dedupe_key == entry.dedupe_key:
+            groups[at].append(entry)
+            continue
+        groups.append([entry])
+        if target is None:
+            latest_global = len(groups) - 1
+        else:
+            latest[target] = latest_by_field[target[0]] = len(groups) - 1
+    return groups
+
+
+def _target_of(entry: Entry) -> tuple[str, str] | None:
+    for name in _TARGET_FIELDS:
+        value = entry.payload.get(name)
+        if value:
+            return name, str(value)
+    return None
+
+
 def _final_of(entry: Entry) -> Final | None:
     if entry.state == "done":
         return Final(result=entry.result or {})
@@ -269,10 +318,8 @@ class _Worker:
                 await self._wake.wait()
 
     async def _deliver(self, backend: Backend, entries: list[Entry]) -> None:
-        groups: dict[str, list[Entry]] = {}
-        for entry in entries:
-            groups.setdefault(entry.dedupe_key, []).append(entry)
-        firsts = [g[0] for g in groups.values()]
+        groups = _merge_repeats(entries)
+        firsts = [g[0] for g in groups]
         writes = [Write(e.id, e.op, e.payload, e.attempts) for e in firsts]
         self.inflight = {e.id for e in entries}
         self.delivering = True
@@ -308,7 +355,7 @@ class _Worker:
         return Retry("unavailable", f"internal error ({type(exc).__name__}); see the log")
 
     def _apply(
-        self, firsts: list[Entry], groups: dict[str, list[Entry]], outcomes: list[Outcome]
+        self, firsts: list[Entry], groups: list[list[Entry]], outcomes: list[Outcome]
     ) -> Callable[[], None]:
         """Record the outcomes; returns what tells the callers, to run after the commit."""
         b = self.batcher
@@ -317,8 +364,8 @@ class _Worker:
         events: list[tuple[list[int], dict[str, Any]]] = []
         retries: dict[tuple[str, float | None], tuple[float, Retry, list[int]]] = {}
         with transaction(b.outbox.conn):
-            for first, outcome in zip(firsts, outcomes, strict=True):
-                ids = [e.id for e in groups[first.dedupe_key]]
+            for first, group, outcome in zip(firsts, groups, outcomes, strict=True):
+                ids = [e.id for e in group]
                 if isinstance(outcome, Done):
                     b.outbox.complete(ids, outcome.result)
                     finals.append((ids, Final(result=outcome.result)))
