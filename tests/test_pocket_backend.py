@@ -195,6 +195,96 @@ def test_save_tags_add_and_archive_of_one_url_in_one_burst_land_on_the_saved_ite
     assert lookup["status"] == "archived" and sorted(lookup["tags"]) == ["a", "b", "c"]
 
 
+@pytest.mark.parametrize(
+    ("between", "tags"),
+    [
+        ({"op": "tags_remove", "tags": ["x"]}, ["x"]),
+        ({"op": "tags_replace", "tags": ["y"]}, ["x", "y"]),
+        ({"op": "tags_clear"}, ["x"]),
+    ],
+)
+def test_a_tags_add_after_a_held_back_edit_of_a_url_being_saved_keeps_arrival_order(
+    host: HostProcess, pocket: PocketStandin, between: dict[str, Any], tags: list[str]
+) -> None:
+    url = "https://example.com/ordered"
+    replies = burst(
+        host,
+        [
+            save("s", url, tags=["x", "a"]) if between["op"] == "tags_clear" else save("s", url),
+            {"id": "e", "url": url, **between},
+            {"id": "t", "op": "tags_add", "url": url, "tags": ["x"]},
+        ],
+    )
+
+    item_id = ok(replies[0])["item_id"]
+    assert ok(replies[1]) == {"item_id": item_id} and ok(replies[2]) == {"item_id": item_id}
+    stored = pocket.items.lookup(url)
+    assert stored is not None and sorted(stored.tags) == tags
+    # the tags_add did not ride with the save: it went after the edit, in the follow-up batch
+    assert [a["action"] for s in pocket.sends() for a in s][-2:] == [between["op"], "tags_add"]
+    lookup = ok(host.request({"id": "l", "op": "lookup", "url": url}))
+    assert sorted(lookup["tags"]) == tags
+
+
+def test_a_tags_add_after_a_delete_of_a_url_being_saved_is_sent_after_it(
+    host: HostProcess, pocket: PocketStandin
+) -> None:
+    url = "https://example.com/deleted-then-tagged"
+    replies = burst(
+        host,
+        [
+            save("s", url),
+            {"id": "d", "op": "delete", "url": url},
+            {"id": "t", "op": "tags_add", "url": url, "tags": ["x"]},
+        ],
+    )
+
+    item_id = ok(replies[0])["item_id"]
+    assert ok(replies[1]) == {"item_id": item_id}
+    # the tags_add reached the service after the delete, which refused it: no item
+    assert replies[2]["ok"] is False and replies[2]["error"]["code"] == "action_failed"
+    assert pocket.items.lookup(url) is None
+    assert "tags" not in pocket.writes()[0].body  # nothing folded into the save
+    assert [a["action"] for a in pocket.sends()[-1]] == ["delete", "tags_add"]
+
+
+def test_a_tags_add_by_item_id_waits_behind_a_held_back_edit_of_the_same_item(
+    host: HostProcess, pocket: PocketStandin
+) -> None:
+    url = "https://example.com/known"
+    item_id = ok(host.request(save("first", url), 20))["item_id"]
+    replies = burst(
+        host,
+        [
+            save("s", url),
+            {"id": "r", "op": "tags_remove", "url": url, "tags": ["x"]},
+            {"id": "t", "op": "tags_add", "item_id": item_id, "tags": ["x"]},
+        ],
+    )
+
+    assert [ok(r)["item_id"] for r in replies] == [item_id] * 3
+    stored = pocket.items.lookup(url)
+    assert stored is not None and stored.tags == ["x"]
+
+
+def test_a_tags_add_after_a_tag_delete_in_the_batch_is_not_folded_into_an_earlier_save(
+    host: HostProcess, pocket: PocketStandin
+) -> None:
+    url = "https://example.com/tag-deleted"
+    replies = burst(
+        host,
+        [
+            save("s", url, tags=["x"]),
+            {"id": "d", "op": "tag_delete", "tag": "x"},
+            {"id": "t", "op": "tags_add", "url": url, "tags": ["x"]},
+        ],
+    )
+
+    assert ok(replies[1]) == {} and ok(replies[2]) == {"item_id": ok(replies[0])["item_id"]}
+    stored = pocket.items.lookup(url)
+    assert stored is not None and stored.tags == ["x"]
+
+
 def test_all_twelve_actions_reach_the_service_with_pockets_parameter_names(
     host: HostProcess, pocket: PocketStandin
 ) -> None:

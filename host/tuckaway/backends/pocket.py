@@ -9,9 +9,12 @@ and go out as ONE ``POST /v3/send``; a flush that is a single save uses
 Inside one batch:
 
 * ``tags_add`` on a url that a save in the same batch adds is folded into that
-  save's ``tags`` and answered with the saved item's id;
+  save's ``tags`` and answered with the saved item's id, as long as nothing
+  else touched that item between the save and the ``tags_add`` (folding would
+  move the tags ahead of it);
 * any other item op on such a url is deferred to the next batch (by then the
-  save has returned its ``item_id``);
+  save has returned its ``item_id``), and so is every later write on that item
+  in the batch, ``tags_add`` included: writes to one item arrive in order;
 * item ops naming a ``url`` are resolved to an ``item_id`` through the host's
   index of the account (the ``pocket`` namespace of the store), which every
   successful write and every :func:`sync` keep current.
@@ -84,24 +87,44 @@ class PocketBackend:
         outcomes: list[Outcome | None] = [None] * len(writes)
         plan: list[_Planned] = []
         saving: dict[str, _Planned] = {}  # url -> the add of this batch
+        # urls saved in this batch with no other write on them since the save: a
+        # tags_add folded into the save there changes nothing about the order
+        foldable: set[str] = set()
+        # urls with a write held back for the next batch: every later write on
+        # them is held back too, so that they reach the service in arrival order
+        held: set[str] = set()
         for i, write in enumerate(writes):
             payload = write.payload
             url: str = payload.get("url") or ""
             if write.op == "save":
                 if url in saving:  # another save of it (other title/tags): after this one
                     outcomes[i] = Defer("another save of this url is in the batch")
+                    held.add(url)
+                    foldable.discard(url)
                     continue
                 planned = _Planned(to_action("save", payload), [i])
                 saving[url] = planned
+                foldable.add(url)
                 plan.append(planned)
                 continue
-            if write.op in _ITEM_OPS and not payload.get("item_id"):
+            if write.op in {"tag_rename", "tag_delete"}:
+                foldable.clear()  # it may touch any item saved earlier in the batch
+            elif write.op in _ITEM_OPS and payload.get("item_id"):
+                target = self._url_of(str(payload["item_id"])) if saving else None
+                if target is not None and target in held:
+                    outcomes[i] = Defer("an earlier write on this item waits for the next batch")
+                    continue
+                if target is not None:
+                    foldable.discard(target)
+            elif write.op in _ITEM_OPS:
                 if url in saving:
-                    if write.op == "tags_add":
+                    if write.op == "tags_add" and url in foldable:
                         _fold_tags(saving[url].action, payload.get("tags") or [])
                         saving[url].writes.append(i)
                     else:
                         outcomes[i] = Defer()
+                        held.add(url)
+                        foldable.discard(url)
                     continue
                 item_id = self.index.resolve(url)
                 if item_id is None:
@@ -125,6 +148,11 @@ class PocketBackend:
                 for planned, answer in zip(plan, answers, strict=True):
                     self._answer(writes, planned, answer, outcomes)
         return [o if o is not None else Defer() for o in outcomes]
+
+    def _url_of(self, item_id: str) -> str | None:
+        """The url the index knows ``item_id`` by (None when it does not know it)."""
+        item = self.index.get_item(item_id)
+        return item.url if item is not None else None
 
     async def _client(self) -> PocketClient:
         from ..pocket_client import PocketClient
