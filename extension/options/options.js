@@ -1,12 +1,15 @@
 /**
  * Options: is the helper app there (and how to install it when not), account
- * sign-in/out, default tags, where the host's own settings live, shortcuts.
+ * sign-in/out, the host's service and batching settings (ops `settings` and
+ * `settings_set`: they live in the host's config.toml, not in the extension),
+ * default tags, shortcuts.
  */
 import { ext } from "../lib/browser.js";
 import { BackgroundClient } from "../lib/relay.js";
 import { loginRequest, logoutRequest, normalizeInstance } from "../lib/requests.js";
 import { normalizeTagList, parseTags } from "../lib/tags.js";
 import { INSTALL_COMMAND, describeError } from "../lib/words.js";
+import { BATCH_KEYS, INPUT_FOR, settingsChanges, sourceNote } from "./settings.js";
 
 const client = new BackgroundClient();
 const $ = (id) => document.getElementById(id);
@@ -26,6 +29,9 @@ function message(id, text, kind = "") {
 
 // -- helper app and accounts -----------------------------------------------------
 
+let pocketLinked = false;
+let hostSettings = null;
+
 function showHost(info) {
   $("host").dataset.state = "found";
   $("host-found").hidden = false;
@@ -44,13 +50,16 @@ function showMissing(error) {
   pill("host-badge", "Not found", "error");
   const reason = error?.code === "host_unavailable" ? "" : `: ${describeError(error)}`;
   $("host-reason").textContent = reason;
-  for (const id of ["pocket-login", "mastodon-login"]) $(id).disabled = true;
+  for (const id of ["pocket-login", "mastodon-login", "service-save", "batching-save", "batching-reset"]) {
+    $(id).disabled = true;
+  }
   pill("pocket-state", "Needs the helper app");
   pill("mastodon-state", "Needs the helper app");
 }
 
 function showAccounts(accounts) {
   const pocket = accounts.pocket ?? {};
+  pocketLinked = Boolean(pocket.linked);
   pill("pocket-state", pocket.linked ? `Signed in${pocket.username ? ` as ${pocket.username}` : ""}` : "Not signed in",
     pocket.linked ? "ok" : "");
   $("pocket-login").hidden = Boolean(pocket.linked);
@@ -75,6 +84,69 @@ async function checkHost() {
     showHost(await client.hello());
   } catch (error) {
     showMissing(error);
+    return;
+  }
+  await loadSettings();
+}
+
+// -- the host's settings (config.toml) --------------------------------------------
+
+function showSettings(settings) {
+  hostSettings = settings;
+  const { values, sources } = settings;
+  $("config-path").textContent = settings.config_file ? ` (${settings.config_file})` : "";
+
+  const url = $("pocket-url");
+  url.value = values.pocket_url;
+  const urlPinned = sources.pocket_url === "environment";
+  url.disabled = urlPinned || pocketLinked;
+  $("pocket-url-note").textContent = pocketLinked
+    ? "Sign out to use another service."
+    : sourceNote("pocket_url", sources.pocket_url)
+      ?? "Pocket itself closed in 2025: enter the address of the Pocket-compatible service you use.";
+  const key = $("pocket-key");
+  key.value = "";
+  key.disabled = sources.pocket_consumer_key === "environment" || pocketLinked;
+  key.placeholder = values.pocket_consumer_key_set ? "set (type to replace it)" : "from your service";
+  $("pocket-key-note").textContent = sourceNote("pocket_consumer_key", sources.pocket_consumer_key) ?? "";
+  $("service-save").disabled = pocketLinked || (urlPinned && key.disabled);
+
+  let pinned = 0;
+  for (const name of BATCH_KEYS) {
+    const input = $(name);
+    input.value = String(values[name]);
+    input.disabled = sources[name] === "environment";
+    pinned += input.disabled ? 1 : 0;
+    const note = sourceNote(name, sources[name]);
+    if (note) $(`${name}-note`).textContent = note;
+  }
+  $("batching-save").disabled = pinned === BATCH_KEYS.length;
+  $("batching-reset").disabled = !BATCH_KEYS.some((name) => sources[name] === "config");
+}
+
+async function loadSettings() {
+  try {
+    showSettings(await client.request({ op: "settings" }));
+  } catch (error) {
+    // An older helper app without the settings ops: say where the settings live instead.
+    const text = error?.code === "invalid_request"
+      ? "This helper app is too old to change its settings here: edit its config.toml (`tuckaway status` shows where)."
+      : describeError(error);
+    message("batching-message", text, "error");
+    for (const id of ["service-save", "batching-save", "batching-reset"]) $(id).disabled = true;
+  }
+}
+
+async function saveSettings(out, body, done) {
+  message(out, "Saving\u2026");
+  try {
+    showSettings(await client.request({ op: "settings_set", ...body }));
+    message(out, done, "ok");
+  } catch (error) {
+    const field = error?.fields?.[0];
+    message(out, field ? `${field.loc}: ${field.msg}` : describeError(error), "error");
+    const input = INPUT_FOR[field?.loc] && $(INPUT_FOR[field.loc]);
+    if (input && !input.disabled) input.focus();
   }
 }
 
@@ -202,6 +274,30 @@ function wire() {
     signIn("mastodon", instance);
   });
   $("mastodon-logout").addEventListener("click", () => signOut("mastodon"));
+  $("service-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    if (!hostSettings) return;
+    const { changes, problems } = settingsChanges(hostSettings, {
+      pocket_url: $("pocket-url").disabled ? null : $("pocket-url").value,
+      pocket_consumer_key: $("pocket-key").disabled ? null : $("pocket-key").value,
+    });
+    if (problems.length) return message("service-message", problems.join(" "), "error");
+    if (!Object.keys(changes).length) return message("service-message", "Nothing to change.");
+    saveSettings("service-message", changes, "Saved. Sign in to use the service.");
+  });
+  $("batching-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    if (!hostSettings) return;
+    const typed = Object.fromEntries(BATCH_KEYS.filter((k) => !$(k).disabled).map((k) => [k, $(k).value]));
+    const { changes, problems } = settingsChanges(hostSettings, typed);
+    if (problems.length) return message("batching-message", problems.join(" "), "error");
+    if (!Object.keys(changes).length) return message("batching-message", "Nothing to change.");
+    saveSettings("batching-message", changes, "Saved.");
+  });
+  $("batching-reset").addEventListener("click", () => {
+    const reset = BATCH_KEYS.filter((k) => hostSettings?.sources?.[k] === "config");
+    if (reset.length) saveSettings("batching-message", { reset }, "Back to the defaults.");
+  });
   $("default-tag-input").addEventListener("keydown", (event) => {
     const input = event.currentTarget;
     if (event.key === "Enter") {

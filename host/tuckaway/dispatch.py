@@ -149,6 +149,10 @@ class Dispatcher:
             self._spawn(request.id, self._login(request))
         elif op == "logout":
             self._spawn(request.id, self._logout(request.service))
+        elif op == "settings":
+            self._answer(request.id, self._settings)
+        elif op == "settings_set":
+            self._answer(request.id, lambda: self._settings_set(request))
         else:  # pragma: no cover - parse_request admits only known ops
             self.emit(error_reply(request.id, Internal(f"no handler for {op}")))
 
@@ -183,6 +187,30 @@ class Dispatcher:
         # completion would only lead to a refused request (and could swell the reply).
         names = self.ctx.store.items(self.ctx.list_service).tags(prefix)
         return {"tags": [name for name in names if len(name) <= MAX_TAG]}
+
+    def _settings(self) -> dict[str, Any]:
+        from . import configfile
+
+        return configfile.describe(self.ctx.settings)
+
+    def _settings_set(self, request: Any) -> dict[str, Any]:
+        from . import configfile
+
+        changes = request.changes()
+        service_change = "pocket_url" in request.reset or (
+            "pocket_url" in changes
+            and changes["pocket_url"].rstrip("/") != self.ctx.settings.pocket_url
+        )
+        if service_change and self.ctx.is_linked("pocket"):
+            message = (
+                "sign out of Pocket first: the signed-in account stays with the service it "
+                "signed in to"
+            )
+            raise InvalidRequest(message, [{"loc": "pocket_url", "msg": message}])
+        # This process uses the new values from its next batch; other running hosts
+        # (another browser) when they next start.
+        self.ctx.settings = configfile.update(self.ctx.settings, changes, tuple(request.reset))
+        return configfile.describe(self.ctx.settings)
 
     async def _login(self, request: Any) -> dict[str, Any]:
         from . import accounts

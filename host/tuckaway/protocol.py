@@ -236,6 +236,42 @@ class Logout(_Request):
     service: Literal["pocket", "mastodon"]
 
 
+class SettingsGet(_Request):
+    """The host settings the options page edits, and where each comes from."""
+
+    op: Literal["settings"]
+
+
+EditableSetting = Literal[
+    "pocket_url", "pocket_consumer_key", "batch_quiet_ms", "batch_max_delay_ms", "batch_max_actions"
+]
+
+
+class SettingsSet(_Request):
+    """Change host settings in config.toml (``reset`` removes keys: back to the defaults)."""
+
+    op: Literal["settings_set"]
+    pocket_url: WebUrl | None = None
+    pocket_consumer_key: Annotated[StrictStr, Field(min_length=1, max_length=200)] | None = None
+    batch_quiet_ms: Annotated[StrictInt, Field(ge=0, le=60_000)] | None = None
+    batch_max_delay_ms: Annotated[StrictInt, Field(ge=0, le=600_000)] | None = None
+    batch_max_actions: Annotated[StrictInt, Field(ge=1, le=1000)] | None = None
+    reset: Annotated[list[EditableSetting], Field(max_length=5)] = []
+
+    @model_validator(mode="after")
+    def _something_to_do(self) -> SettingsSet:
+        changed = set(self.changes())
+        if not changed and not self.reset:
+            raise ValueError("give a setting to change, or reset")
+        both = changed & set(self.reset)
+        if both:
+            raise ValueError(f"{', '.join(sorted(both))}: both set and reset")
+        return self
+
+    def changes(self) -> dict[str, Any]:
+        return self.model_dump(exclude={"id", "op", "reset"}, exclude_none=True)
+
+
 Request = Annotated[
     Hello
     | Save
@@ -248,7 +284,9 @@ Request = Annotated[
     | BookmarkAction
     | Bookmarks
     | Login
-    | Logout,
+    | Logout
+    | SettingsGet
+    | SettingsSet,
     Field(discriminator="op"),
 ]
 OPS: tuple[str, ...] = (
@@ -272,6 +310,8 @@ OPS: tuple[str, ...] = (
     "bookmarks",
     "login",
     "logout",
+    "settings",
+    "settings_set",
 )
 
 _adapter: TypeAdapter[Any] | None = None
@@ -324,6 +364,7 @@ def parse_request(message: Any) -> Any:
 #: where a whole-request rule (exactly one of ..., instance for mastodon) is reported
 _REQUEST_RULE_LOC = {
     **dict.fromkeys(ITEM_OPS, "url"),
+    "settings_set": "reset",
     "bookmark": "status_url",
     "unbookmark": "status_url",
     "login": "instance",
@@ -448,6 +489,20 @@ class LogoutResult(_Out):
     linked: Literal[False]
 
 
+class SettingsValues(_Out):
+    pocket_url: str
+    pocket_consumer_key_set: bool
+    batch_quiet_ms: int
+    batch_max_delay_ms: int
+    batch_max_actions: int
+
+
+class SettingsResult(_Out):
+    values: SettingsValues
+    sources: dict[EditableSetting, Literal["default", "config", "environment"]]
+    config_file: str
+
+
 class FieldError(_Out):
     loc: str
     msg: str
@@ -527,6 +582,8 @@ RESULTS: dict[str, type[BaseModel]] = {
     "bookmarks": BookmarksResult,
     "login": LoginResult,
     "logout": LogoutResult,
+    "settings": SettingsResult,
+    "settings_set": SettingsResult,
 }
 
 
@@ -549,6 +606,8 @@ def json_schema() -> dict[str, Any]:
             Bookmarks,
             Login,
             Logout,
+            SettingsGet,
+            SettingsSet,
             OkReply,
             ErrorReply,
             QueuedEvent,
@@ -566,6 +625,7 @@ def json_schema() -> dict[str, Any]:
         "title": "Tuckaway native-messaging protocol",
         "description": "Requests (oneOf on op), replies, events and per-op results. Protocol 1.",
         "protocol": 1,
+        "write_ops": sorted(WRITE_OPS),
         "$defs": defs,
         "properties": {
             "request": request_schema,

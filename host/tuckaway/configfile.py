@@ -1,0 +1,158 @@
+"""Changing ``config.toml`` from the extension's options page (ops ``settings``, ``settings_set``).
+
+Only a few settings are editable this way: the Pocket-compatible service and
+its consumer key (needed before signing in, now that getpocket.com is closed)
+and the batching tunables. The file is edited line by line, so a user's own
+comments and other keys stay as they were; the result is loaded with
+:meth:`Settings.load` before it replaces the old file (atomically), so a bad
+value never reaches the disk. A setting given in the environment wins over
+the file, and is reported as such rather than silently overridden.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+from .errors import ConfigError, InvalidRequest
+from .settings import Settings
+
+EDITABLE: tuple[str, ...] = (
+    "pocket_url",
+    "pocket_consumer_key",
+    "batch_quiet_ms",
+    "batch_max_delay_ms",
+    "batch_max_actions",
+)
+#: shown to the extension only as "is it set": it identifies the app to the service
+WRITE_ONLY = frozenset({"pocket_consumer_key"})
+
+Source = Literal["default", "config", "environment"]
+
+
+def env_name(key: str) -> str:
+    return f"TUCKAWAY_{key.upper()}"
+
+
+def describe(settings: Settings, env: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """The ``settings`` result: editable values, where each comes from, the file's path."""
+    env = os.environ if env is None else env
+    in_file = _file_keys(settings.paths.config_file)
+    values: dict[str, Any] = {}
+    sources: dict[str, Source] = {}
+    for key in EDITABLE:
+        value = getattr(settings, key)
+        if key in WRITE_ONLY:
+            values[f"{key}_set"] = bool(value)
+        else:
+            values[key] = value
+        if env.get(env_name(key)):
+            sources[key] = "environment"
+        elif key in in_file:
+            sources[key] = "config"
+        else:
+            sources[key] = "default"
+    return {
+        "values": values,
+        "sources": sources,
+        "config_file": str(settings.paths.config_file),
+    }
+
+
+def update(
+    settings: Settings,
+    changes: Mapping[str, Any],
+    reset: tuple[str, ...] = (),
+    env: Mapping[str, str] | None = None,
+) -> Settings:
+    """Write ``changes`` (and remove ``reset`` keys) in config.toml; returns the new Settings.
+
+    Raises :class:`InvalidRequest` naming the field when a key is set in the
+    environment (the file would not win) or the new file does not load.
+    """
+    env = os.environ if env is None else env
+    changes = dict(changes)
+    if isinstance(changes.get("pocket_url"), str):  # as the service's base: no trailing slash
+        changes["pocket_url"] = changes["pocket_url"].strip().rstrip("/")
+    touched = [*changes, *reset]
+    pinned = [k for k in touched if env.get(env_name(k))]
+    if pinned:
+        raise InvalidRequest(
+            "set in the environment, which wins over config.toml: change it there",
+            [
+                {"loc": k, "msg": f"set by {env_name(k)} in the environment; change it there"}
+                for k in pinned
+            ],
+        )
+    path = settings.paths.config_file
+    try:
+        text = path.read_text("utf-8")
+    except FileNotFoundError:
+        text = ""
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc}") from exc
+    for key in reset:
+        text = _remove(text, key)
+    for key, value in changes.items():
+        text = _set(text, key, value)
+    _check(path, text, env, touched)
+    settings.paths.config_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    temp.write_text(text, "utf-8")
+    os.replace(temp, path)
+    return Settings.load(env)
+
+
+def _check(path: Path, text: str, env: Mapping[str, str], touched: list[str]) -> None:
+    """Load ``text`` exactly as the host will, from a scratch home, before it is written."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="tuckaway-config-") as scratch:
+        probe = Path(scratch) / "config" / path.name
+        probe.parent.mkdir()
+        probe.write_text(text, "utf-8")
+        try:
+            Settings.load({**env, "TUCKAWAY_HOME": scratch})
+        except ConfigError as exc:
+            message = exc.message.replace(str(probe), str(path))
+            loc = next((k for k in touched if k in message), touched[0] if touched else "")
+            raise InvalidRequest(message, [{"loc": loc, "msg": message}]) from None
+
+
+def _key_line(key: str) -> re.Pattern[str]:
+    return re.compile(rf"^[ \t]*{re.escape(key)}[ \t]*=.*$\n?", re.MULTILINE)
+
+
+def _file_keys(path: Path) -> set[str]:
+    try:
+        text = path.read_text("utf-8")
+    except OSError:
+        return set()
+    return {k for k in EDITABLE if _key_line(k).search(text)}
+
+
+def _remove(text: str, key: str) -> str:
+    return _key_line(key).sub("", text)
+
+
+def _set(text: str, key: str, value: Any) -> str:
+    line = f"{key} = {_toml_value(value)}\n"
+    pattern = _key_line(key)
+    if pattern.search(text):
+        return pattern.sub(lambda _: line, text, count=1)
+    if text and not text.endswith("\n"):
+        text += "\n"
+    return text + line
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return str(value)
+    # A JSON string is a TOML basic string (both escape quotes, backslashes and controls).
+    return json.dumps(str(value))

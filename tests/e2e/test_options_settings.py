@@ -1,0 +1,86 @@
+"""The options page edits the host's own settings (service address, consumer key, batching)
+in real Chromium, through the real host: what it saves is what config.toml then holds."""
+
+from __future__ import annotations
+
+import tomllib
+from typing import Any
+
+import pytest
+
+from .chromium import Chromium
+from .harness import NativeHost, eventually
+
+pytestmark = pytest.mark.e2e
+
+
+def config(native_host: NativeHost) -> dict[str, Any]:
+    path = native_host.home / "config" / "config.toml"
+    return tomllib.loads(path.read_text("utf-8")) if path.exists() else {}
+
+
+async def options_page(chromium: Chromium) -> Any:
+    page = await chromium.extension_page("options/options.html")
+    await eventually(
+        lambda: page.evaluate("document.getElementById('batch_quiet_ms').value === '300'"),
+        what="the options page to show the host's batching settings",
+    )
+    return page
+
+
+async def test_batching_settings_saved_on_the_options_page_land_in_config_toml(
+    chromium: Chromium, native_host: NativeHost
+) -> None:
+    page = await options_page(chromium)
+    assert native_host.home.as_posix() in await page.text_content("#config-path")
+    await page.fill("#batch_quiet_ms", "450")
+    await page.fill("#batch_max_actions", "60")
+    await page.click("#batching-save")
+    await eventually(lambda: page.text_content("#batching-message"), what="a message")
+    assert await page.text_content("#batching-message") == "Saved."
+    assert config(native_host) == {"batch_quiet_ms": 450, "batch_max_actions": 60}
+
+    await page.fill("#batch_max_actions", "0")
+    await page.click("#batching-save")
+    await eventually(
+        lambda: page.evaluate("document.getElementById('batching-message').className"
+                              " === 'message error'"),
+        what="an error message",
+    )  # fmt: skip
+    assert "a whole number from 1 to 1000" in (await page.text_content("#batching-message") or "")
+    assert config(native_host)["batch_max_actions"] == 60
+
+    await page.click("#batching-reset")
+    await eventually(lambda: config(native_host) == {}, what="config.toml without the keys")
+    assert await page.input_value("#batch_quiet_ms") == "300"
+
+
+async def test_the_service_address_and_key_are_set_before_signing_in(
+    chromium: Chromium, native_host: NativeHost
+) -> None:
+    page = await options_page(chromium)
+    await page.fill("#pocket-url", "read.example.org/")
+    await page.fill("#pocket-key", "1234-consumer")
+    await page.click("#service-save")
+    await eventually(
+        lambda: config(native_host).get("pocket_url") == "https://read.example.org",
+        what="the service address in config.toml",
+    )
+    assert config(native_host)["pocket_consumer_key"] == "1234-consumer"
+    # The key is write-only: the page never shows it back.
+    await eventually(
+        lambda: page.evaluate("document.getElementById('pocket-key').placeholder"
+                              " === 'set (type to replace it)'"),
+        what="the key shown as set",
+    )  # fmt: skip
+    assert await page.input_value("#pocket-key") == ""
+
+    await page.fill("#pocket-url", "http://read.example.org")
+    await page.click("#service-save")
+    await eventually(
+        lambda: page.evaluate("document.getElementById('service-message').className"
+                              " === 'message error'"),
+        what="the refusal",
+    )  # fmt: skip
+    assert "https" in (await page.text_content("#service-message") or "")
+    assert config(native_host)["pocket_url"] == "https://read.example.org"
