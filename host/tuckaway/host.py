@@ -251,8 +251,10 @@ def _warm_up() -> None:
             from .protocol import parse_request
 
             parse_request({"id": 0, "op": "lookup", "url": "https://warm.up/"})
-        except Exception:  # noqa: S110 - warming is best effort; real requests report errors
-            pass
+        except Exception:
+            # Best effort: the first real request loads the models again and reports
+            # what is wrong to its caller; the log keeps the cause.
+            log.exception("warming up the validation models failed")
 
     threading.Thread(target=load, name="warm-up", daemon=True).start()
 
