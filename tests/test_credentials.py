@@ -9,9 +9,11 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import testkeyring
+from keyring.backends import chainer
 
 from support.hostproc import HOST_DIR, SUPPORT_DIR, HostProcess, host_env
 from tuckaway import db
@@ -201,6 +203,116 @@ def test_no_usable_keyring_is_a_clear_error_and_nothing_is_stored(
     assert "plain file" in message
     assert not is_linked(conn, "pocket")
     assert "tok-pocket" not in _database_text(conn)
+
+
+# -- file keyrings: never picked for the user ---------------------------------------------
+
+
+#: (backend, method) of every call a fake backend got
+ASKED: list[tuple[str, str]] = []
+
+
+def _fake_backend(module: str, name: str) -> object:
+    """An object whose class looks like ``module.name``; it records what it is asked."""
+
+    def method(which: str) -> Any:
+        def call(self: object, *args: str) -> None:
+            ASKED.append((name, which))
+
+        return call
+
+    methods = {"__module__": module, **{m: method(m) for m in
+               ("get_password", "set_password", "delete_password")}}
+    return type(name, (), methods)()
+
+
+class _Chain(chainer.ChainerBackend):
+    """A ChainerBackend over the given members (not viable: keyring never builds one)."""
+
+    viable = False
+
+    def __init__(self, members: list[object]) -> None:
+        self.members = members
+
+    @property
+    def backends(self) -> list[object]:
+        return self.members
+
+
+SECRET_SERVICE = ("keyring.backends.SecretService", "Keyring")
+PLAINTEXT = ("keyrings.alt.file", "PlaintextKeyring")
+ENCRYPTED = ("keyrings.alt.file", "EncryptedKeyring")
+
+
+def _saving_with(
+    monkeypatch: pytest.MonkeyPatch, home: Path, conn: sqlite3.Connection, backend: object
+) -> KeyringUnavailable:
+    import keyring
+
+    monkeypatch.setattr(keyring, "get_keyring", lambda: backend)
+    ASKED.clear()
+    creds = Credentials(Settings.load({"TUCKAWAY_HOME": str(home)}), conn)
+    with pytest.raises(KeyringUnavailable) as caught:
+        creds.save_pocket(POCKET)
+    assert not is_linked(conn, "pocket")
+    assert ASKED == [], "refused before any backend was asked anything"
+    return caught.value
+
+
+@pytest.mark.parametrize("member", [PLAINTEXT, ENCRYPTED], ids=["plaintext", "encrypted"])
+def test_a_keyring_chain_with_a_file_keyring_in_it_is_refused(
+    home: Path, conn: sqlite3.Connection, monkeypatch: pytest.MonkeyPatch,
+    member: tuple[str, str],
+) -> None:
+    monkeypatch.delenv("PYTHON_KEYRING_BACKEND", raising=False)
+    chain = _Chain([_fake_backend(*SECRET_SERVICE), _fake_backend(*member)])
+    error = _saving_with(monkeypatch, home, conn, chain)
+    assert f"{member[0]}.{member[1]}" in error.message
+    assert "keyrings.alt" in error.message and "PYTHON_KEYRING_BACKEND" in error.message
+    assert "gnome-keyring" in error.message
+
+
+def test_a_keyring_chain_with_a_file_keyring_is_refused_even_when_the_chain_is_named(
+    home: Path, conn: sqlite3.Connection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.chainer.ChainerBackend")
+    chain = _Chain([_fake_backend(*SECRET_SERVICE), _fake_backend(*PLAINTEXT)])
+    assert "PlaintextKeyring" in _saving_with(monkeypatch, home, conn, chain).message
+
+
+def test_a_keyring_chain_of_real_keyrings_is_used(monkeypatch: pytest.MonkeyPatch) -> None:
+    import keyring
+
+    from tuckaway.credentials import keyring_backend
+
+    chain = _Chain([_fake_backend(*SECRET_SERVICE), _fake_backend("keyring.backends.kwallet",
+                                                                   "DBusKeyring")])
+    monkeypatch.setattr(keyring, "get_keyring", lambda: chain)
+    assert keyring_backend() is chain
+
+
+@pytest.mark.parametrize("backend", [PLAINTEXT, ENCRYPTED], ids=["plaintext", "encrypted"])
+def test_a_file_keyring_picked_on_its_own_is_refused(
+    home: Path, conn: sqlite3.Connection, monkeypatch: pytest.MonkeyPatch,
+    backend: tuple[str, str],
+) -> None:
+    monkeypatch.delenv("PYTHON_KEYRING_BACKEND", raising=False)
+    error = _saving_with(monkeypatch, home, conn, _fake_backend(*backend))
+    assert f"{backend[0]}.{backend[1]}" in error.message
+    assert "PYTHON_KEYRING_BACKEND" in error.message and "plain file" in error.message
+
+
+def test_a_file_keyring_named_in_python_keyring_backend_is_the_users_choice(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import keyring
+
+    from tuckaway.credentials import keyring_backend
+
+    chosen = _fake_backend(*PLAINTEXT)
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyrings.alt.file.PlaintextKeyring")
+    monkeypatch.setattr(keyring, "get_keyring", lambda: chosen)
+    assert keyring_backend() is chosen
 
 
 def test_cli_login_without_a_keyring_tells_what_to_install(home: Path) -> None:

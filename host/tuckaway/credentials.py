@@ -10,7 +10,10 @@ and never import ``keyring``.
 The standard keyring settings are honoured (``PYTHON_KEYRING_BACKEND``,
 ``keyringrc.cfg``). When no usable backend exists (a headless Linux box
 without a Secret Service) signing in fails with a message saying what to
-install; the host never falls back to a plain file on its own.
+install; the host never falls back to a plain file on its own: a file
+keyring (keyrings.alt's plain-text or password-prompting ones) is used only
+when ``PYTHON_KEYRING_BACKEND`` names it, never when ``keyring`` picked it,
+alone or as one member of its chain.
 """
 
 from __future__ import annotations
@@ -149,14 +152,49 @@ def keyring_backend() -> KeyringBackend:
         raise KeyringUnavailable(
             _NO_BACKEND_HELP.format(why="the null backend, which forgets everything, is selected")
         )
-    if isinstance(backend, chainer.ChainerBackend) and not backend.backends:
-        raise KeyringUnavailable(_NO_BACKEND_HELP.format(why="no keyring backend was found"))
-    name = f"{type(backend).__module__}.{type(backend).__name__}"
-    if "plaintext" in name.lower() and not os.environ.get("PYTHON_KEYRING_BACKEND"):
+    if isinstance(backend, chainer.ChainerBackend):
+        # Every member of a chain is asked on a read, so one file keyring in it is one
+        # too many (it may even prompt for a password on stdin: the protocol pipe).
+        members = list(backend.backends)
+        if not members:
+            raise KeyringUnavailable(_NO_BACKEND_HELP.format(why="no keyring backend was found"))
+        for member in members:
+            name = _file_keyring(member)
+            if name is not None:
+                raise KeyringUnavailable(
+                    _NO_BACKEND_HELP.format(
+                        why=f"the keyring chain includes {name}, which keeps secrets in a "
+                        "file of its own; uninstall keyrings.alt, or name the one backend "
+                        "to use in PYTHON_KEYRING_BACKEND"
+                    )
+                )
+        return backend
+    name = _file_keyring(backend)
+    if name is not None and not os.environ.get("PYTHON_KEYRING_BACKEND"):
         raise KeyringUnavailable(
-            _NO_BACKEND_HELP.format(why=f"only the plain-text {name} was found")
+            _NO_BACKEND_HELP.format(why=f"only {name}, which keeps secrets in a file, was found")
         )
     return backend
+
+
+#: keyrings.alt's own-file backends: plain text, or encrypted with a password asked on
+#: the terminal (getpass, which falls back to stdin)
+_FILE_KEYRING_MODULES = ("keyrings.alt.file", "keyrings.alt.pyfs")
+
+
+def _file_keyring(backend: object) -> str | None:
+    """The name of ``backend`` if it keeps secrets in a file of its own, else None.
+
+    Never selected on its own: only when the user names it in PYTHON_KEYRING_BACKEND.
+    """
+    cls = type(backend)
+    for klass in cls.__mro__:
+        module = klass.__module__ or ""
+        if "plaintext" in f"{module}.{klass.__name__}".lower() or module.startswith(
+            _FILE_KEYRING_MODULES
+        ):
+            return f"{cls.__module__}.{cls.__name__}"
+    return None
 
 
 def _call(what: str, fn: Any, *args: str) -> Any:
