@@ -352,6 +352,37 @@ def test_a_rate_limit_is_waited_out_then_every_write_is_delivered(
         assert_on_service_once(svc, [r["url"] for r in requests])
 
 
+def test_a_write_arriving_during_a_rate_limit_is_sent_only_after_the_reset(
+    tmp_path: Path,
+) -> None:
+    with PocketService(tmp_path / "svc") as svc:
+        env = pocket_env(tmp_path / "home", svc)
+        svc.script(Fault.limit_403(3))
+        first, later = "https://window.example/a", "https://window.example/b"
+        with HostProcess(env) as host:
+            frames = Frames(host)
+            host.send({"id": "a", "op": "save", "url": first})
+            frames.until(
+                lambda seen: any(m.get("event") == "retrying" for m in seen), what="a retrying"
+            )
+            host.send({"id": "b", "op": "save", "url": later})
+            frames.until(
+                lambda seen: any(m.get("id") == "b" and m.get("event") == "retrying" for m in seen),
+                timeout=1.5,
+                what="b told of the rate limit at once",
+            )
+            assert len(svc.records()) == 1  # without asking the service
+            settled = frames.settle(["a", "b"], timeout=10)
+        b = settled["b"]
+        assert b.kinds == ["queued", "retrying"] and b.ok, b.events
+        assert b.events[1]["reason"] == "rate_limited" and 1 <= b.events[1]["retry_after"] <= 3
+        limited, sent = svc.records()
+        assert (limited.status, sent.status) == (403, 200)
+        assert sent.at - limited.at >= 3.0  # the reset held back the new write too
+        assert [a["url"] for a in sent.actions] == [first, later]
+        assert_on_service_once(svc, [first, later])
+
+
 def test_service_down_for_a_while_then_up_delivers_every_write(tmp_path: Path) -> None:
     with PocketService(tmp_path / "svc") as svc:
         home = tmp_path / "home"

@@ -198,6 +198,46 @@ async def test_rate_limit_waits_the_services_reset_time(ctx: Context) -> None:
     assert events == [{"event": "retrying", "reason": "rate_limited", "retry_after": 1}]
 
 
+async def test_a_write_arriving_during_a_rate_limit_waits_for_its_reset(ctx: Context) -> None:
+    backend_of(ctx).script = [Retry("rate_limited", "limit", retry_after=1.0)]
+    batcher = Batcher(ctx)
+    [first] = ctx.outbox.add_many([("pocket", "save", {"url": "https://e.org/l1"})])
+    done_first = batcher.wait(first)
+    started = time.monotonic()
+    batcher.kick("pocket")
+    await asyncio.sleep(0.3)  # the limit was hit
+    assert len(backend_of(ctx).calls) == 1
+    [later] = ctx.outbox.add_many([("pocket", "save", {"url": "https://e.org/l2"})])
+    events: list[dict[str, Any]] = []
+    done_later = batcher.wait(later, events.append)
+    batcher.kick("pocket")
+    assert events == [{"event": "retrying", "reason": "rate_limited", "retry_after": 1}]
+    final = await asyncio.wait_for(done_later, 10)
+    await done_first
+    await batcher.aclose()
+    assert final.result is not None
+    assert time.monotonic() - started >= 1.0
+    calls = backend_of(ctx).calls
+    assert [[w.entry_id for w in c] for c in calls] == [[first], [first, later]]
+
+
+def test_no_row_is_claimed_before_the_services_reset_in_any_process(tmp_path: Path) -> None:
+    from tuckaway import db
+
+    path = tmp_path / "t.db"
+    a, b = Outbox(db.connect(path), "a"), Outbox(db.connect(path), "b")
+    b.add_many([("pocket", "save", {"url": "https://e.org/nb"})])
+    until = time.time() + 60
+    a.set_not_before("pocket", until)
+    a.set_not_before("pocket", until - 30)  # an earlier reset does not shorten it
+    assert b.claim("pocket", 10, 30) == []
+    assert b.next_due("pocket") == pytest.approx(until)
+    b.add_many([("local", "save", {"url": "https://e.org/other-service"})])
+    assert len(b.claim("local", 10, 30)) == 1  # another service is not held back
+    a.set_not_before("pocket", 0)
+    assert b.not_before("pocket") == pytest.approx(until)
+
+
 async def test_one_failed_write_fails_alone(ctx: Context) -> None:
     bad = "https://e.org/1"
     backend_of(ctx).script = [

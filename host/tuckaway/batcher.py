@@ -11,6 +11,9 @@ place, so the order the user clicked in is kept.
 Failures never drop a write: ``Retry`` reschedules it with exponential backoff
 and full jitter (or the service's reset time) and tells the waiting callers
 with a ``retrying`` event; ``Hold`` parks it until the account is linked again.
+A rate limit with a reset time holds back the whole service, for every process
+on the database, until the reset; writes that arrive meanwhile hear
+``retrying`` at once and go out after it.
 """
 
 from __future__ import annotations
@@ -73,18 +76,41 @@ class Batcher:
         self._workers: dict[str, _Worker] = {}
         self._poll_task: asyncio.Task[None] | None = None
         self.flush_now = False
+        #: ids waited for since the last kick: the writes that kick announces
+        self._fresh: list[int] = []
+        self._kicked = False
 
     # -- requests ----------------------------------------------------------
 
     def wait(self, entry_id: int, on_event: EventSink | None = None) -> asyncio.Future[Final]:
         future: asyncio.Future[Final] = asyncio.get_running_loop().create_future()
         self._waiters.setdefault(entry_id, []).append(_Waiter(future, on_event))
+        if self._kicked:
+            self._fresh.clear()
+            self._kicked = False
+        self._fresh.append(entry_id)
         self._ensure_poll()
         return future
 
     def kick(self, service: str, count: int = 1) -> None:
         """New writes of ``service`` are in the outbox."""
+        self._tell_rate_limited(service)
+        self._kicked = True
         self._worker(service).kick(count)
+
+    def _tell_rate_limited(self, service: str) -> None:
+        """New writes that arrive while ``service``'s rate limit lasts hear so at once."""
+        if not self._fresh:
+            return
+        left = self.outbox.not_before(service) - time.time()
+        if left <= 0:
+            return
+        entries = self.outbox.get(self._fresh)
+        told = {i for i, e in entries.items() if e.service == service and e.state == "pending"}
+        self._fresh = [i for i in self._fresh if i not in told]
+        event = {"event": "retrying", "reason": "rate_limited", "retry_after": max(1, round(left))}
+        for entry_id in sorted(told):
+            self._event(entry_id, event)
 
     def start(self, services: tuple[str, ...] = ("local", "pocket", "mastodon")) -> None:
         """Drain what earlier processes left (entries due now) for ``services``."""
@@ -392,6 +418,9 @@ class _Worker:
                     self._again = True
             for delay, outcome, ids in retries.values():
                 b.outbox.retry(ids, delay, {"code": outcome.reason, "message": outcome.message})
+                if outcome.reason == "rate_limited" and outcome.retry_after is not None:
+                    # the whole service waits, in every process: not only these rows
+                    b.outbox.set_not_before(self.service, time.time() + delay)
                 event = {
                     "event": "retrying",
                     "reason": outcome.reason,

@@ -20,9 +20,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from . import db
 from .store import transaction
 
 TERMINAL = ("done", "failed")
+#: meta key prefix: ``not_before:<service>`` holds the end of the service's rate limit
+_NOT_BEFORE = "not_before:"
 DONE_KEEP_S = 7 * 24 * 3600
 
 
@@ -122,6 +125,8 @@ class Outbox:
     def claim(self, service: str, limit: int, lease_s: float) -> list[Entry]:
         """Lease up to ``limit`` due rows of ``service`` in id order.
 
+        Nothing while the service's rate limit lasts (:meth:`not_before`).
+
         Writes to one url keep their order: a row is not claimed while an
         earlier row for the same url is undelivered outside this claim (waiting
         out a backoff, held, or leased by another process). So an item op waits
@@ -130,6 +135,8 @@ class Outbox:
         left out before ``limit`` applies, so they never crowd out a due row.
         """
         now = time.time()
+        if now < self.not_before(service):
+            return []
         with transaction(self.conn):
             rows = self.conn.execute(
                 # not behind an earlier row of its url that cannot be claimed now
@@ -155,6 +162,7 @@ class Outbox:
         it moves when that row does, whose own due time is counted (a held row
         waits for a login and counts nothing). So ``None`` means nothing will
         come due by itself, and a time in the past means ``claim`` gets a row.
+        Never earlier than the end of the service's rate limit.
         """
         row = self.conn.execute(
             # not behind any earlier undelivered row of its url
@@ -164,7 +172,29 @@ class Outbox:
             "AND e.id < o.id AND e.state IN ('pending', 'held')))",
             (service,),
         ).fetchone()
-        return None if row[0] is None else float(row[0])
+        if row[0] is None:
+            return None
+        return max(float(row[0]), self.not_before(service))
+
+    # -- the service's rate limit ----------------------------------------
+
+    def not_before(self, service: str) -> float:
+        """Until when ``service`` asked not to be sent anything (epoch seconds; 0: no limit)."""
+        raw = db.get_meta(self.conn, _NOT_BEFORE + service)
+        try:
+            return float(raw) if raw else 0.0
+        except ValueError:
+            return 0.0
+
+    def set_not_before(self, service: str, until: float) -> None:
+        """The service said "not before ``until``" (a rate limit's reset), for every process.
+
+        A later reset than the one already stored wins; an earlier one does not
+        shorten it.
+        """
+        with transaction(self.conn):
+            if until > self.not_before(service):
+                db.set_meta(self.conn, _NOT_BEFORE + service, repr(until))
 
     # -- outcomes --------------------------------------------------------
 
