@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+import testkeyring
 
 from support.hostproc import HostProcess
 from support.mastodon_standin import MastodonStandIn
+from tuckaway.backends import Retry, Write
+from tuckaway.backends.mastodon import MastodonBackend, list_bookmarks
+from tuckaway.context import Context
+from tuckaway.credentials import KeyringUnavailable, MastodonCredentials
+from tuckaway.errors import Unavailable
+from tuckaway.settings import Settings
 
 
 @pytest.fixture
@@ -172,3 +180,34 @@ def test_rate_limited_read_answers_rate_limited_with_retry_after(
     standin.rate_limit(reset_in=None, retry_after=30, path="/api/v1/bookmarks")
     reply = mhost.request({"id": 1, "op": "bookmarks"})
     assert reply["error"]["code"] == "rate_limited" and reply["error"]["retry_after"] == 30
+
+
+async def test_keyring_errors_while_reading_the_token_wait_instead_of_failing(
+    home: Path, tmp_path: Path, standin: MastodonStandIn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    post = standin.add_status()
+    with testkeyring.in_process(tmp_path / "keyring.json"):
+        ctx = Context.open(Settings.load({"TUCKAWAY_HOME": str(home)}))
+        try:
+            ctx.credentials.save_mastodon(
+                MastodonCredentials(standin.base_url, standin.access_token, "alice")
+            )
+
+            def locked() -> None:
+                raise KeyringUnavailable("the keyring is locked")
+
+            monkeypatch.setattr(ctx.credentials, "mastodon", locked)
+            outcomes = await MastodonBackend(ctx).deliver(
+                [
+                    Write(1, "bookmark", {"status_id": post.id}),
+                    Write(2, "unbookmark", {"status_id": post.id}),
+                ]
+            )
+            for outcome in outcomes:
+                assert isinstance(outcome, Retry) and outcome.reason == "unavailable"
+                assert "keyring is unavailable" in outcome.message
+            with pytest.raises(Unavailable, match="keyring is unavailable"):
+                await list_bookmarks(ctx)
+        finally:
+            await ctx.aclose()
+    assert standin.requests == []

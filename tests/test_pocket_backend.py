@@ -20,9 +20,17 @@ from urllib.parse import urljoin
 
 import aiohttp
 import pytest
+import testkeyring
 
 from support.hostproc import HostProcess, host_env, run_cli, serve_process
 from support.pocket_standin import ACCESS_TOKEN, CONSUMER_KEY, PocketStandin
+from tuckaway.backends import Retry, Write
+from tuckaway.backends.pocket import PocketBackend
+from tuckaway.backends.pocket import sync as pocket_sync
+from tuckaway.context import Context
+from tuckaway.credentials import KeyringUnavailable, PocketCredentials
+from tuckaway.errors import Unavailable
+from tuckaway.settings import Settings
 
 BURST = {
     "TUCKAWAY_BATCH_QUIET_MS": "400",
@@ -532,6 +540,60 @@ def test_a_403_rate_limit_waits_for_the_reset_then_delivers(
         "https://example.com/limited"
     )
     assert [r.status for r in pocket.writes()] == [403, 200]
+
+
+def test_an_unavailable_keyring_keeps_the_write_waiting_with_a_message_that_says_so(
+    env: dict[str, str], pocket: PocketStandin
+) -> None:
+    # the test keyring refuses to work without its file: the keyring is unavailable
+    no_keyring = {k: v for k, v in env.items() if k != "TUCKAWAY_TEST_KEYRING_FILE"}
+    url = "https://example.com/no-keyring"
+    with HostProcess(no_keyring) as host:
+        host.send(save(1, url))
+        event = host.recv_for(1, 20, final=False)
+        while event.get("event") != "retrying":
+            event = host.recv_for(1, 20, final=False)
+        assert event["reason"] == "unavailable"
+    (entry,) = json.loads(run_cli(env, "queue", "--json").stdout)
+    assert entry["state"] == "pending"
+    message = entry["last_error"]["message"]
+    assert "keyring is unavailable" in message and "internal error" not in message
+    assert pocket.writes() == []
+
+    # the keyring works again: the next host delivers the write
+    with HostProcess(env) as host:
+        ok(host.request({"id": 2, "op": "hello"}))  # the drain starts after a first reply
+        deadline = time.monotonic() + 20
+        while pocket.items.lookup(url) is None:
+            assert time.monotonic() < deadline, "the waiting write was not delivered"
+            time.sleep(0.2)
+    assert json.loads(run_cli(env, "queue", "--json").stdout) == []
+
+
+async def test_keyring_errors_while_reading_the_token_are_retried_not_crashes(
+    home: Path, tmp_path: Path, pocket: PocketStandin, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with testkeyring.in_process(tmp_path / "keyring.json"):
+        ctx = Context.open(Settings.load({"TUCKAWAY_HOME": str(home)}))
+        try:
+            ctx.credentials.save_pocket(
+                PocketCredentials(pocket.url, CONSUMER_KEY, ACCESS_TOKEN, "ann")
+            )
+
+            def locked() -> None:
+                raise KeyringUnavailable("the keyring is locked")
+
+            monkeypatch.setattr(ctx.credentials, "pocket", locked)
+            backend = PocketBackend(ctx)
+            (outcome,) = await backend.deliver([Write(1, "save", {"url": "https://example.com/k"})])
+            assert isinstance(outcome, Retry) and outcome.reason == "unavailable"
+            assert "keyring is unavailable" in outcome.message
+            assert "the keyring is locked" in outcome.message
+            with pytest.raises(Unavailable, match="keyring is unavailable"):
+                await pocket_sync(ctx)
+        finally:
+            await ctx.aclose()
+    assert pocket.requests == []
 
 
 @pytest.mark.parametrize("status", [500, 503])

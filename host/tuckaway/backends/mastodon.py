@@ -7,6 +7,9 @@ retried after an answer was lost does no harm.
 
 - 429 and 5xx/timeouts: :class:`Retry` with the server's wait when it gave one;
   the rest of the batch waits too instead of hammering a server that said stop.
+- the keyring cannot be read (locked, its service not started yet):
+  :class:`Retry` ``unavailable`` with a message saying so; reads answer
+  ``unavailable``.
 - 401: :class:`Hold` with ``auth_failed``; the token is kept and the writes wait
   for the next sign-in (PROTOCOL.md 5).
 - 404 (or a url that resolves to nothing): :class:`Failed` with ``not_found``.
@@ -18,8 +21,10 @@ import logging
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from ..credentials import KeyringUnavailable
 from ..errors import ActionFailed, AuthFailed, NotLinked, RateLimited, TuckawayError, Unavailable
 from . import Done, Failed, Hold, Outcome, Retry, Write
+from .pocket import keyring_message
 
 if TYPE_CHECKING:
     from ..context import Context
@@ -46,6 +51,8 @@ class MastodonBackend:
             client: MastodonClient | None = await MastodonClient.for_context(self.ctx)
         except NotLinked as exc:
             stop, client = Hold(exc), None
+        except KeyringUnavailable as exc:  # locked, or its service is not running yet
+            stop, client = Retry("unavailable", keyring_message("Mastodon", exc)), None
         for write in writes:
             if stop is not None or client is None:
                 outcomes.append(stop or Hold(NotLinked("no Mastodon account is linked")))
@@ -95,7 +102,10 @@ async def list_bookmarks(
     """The ``bookmarks`` op: one page of statuses, trimmed, and the cursor for the next."""
     from ..mastodon_client import MastodonClient
 
-    client = await MastodonClient.for_context(ctx)
+    try:
+        client = await MastodonClient.for_context(ctx)
+    except KeyringUnavailable as exc:
+        raise Unavailable(keyring_message("Mastodon", exc, write=False)) from exc
     page = await client.bookmarks(limit=limit, max_id=max_id)
     return {
         "statuses": [status.summary() for status in page.statuses],

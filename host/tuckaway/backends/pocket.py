@@ -21,7 +21,8 @@ Inside one batch:
 
 A batch refused whole with HTTP 400 is split in halves until the bad action is
 alone: it fails, the others go through. 401 holds the writes until the next
-login; rate limits, 5xx, timeouts and connection errors retry later.
+login; rate limits, 5xx, timeouts, connection errors and a keyring that cannot
+be read (locked, its service not started yet) retry later.
 """
 
 from __future__ import annotations
@@ -32,7 +33,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..actions import ITEM_OPS, to_action
-from ..errors import ActionFailed, NotLinked, UnknownItem
+from ..credentials import KeyringUnavailable
+from ..errors import ActionFailed, NotLinked, Unavailable, UnknownItem
 from ..store import StoreError
 from . import Defer, Done, Failed, Hold, Outcome, Retry, Write
 
@@ -140,6 +142,12 @@ class PocketBackend:
                 for planned in plan:
                     for i in planned.writes:
                         outcomes[i] = Hold(exc)
+                plan = []
+            except KeyringUnavailable as exc:  # locked, or its service is not running yet
+                wait = Retry("unavailable", keyring_message("Pocket", exc))
+                for planned in plan:
+                    for i in planned.writes:
+                        outcomes[i] = wait
                 plan = []
             if plan:
                 answers = await self._submit(client, [p.action for p in plan])
@@ -317,6 +325,22 @@ def _outcome_of(exc: PocketError) -> Outcome:
     return Retry("unavailable", exc.message)
 
 
+def keyring_message(service: str, exc: KeyringUnavailable, *, write: bool = True) -> str:
+    """Why a write waits (or a read fails) when the token cannot be read, and what to do."""
+    then = (
+        "the write waits in the queue and is sent once the keyring answers again"
+        if write
+        else "try again once the keyring answers"
+    )
+    return (
+        f"the system keyring is unavailable, so the {service} token cannot be read; {then} "
+        "(unlock or start the keyring"
+        + (", then run `tuckaway queue retry`" if write else "")
+        + "; `tuckaway doctor` checks the setup). "
+        + exc.message
+    )
+
+
 def create(ctx: Context) -> PocketBackend:
     return PocketBackend(ctx)
 
@@ -340,7 +364,10 @@ async def sync(ctx: Context, full: bool = False, **_: Any) -> dict[str, Any]:
     from .. import db
     from ..pocket_client import PocketClient
 
-    creds = ctx.credentials.pocket()
+    try:
+        creds = ctx.credentials.pocket()
+    except KeyringUnavailable as exc:
+        raise Unavailable(keyring_message("Pocket", exc, write=False)) from exc
     if creds is None:
         raise NotLinked("no Pocket account is linked")
     client = PocketClient.from_credentials(
