@@ -15,6 +15,7 @@ import contextlib
 import hashlib
 import json
 import secrets
+import socket
 import subprocess
 import sys
 import threading
@@ -32,6 +33,7 @@ from aiohttp import web
 
 from support.browser import Page, browse, browse_in_thread
 from support.hostproc import HostProcess, host_env, run_cli, serve_process
+from support.mastodon_standin import MastodonStandIn
 from tuckaway import db
 from tuckaway.accounts import SignInDenied, link_token, login, logout, normalize_instance
 from tuckaway.context import Context
@@ -247,6 +249,14 @@ async def pocket_oauth() -> AsyncIterator[PocketOAuthStandin]:
     await runner.cleanup()
 
 
+def assert_refused(url: str) -> None:
+    """Nothing listens any more on the loopback port of ``url``: connection refused."""
+    parts = urlsplit(url)
+    assert parts.hostname == "127.0.0.1" and parts.port, url
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection((parts.hostname, parts.port), timeout=5).close()
+
+
 def assert_not_linked_page(page: Page) -> None:
     assert page.status == 400
     assert "Tuckaway is linked" not in page.text and "Signed in" not in page.text
@@ -343,6 +353,17 @@ async def test_pocket_sign_in_through_the_approval_page_links_the_account(
         serve.url, CONSUMER_KEY, "local")
     assert await pocket_get(serve, creds.access_token) == 200
     assert ctx.accounts()["pocket"] == {"linked": True, "username": "local"}
+
+
+async def test_after_a_successful_pocket_sign_in_the_listener_port_is_closed(
+    make_ctx: Callable[..., Context], serve: RunningServer
+) -> None:
+    ctx = pocket_ctx(make_ctx, serve)
+    tab = Tab()
+    assert (await login(ctx, "pocket", None, tab, timeout_s=20))["linked"] is True
+    page = await tab.page()
+    assert page.status == 200 and page.url.startswith("http://127.0.0.1:")
+    assert_refused(page.url)
 
 
 async def test_pocket_redirect_uri_is_loopback_and_carries_a_fresh_state(
@@ -542,6 +563,17 @@ async def test_mastodon_sign_in_with_pkce_links_the_account(
         "linked": True, "instance": mastodon.url, "acct": "ann@127.0.0.1"}
 
 
+async def test_after_a_successful_mastodon_sign_in_the_listener_port_is_closed(
+    make_ctx: Callable[..., Context], mastodon: MastodonStandin
+) -> None:
+    ctx = make_ctx()
+    tab = Tab()
+    assert (await login(ctx, "mastodon", mastodon.url, tab, timeout_s=20))["linked"] is True
+    page = await tab.page()
+    assert page.status == 200
+    assert_refused(page.url)
+
+
 async def test_mastodon_app_registration_is_cached_per_instance(
     make_ctx: Callable[..., Context], mastodon: MastodonStandin
 ) -> None:
@@ -585,6 +617,23 @@ async def test_mastodon_service_error_on_the_token_exchange_is_not_called_linked
     assert_not_linked_page(page)
     assert "could not be reached or had a problem" in page.text
     assert not is_linked(ctx.db, "mastodon")
+
+
+async def test_mastodon_sign_in_nobody_approves_times_out_and_closes_the_listener(
+    make_ctx: Callable[..., Context], mastodon: MastodonStandin
+) -> None:
+    ctx = make_ctx()
+    urls: list[str] = []
+
+    async def remember(url: str) -> None:  # the tab is opened, and nobody approves
+        urls.append(url)
+
+    with pytest.raises(AuthTimeout) as caught:
+        await login(ctx, "mastodon", mastodon.url, remember, timeout_s=0.3)
+    assert caught.value.code == "auth_timeout"
+    assert not is_linked(ctx.db, "mastodon")
+    assert "token" not in mastodon.calls
+    assert_refused(dict(parse_qsl(urlsplit(urls[0]).query))["redirect_uri"])
 
 
 async def test_mastodon_denial_links_nothing(
@@ -731,6 +780,25 @@ def test_login_over_native_messaging_that_times_out_answers_auth_timeout(
         assert reply["ok"] is False and reply["error"]["code"] == "auth_timeout"
         # the host keeps serving
         assert host.request({"id": 8, "op": "hello"})["ok"] is True
+
+
+def test_mastodon_login_over_native_messaging_nobody_approves_answers_auth_timeout(
+    env: dict[str, str], standin: MastodonStandIn
+) -> None:
+    env = {**env, "TUCKAWAY_LOGIN_TIMEOUT_S": "0.5"}
+    with HostProcess(env) as host:
+        host.send({"id": "m", "op": "login", "service": "mastodon",
+                   "instance": standin.base_url})
+        event = host.recv_for("m", final=False)
+        assert event["event"] == "authorize"
+        reply = host.recv_for("m", timeout=30)
+        assert reply["ok"] is False and reply["error"]["code"] == "auth_timeout"
+        hello = host.request({"id": "h", "op": "hello"})["result"]
+        assert hello["accounts"]["mastodon"]["linked"] is False
+    assert_refused(dict(parse_qsl(urlsplit(event["url"]).query))["redirect_uri"])
+    assert standin.requests_to("/oauth/token") == []
+    stored = json.loads(_keyring_text(env)).get("tuckaway", {})
+    assert "mastodon" not in stored  # only the app registration (mastodon-app:...) is kept
 
 
 def test_cli_login_prints_the_address_and_waits_for_the_approval(
