@@ -179,10 +179,25 @@ async def test_tokens_are_stored_only_as_hashes(
     assert hash_secret(token).encode() in blob
 
 
-async def test_a_request_whose_host_is_not_loopback_is_refused(client: Client, token: str) -> None:
+@pytest.mark.parametrize(
+    "host", ["evil.example", "127.evil.example", "127.0.0.1.nip.io:8080", "localhost.evil.com"]
+)
+async def test_a_request_whose_host_is_not_loopback_is_refused(
+    client: Client, token: str, host: str
+) -> None:
+    # Names that only look local would let a DNS-rebinding page talk to the list.
     payload = {"consumer_key": KEY, "access_token": token}
-    resp = await client.post("/v3/get", json=payload, headers={**JSON, "Host": "evil.example"})
+    resp = await client.post("/v3/get", json=payload, headers={**JSON, "Host": host})
     assert resp.status == 403 and resp.headers["X-Error"] == "Host not allowed."
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1:8080", "localhost", "[::1]:9000", "127.1.2.3"])
+async def test_a_request_to_a_loopback_host_is_served(
+    client: Client, token: str, host: str
+) -> None:
+    payload = {"consumer_key": KEY, "access_token": token}
+    resp = await client.post("/v3/get", json=payload, headers={**JSON, "Host": host})
+    assert resp.status == 200
 
 
 # -- /v3/send: the twelve actions ----------------------------------------------

@@ -139,10 +139,14 @@ def issue_token(
 
 
 def _is_loopback(host: str) -> bool:
-    host = host.strip().lower()
+    """A listen address or ``Host`` name that is this machine (never ``127.evil.example``:
+    a Host check that trusted names starting "127." would let DNS rebinding in)."""
+    from .settings import is_loopback_host
+
+    host = host.strip()
     if host.startswith("[") and "]" in host:
         host = host[1 : host.index("]")]
-    return host in {"localhost", "::1"} or host.startswith("127.")
+    return is_loopback_host(host)
 
 
 def _host_of(header: str) -> str:
