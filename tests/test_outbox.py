@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import time
 from collections.abc import Sequence
 from dataclasses import replace
@@ -281,6 +282,43 @@ async def test_a_crashing_backend_does_not_lose_the_write(ctx: Context) -> None:
     finals = await submit(ctx, saves(1), timeout_s=10)
     assert finals[0] is not None and finals[0].result is not None
     assert len(backend_of(ctx).calls) == 2
+
+
+def _fail_once(monkeypatch: pytest.MonkeyPatch, owner: Any, name: str) -> list[int]:
+    """``owner.name`` raises "database is locked" on its first call only; the calls made."""
+    real = getattr(owner, name)
+    calls: list[int] = []
+
+    def flaky(*args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        if len(calls) == 1:
+            raise sqlite3.OperationalError("database is locked")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(owner, name, flaky)
+    return calls
+
+
+@pytest.mark.parametrize("where", ["claim", "apply"])
+async def test_a_failed_worker_pass_is_logged_and_the_write_still_answered(
+    ctx: Context, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, where: str
+) -> None:
+    from tuckaway import batcher as batcher_module
+
+    if where == "claim":
+        calls = _fail_once(monkeypatch, Outbox, "claim")
+    else:
+        calls = _fail_once(monkeypatch, batcher_module._Worker, "_apply")
+    batcher = Batcher(ctx)
+    [entry_id] = ctx.outbox.add_many([("pocket", "save", {"url": "https://e.org/locked"})])
+    future = batcher.wait(entry_id)
+    batcher.kick("pocket")
+    final = await asyncio.wait_for(future, 10)
+    await batcher.aclose()
+    assert final.result is not None and len(calls) >= 2
+    assert ctx.outbox.counts() == {"done": 1}
+    failed = [r for r in caplog.records if "worker failed" in r.getMessage()]
+    assert failed and failed[0].exc_info is not None  # with the traceback
 
 
 def test_an_item_op_by_url_waits_for_an_undelivered_save_of_that_url(tmp_path: Path) -> None:

@@ -35,6 +35,7 @@ from .store import transaction
 if TYPE_CHECKING:
     from .backends import Backend
     from .context import Context
+    from .settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +44,8 @@ EventSink = Callable[[dict[str, Any]], None]
 MAX_INTERNAL_ATTEMPTS = 5
 BACKOFF_BASE_S = 1.0
 POLL_S = 0.5
+#: the longest pause after a worker pass failed (it doubles from POLL_S)
+MAX_PAUSE_S = 30.0
 SWEEP_S = 15.0
 
 
@@ -269,6 +272,7 @@ class _Worker:
     _last: float = 0.0
     _count: int = 0
     _again: bool = False
+    _claimed: list[int] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.task = asyncio.get_running_loop().create_task(self._run())
@@ -291,22 +295,55 @@ class _Worker:
         except Exception:
             log.exception("cannot start the %s backend; its writes stay queued", self.service)
             return
+        failures = 0
         while True:
-            if backend.coalesce and self._first is not None and not self._again:
-                await self._coalesce(
-                    settings.batch_quiet_ms / 1000,
-                    settings.batch_max_delay_ms / 1000,
-                    settings.batch_max_actions,
+            try:
+                await self._pass(backend, settings)
+            except Exception:
+                # A pass that fails (the database locked past its busy timeout, a bug)
+                # must not end the worker: its writes would wait for ever.
+                failures += 1
+                pause = min(MAX_PAUSE_S, POLL_S * 2 ** min(failures - 1, 10))
+                log.exception(
+                    "the %s worker failed (%d in a row); it goes on in %.1fs",
+                    self.service,
+                    failures,
+                    pause,
                 )
-            self._first, self._count, self._again = None, 0, False
-            claimed_at = time.time()
-            entries = self.batcher.outbox.claim(
-                self.service, max(1, settings.batch_max_actions), settings.lease_s
+                self._give_back(self._claimed)
+                await asyncio.sleep(pause)
+            else:
+                failures = 0
+            finally:
+                self._claimed = []
+
+    async def _pass(self, backend: Backend, settings: Settings) -> None:
+        """Wait for a burst to end, claim what is due, deliver it; or sleep until due."""
+        if backend.coalesce and self._first is not None and not self._again:
+            await self._coalesce(
+                settings.batch_quiet_ms / 1000,
+                settings.batch_max_delay_ms / 1000,
+                settings.batch_max_actions,
             )
-            if entries:
-                await self._deliver(backend, entries)
-                continue
-            await self._idle(claimed_at)
+        self._first, self._count, self._again = None, 0, False
+        claimed_at = time.time()
+        entries = self.batcher.outbox.claim(
+            self.service, max(1, settings.batch_max_actions), settings.lease_s
+        )
+        if entries:
+            self._claimed = [e.id for e in entries]
+            await self._deliver(backend, entries)
+            return
+        await self._idle(claimed_at)
+
+    def _give_back(self, ids: list[int]) -> None:
+        """Release the leases of rows whose pass failed, so they are sent again soon."""
+        if not ids:
+            return
+        try:
+            self.batcher.outbox.release(ids)
+        except Exception:
+            log.exception("could not release %d write(s); their lease runs out", len(ids))
 
     async def _coalesce(self, quiet_s: float, max_delay_s: float, max_actions: int) -> None:
         while not self.batcher.flush_now and self._count < max_actions and self._first:

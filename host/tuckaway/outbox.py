@@ -248,7 +248,8 @@ class Outbox:
         """Give the lease back without counting an attempt (a deferred write)."""
         with transaction(self.conn):
             self.conn.executemany(
-                "UPDATE outbox SET lease_owner = NULL, lease_until = 0, next_at = 0 WHERE id = ?",
+                "UPDATE outbox SET lease_owner = NULL, lease_until = 0, next_at = 0 "
+                "WHERE id = ? AND state = 'pending'",
                 [(i,) for i in ids],
             )
 
