@@ -259,25 +259,39 @@ def _saving_with(
     return caught.value
 
 
+@pytest.mark.parametrize("named", [False, True], ids=["found", "named"])
 @pytest.mark.parametrize("member", [PLAINTEXT, ENCRYPTED], ids=["plaintext", "encrypted"])
-def test_a_keyring_chain_with_a_file_keyring_in_it_is_refused(
+def test_a_keyring_chain_is_used_without_the_file_keyring_in_it(
+    home: Path, conn: sqlite3.Connection, monkeypatch: pytest.MonkeyPatch,
+    member: tuple[str, str], named: bool,
+) -> None:
+    # keyrings.alt installed beside a Secret Service: the token goes to the Secret Service
+    # only, and the file keyring is never asked anything (it could prompt on stdin).
+    import keyring
+
+    if named:
+        monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.chainer.ChainerBackend")
+    else:
+        monkeypatch.delenv("PYTHON_KEYRING_BACKEND", raising=False)
+    chain = _Chain([_fake_backend(*member), _fake_backend(*SECRET_SERVICE)])
+    monkeypatch.setattr(keyring, "get_keyring", lambda: chain)
+    ASKED.clear()
+    creds = Credentials(Settings.load({"TUCKAWAY_HOME": str(home)}), conn)
+    creds.save_pocket(POCKET)
+    assert is_linked(conn, "pocket")
+    assert ASKED and {name for name, _ in ASKED} == {SECRET_SERVICE[1]}
+
+
+@pytest.mark.parametrize("member", [PLAINTEXT, ENCRYPTED], ids=["plaintext", "encrypted"])
+def test_a_keyring_chain_of_file_keyrings_only_is_refused(
     home: Path, conn: sqlite3.Connection, monkeypatch: pytest.MonkeyPatch,
     member: tuple[str, str],
 ) -> None:
     monkeypatch.delenv("PYTHON_KEYRING_BACKEND", raising=False)
-    chain = _Chain([_fake_backend(*SECRET_SERVICE), _fake_backend(*member)])
+    chain = _Chain([_fake_backend(*member)])
     error = _saving_with(monkeypatch, home, conn, chain)
     assert f"{member[0]}.{member[1]}" in error.message
-    assert "keyrings.alt" in error.message and "PYTHON_KEYRING_BACKEND" in error.message
-    assert "gnome-keyring" in error.message
-
-
-def test_a_keyring_chain_with_a_file_keyring_is_refused_even_when_the_chain_is_named(
-    home: Path, conn: sqlite3.Connection, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.chainer.ChainerBackend")
-    chain = _Chain([_fake_backend(*SECRET_SERVICE), _fake_backend(*PLAINTEXT)])
-    assert "PlaintextKeyring" in _saving_with(monkeypatch, home, conn, chain).message
+    assert "gnome-keyring" in error.message and "PYTHON_KEYRING_BACKEND" in error.message
 
 
 def test_a_keyring_chain_of_real_keyrings_is_used(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -153,21 +153,26 @@ def keyring_backend() -> KeyringBackend:
             _NO_BACKEND_HELP.format(why="the null backend, which forgets everything, is selected")
         )
     if isinstance(backend, chainer.ChainerBackend):
-        # Every member of a chain is asked on a read, so one file keyring in it is one
-        # too many (it may even prompt for a password on stdin: the protocol pipe).
+        # Every member of a chain is asked on a read, and a write falls through to the next
+        # member when one fails: a file keyring in the chain could end up holding a token (or
+        # prompt for a password on stdin, the protocol pipe). Chain only the real keyrings.
         members = list(backend.backends)
-        if not members:
-            raise KeyringUnavailable(_NO_BACKEND_HELP.format(why="no keyring backend was found"))
-        for member in members:
-            name = _file_keyring(member)
-            if name is not None:
-                raise KeyringUnavailable(
-                    _NO_BACKEND_HELP.format(
-                        why=f"the keyring chain includes {name}, which keeps secrets in a "
-                        "file of its own; uninstall keyrings.alt, or name the one backend "
-                        "to use in PYTHON_KEYRING_BACKEND"
-                    )
-                )
+        safe = [m for m in members if _file_keyring(m) is None]
+        if not safe:
+            names = ", ".join(filter(None, map(_file_keyring, members))) or "nothing"
+            why = (
+                "no keyring backend was found"
+                if not members
+                else f"the keyring chain holds only {names}, which keep secrets in files of "
+                "their own"
+            )
+            raise KeyringUnavailable(_NO_BACKEND_HELP.format(why=why))
+        if len(safe) < len(members):
+            log.info(
+                "keyring: leaving %s out of the chain",
+                ", ".join(filter(None, map(_file_keyring, members))),
+            )
+            return _chain_of(safe)
         return backend
     name = _file_keyring(backend)
     if name is not None and not os.environ.get("PYTHON_KEYRING_BACKEND"):
@@ -175,6 +180,20 @@ def keyring_backend() -> KeyringBackend:
             _NO_BACKEND_HELP.format(why=f"only {name}, which keeps secrets in a file, was found")
         )
     return backend
+
+
+def _chain_of(members: list[KeyringBackend]) -> KeyringBackend:
+    """A keyring chain over just ``members`` (keyring's own chain finds its members itself)."""
+    from keyring.backends import chainer
+
+    class _Chain(chainer.ChainerBackend):
+        viable = False  # never picked by keyring itself
+
+        @property
+        def backends(self) -> list[KeyringBackend]:
+            return members
+
+    return _Chain()  # type: ignore[no-untyped-call]
 
 
 #: keyrings.alt's own-file backends: plain text, or encrypted with a password asked on
