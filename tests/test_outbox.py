@@ -284,6 +284,33 @@ async def test_a_crashing_backend_does_not_lose_the_write(ctx: Context) -> None:
     assert len(backend_of(ctx).calls) == 2
 
 
+async def test_a_crash_after_service_failures_is_retried_not_failed(ctx: Context) -> None:
+    def boom(w: Write) -> Outcome:
+        raise RuntimeError("bug")
+
+    backend_of(ctx).script = [Retry("unavailable", "HTTP 503", None)] * 4 + [boom]
+    finals = await submit(ctx, saves(1), timeout_s=20)
+    assert finals[0] is not None and finals[0].result is not None, finals[0]
+    assert len(backend_of(ctx).calls) == 6
+    [entry] = ctx.outbox.entries(("done",))
+    assert (entry.attempts, entry.crashes) == (6, 1)
+
+
+async def test_a_write_that_keeps_crashing_the_backend_fails_after_max_crashes(
+    ctx: Context,
+) -> None:
+    from tuckaway.batcher import MAX_INTERNAL_ATTEMPTS
+
+    def boom(w: Write) -> Outcome:
+        raise RuntimeError("bug")
+
+    backend_of(ctx).script = [boom] * 10
+    finals = await submit(ctx, saves(1), timeout_s=20)
+    assert finals[0] is not None and finals[0].error is not None
+    assert finals[0].error.code == "internal"
+    assert len(backend_of(ctx).calls) == MAX_INTERNAL_ATTEMPTS
+
+
 def _fail_once(monkeypatch: pytest.MonkeyPatch, owner: Any, name: str) -> list[int]:
     """``owner.name`` raises "database is locked" on its first call only; the calls made."""
     real = getattr(owner, name)

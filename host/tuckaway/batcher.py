@@ -40,7 +40,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 EventSink = Callable[[dict[str, Any]], None]
-#: attempts after which a write that keeps crashing the backend (a bug) is failed
+#: crashes of the backend (a bug) on a write after which it is failed; the
+#: service's own failures (5xx, timeouts) do not count
 MAX_INTERNAL_ATTEMPTS = 5
 BACKOFF_BASE_S = 1.0
 POLL_S = 0.5
@@ -396,6 +397,7 @@ class _Worker:
         )
         try:
             with joint:
+                crashed = False
                 try:
                     outcomes = await backend.deliver(writes)
                     if len(outcomes) != len(writes):
@@ -404,29 +406,40 @@ class _Worker:
                     log.exception(
                         "the %s backend failed on a batch of %d", self.service, len(writes)
                     )
-                    outcomes = [self._crash_outcome(w, exc) for w in writes]
-                notify = self._apply(firsts, groups, outcomes)
+                    outcomes = [self._crash_outcome(e, exc) for e in firsts]
+                    crashed = True
+                notify = self._apply(firsts, groups, outcomes, crashed=crashed)
             notify()
         finally:
             self.inflight = set()
             self.delivering = False
 
     @staticmethod
-    def _crash_outcome(write: Write, exc: Exception) -> Outcome:
-        if write.attempts + 1 >= MAX_INTERNAL_ATTEMPTS:
+    def _crash_outcome(entry: Entry, exc: Exception) -> Outcome:
+        if entry.crashes + 1 >= MAX_INTERNAL_ATTEMPTS:
             return Failed(Internal(f"the host failed to deliver this write ({type(exc).__name__})"))
         return Retry("unavailable", f"internal error ({type(exc).__name__}); see the log")
 
     def _apply(
-        self, firsts: list[Entry], groups: list[list[Entry]], outcomes: list[Outcome]
+        self,
+        firsts: list[Entry],
+        groups: list[list[Entry]],
+        outcomes: list[Outcome],
+        *,
+        crashed: bool = False,
     ) -> Callable[[], None]:
-        """Record the outcomes; returns what tells the callers, to run after the commit."""
+        """Record the outcomes; returns what tells the callers, to run after the commit.
+
+        ``crashed``: the outcomes stand for a crash of the backend, counted apart.
+        """
         b = self.batcher
         settings = b.ctx.settings
         finals: list[tuple[list[int], Final]] = []
         events: list[tuple[list[int], dict[str, Any]]] = []
         retries: dict[tuple[str, float | None], tuple[float, Retry, list[int]]] = {}
         with transaction(b.outbox.conn):
+            if crashed:
+                b.outbox.count_crash(e.id for g in groups for e in g)
             for first, group, outcome in zip(firsts, groups, outcomes, strict=True):
                 ids = [e.id for e in group]
                 if isinstance(outcome, Done):

@@ -75,6 +75,11 @@ MIGRATIONS: tuple[str, ...] = (
         value TEXT NOT NULL
     );
     """,
+    # 2: outbox.crashes: deliveries of the row that crashed the host (a bug), apart
+    # from attempts (which count the service's 5xx too)
+    """
+    ALTER TABLE outbox ADD COLUMN crashes INTEGER NOT NULL DEFAULT 0;
+    """,
 )
 
 

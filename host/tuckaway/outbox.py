@@ -43,6 +43,8 @@ class Entry:
     last_error: dict[str, Any] | None
     result: dict[str, Any] | None
     created_at: float
+    #: deliveries that crashed the host (a bug), not counting the service's failures
+    crashes: int = 0
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> Entry:
@@ -59,6 +61,7 @@ class Entry:
             last_error=json.loads(row["last_error"]) if row["last_error"] else None,
             result=json.loads(row["result"]) if row["result"] else None,
             created_at=row["created_at"],
+            crashes=row["crashes"],
         )
 
     def to_public(self) -> dict[str, Any]:
@@ -242,6 +245,13 @@ class Outbox:
                 "lease_owner = NULL, lease_until = 0, attempts = attempts + 1, updated_at = ? "
                 "WHERE id = ?",
                 [(now + delay_s, json.dumps(error), now, i) for i in ids],
+            )
+
+    def count_crash(self, ids: Iterable[int]) -> None:
+        """Delivering these rows crashed the host: one more for :attr:`Entry.crashes`."""
+        with transaction(self.conn):
+            self.conn.executemany(
+                "UPDATE outbox SET crashes = crashes + 1 WHERE id = ?", [(i,) for i in ids]
             )
 
     def release(self, ids: Iterable[int]) -> None:
