@@ -345,6 +345,53 @@ def test_all_twelve_actions_reach_the_service_with_pockets_parameter_names(
     assert ok(host.request({"id": "m", "op": "lookup", "url": b}))["saved"] is False
 
 
+def test_a_save_answered_without_its_item_learns_the_item_id_from_the_services_list(
+    host: HostProcess, pocket: PocketStandin
+) -> None:
+    pocket.bare_adds = True
+    lone = ok(host.request(save("a", "https://example.com/bare", title="Bare"), 20))
+    urls = ["https://example.com/bare/1", "https://example.com/bare/2"]
+    replies = burst(
+        host,
+        [
+            save(1, urls[0]),
+            save(2, urls[1]),
+            {"id": "t", "op": "tags_add", "url": urls[1], "tags": ["x"]},
+        ],
+    )
+
+    assert lone["item_id"] == pocket.items.resolve("https://example.com/bare")
+    assert lone["item"]["item_id"] == lone["item_id"]
+    ids = [ok(r)["item_id"] for r in replies]
+    assert ids[:2] == [pocket.items.resolve(u) for u in urls] and all(ids)
+    assert ids[2] == ids[1]  # the folded tags_add
+    # one follow-up listing of what changed since each send found them
+    gets = pocket.calls("/v3/get")
+    assert len(gets) == 2 and all(isinstance(g.body["since"], int) for g in gets)
+    lookup = ok(host.request({"id": "l", "op": "lookup", "url": urls[1]}))
+    assert lookup["item_id"] == ids[1] and lookup["tags"] == ["x"]
+    # an edit by address now finds the item
+    assert ok(host.request({"id": "f", "op": "favorite", "url": urls[0]}, 20)) == {
+        "item_id": ids[0]
+    }
+
+
+def test_a_save_whose_item_id_the_service_never_tells_is_not_answered_ok(
+    host: HostProcess, pocket: PocketStandin
+) -> None:
+    url = "https://example.com/nameless"
+    pocket.bare_adds = True
+    pocket.unlisted.add(url)
+    reply = host.request(save(1, url), 30)
+
+    assert reply["ok"] is False and reply["error"]["code"] == "action_failed"
+    assert "did not say its item id" in reply["error"]["message"]
+    assert "tuckaway sync" in reply["error"]["message"]
+    reasons = [e["reason"] for e in host.events_for(1) if e.get("event") == "retrying"]
+    assert reasons == ["unavailable", "unavailable"]  # asked again twice, then gave up
+    assert len(pocket.calls("/v3/add")) == 3
+
+
 def test_credentials_never_appear_in_a_url(host: HostProcess, pocket: PocketStandin) -> None:
     burst(host, [save(1, "https://example.com/c1"), save(2, "https://example.com/c2")])
     host.request(save(3, "https://example.com/c3"), 20)

@@ -109,6 +109,12 @@ def test_add_answer_item_is_parsed() -> None:
     assert answer.item is not None and answer.item.item_id == "12"
 
 
+@pytest.mark.parametrize("item", [True, [], {"given_url": "u"}, None])
+def test_add_answer_that_does_not_describe_the_item_has_none(item: Any) -> None:
+    assert AddResponse.model_validate({"item": item, "status": 1}).item is None
+    assert AddResponse.model_validate({"status": 1}).item is None
+
+
 def test_rate_limits_reset_of_the_exhausted_window_wins() -> None:
     limits = RateLimits.from_headers(
         {"X-Limit-User-Remaining": "0", "X-Limit-User-Reset": "120", "X-Limit-Key-Reset": "9"}
@@ -200,6 +206,17 @@ async def test_add_sends_comma_joined_tags_and_returns_the_item(
     item = await client.add("https://a", "A", ["x", "y"], time=5)
     assert item.item_id == "77"
     assert svc.seen[0][3]["tags"] == "x,y" and svc.seen[0][3]["time"] == "5"
+
+
+async def test_add_answered_saved_without_the_item_returns_none_and_status_0_is_refused(
+    service: tuple[Service, PocketClient],
+) -> None:
+    svc, client = service
+    svc.reply = answer(200, json.dumps({"item": True, "status": 1}))
+    assert await client.add("https://a") is None
+    svc.reply = answer(200, json.dumps({"status": 0}))
+    with pytest.raises(BadRequest, match="did not save it"):
+        await client.add("https://a")
 
 
 async def test_400_is_a_bad_request_with_the_services_message(

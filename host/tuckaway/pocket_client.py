@@ -227,10 +227,19 @@ class PocketItem(_Lenient):
 
 
 class AddResponse(_Lenient):
-    """``/v3/add``: ``{"item": {...}, "status": 1}``."""
+    """``/v3/add``: ``{"item": {...}, "status": 1}``.
+
+    Some services answer ``{"status": 1}`` or ``"item": true`` (saved, but not
+    described): ``item`` is then None.
+    """
 
     item: PocketItem | None = None
     status: LenientInt = 1
+
+    @field_validator("item", mode="before")
+    @classmethod
+    def _described(cls, value: Any) -> Any:
+        return value if isinstance(value, Mapping) and "item_id" in value else None
 
 
 class ActionError(_Lenient):
@@ -358,8 +367,9 @@ class PocketClient:
         tags: Sequence[str] | str = (),
         *,
         time: int | str | None = None,
-    ) -> PocketItem:
-        """``POST /v3/add``: save one url; the service's item."""
+    ) -> PocketItem | None:
+        """``POST /v3/add``: save one url; the service's item, or None when the service
+        said it saved it without saying which item it is."""
         body: dict[str, Any] = {"url": url}
         if title:
             body["title"] = title
@@ -369,8 +379,8 @@ class PocketClient:
         if time is not None:
             body["time"] = str(time)
         answer = _parse(AddResponse, await self._call("/v3/add", body, auth=True), "/v3/add")
-        if answer.item is None:
-            raise _shape_error("/v3/add", "no item in the answer")
+        if answer.item is None and answer.status == 0:
+            raise BadRequest("the service did not save it (status 0, no item)")
         return answer.item
 
     async def send(self, actions: Sequence[Mapping[str, Any]]) -> SendResponse:

@@ -30,6 +30,17 @@ Faults (each applies to the requests that come after it is set):
 ``delay(seconds, times=None)``
     wait this long before answering (the next ``times`` requests, or all).
 
+How it describes items (attributes, changeable at any time):
+
+``bare_adds``
+    answer an add without the item, as some services do: ``/v3/add`` with
+    ``{"status": 1}``, an ``add`` in ``/v3/send`` with ``true``.
+``unlisted``
+    urls whose items ``/v3/get`` leaves out (a listing that lags behind).
+``item_extra``
+    fields merged into every item ``/v3/add`` and ``/v3/send`` answer (huge
+    ``images``, say).
+
 Records: ``requests`` (every :class:`Recorded`), ``sends()`` (the action
 lists of each ``/v3/send``), ``calls(path)``; the stored list: ``items``.
 """
@@ -99,6 +110,12 @@ class PocketStandin:
         self.numeric_ids = numeric_ids
         #: cap ``/v3/get``'s ``count`` as Pocket did (30), so that clients must page
         self.max_count = max_count
+        #: answer adds without the item (``{"status": 1}``, ``true``)
+        self.bare_adds = False
+        #: urls ``/v3/get`` does not list
+        self.unlisted: set[str] = set()
+        #: merged into every item an add answers
+        self.item_extra: dict[str, Any] = {}
         self.requests: list[Recorded] = []
         self._faults: list[_Fault] = []
         self._rejected: dict[str, str] = {}
@@ -266,7 +283,13 @@ class PocketStandin:
             if self.max_count is not None:
                 asked = int(body.get("count") or self.max_count)
                 body = {**body, "count": min(asked, self.max_count)}
-            return web.json_response(self.items.get(body))
+            answer = self.items.get(body)
+            if self.unlisted and isinstance(answer["list"], dict):
+                listed = {
+                    k: v for k, v in answer["list"].items() if v["given_url"] not in self.unlisted
+                }
+                answer["list"] = listed or []
+            return web.json_response(answer)
         return _error(404, "no such endpoint", 404)
 
     def _target_url(self, action: Mapping[str, Any]) -> str | None:
@@ -287,6 +310,8 @@ class PocketStandin:
             item = self.items.apply({**body, "action": "add"})
         except StoreError as exc:
             return _error(exc.code if exc.code >= 400 else 400, exc.message, exc.code)
+        if self.bare_adds:
+            return web.json_response({"status": 1})
         return web.json_response({"item": self._item(item), "status": 1})
 
     def _send(self, body: dict[str, Any]) -> web.Response:
@@ -319,6 +344,8 @@ class PocketStandin:
                 results.append(False)
                 errors.append(exc.to_pocket())
                 continue
+            if isinstance(result, dict) and action.get("action") == "add" and self.bare_adds:
+                result = True
             results.append(self._item(result) if isinstance(result, dict) else result)
             errors.append(None)
         status = 0 if any(e is not None for e in errors) else 1
@@ -327,6 +354,7 @@ class PocketStandin:
         )
 
     def _item(self, item: dict[str, Any]) -> dict[str, Any]:
+        item = {**item, **self.item_extra}
         if self.numeric_ids:
             return {**item, "item_id": int(item["item_id"])}
         return item

@@ -19,6 +19,11 @@ Inside one batch:
   index of the account (the ``pocket`` namespace of the store), which every
   successful write and every :func:`sync` keep current.
 
+A save the service answers without its item (``true``, or ``/v3/add`` with no
+``item``) learns its ``item_id`` from one ``/v3/get`` of what changed since the
+send; one that cannot be named that way is asked again, then fails: a save is
+never answered ok with an empty ``item_id``.
+
 A batch refused whole with HTTP 400 is split in halves until the bad action is
 alone: it fails, the others go through. 401 holds the writes until the next
 login; rate limits, 5xx, timeouts, connection errors and a keyring that cannot
@@ -48,6 +53,12 @@ log = logging.getLogger(__name__)
 NAMESPACE = "pocket"
 #: /v3/get page size while syncing
 SYNC_PAGE = 500
+#: pages of recent changes read to find the items of saves answered without them
+LOOKUP_PAGES = 4
+#: seconds before the send that the listing of recent changes starts (clock differences)
+CLOCK_SLACK_S = 300
+#: deliveries of a save whose item id cannot be learned before it fails
+UNNAMED_TRIES = 3
 _ITEM_OPS = ITEM_OPS
 
 
@@ -153,9 +164,60 @@ class PocketBackend:
                 answers = await self._submit(client, [p.action for p in plan])
                 if any(isinstance(a, Hold) for a in answers):
                     self._creds = None  # read the keyring again next time
+                found = await self._look_up_unnamed(client, plan, answers)
                 for planned, answer in zip(plan, answers, strict=True):
-                    self._answer(writes, planned, answer, outcomes)
+                    self._answer(writes, planned, answer, outcomes, found)
         return [o if o is not None else Defer() for o in outcomes]
+
+    async def _look_up_unnamed(
+        self, client: PocketClient, plan: list[_Planned], answers: list[_Answer | Outcome]
+    ) -> dict[str, PocketItem]:
+        """url -> item, for the saves the service answered without describing the item.
+
+        Some services answer an add with ``true`` (``/v3/add`` with no ``item``);
+        a save's reply needs the item id, and the index needs it for every later
+        edit by url. One ``/v3/get`` of what changed since the send (a little
+        earlier, for the service's clock) names them all.
+        """
+        from ..pocket_client import PocketError
+
+        unnamed = [
+            p.action
+            for p, a in zip(plan, answers, strict=True)
+            if p.action["action"] == "add"
+            and isinstance(a, _Answer)
+            and a.ok
+            and _item_of(a.result) is None
+            and self.index.resolve(str(p.action["url"])) is None
+        ]
+        if not unnamed:
+            return {}
+        urls = {str(a["url"]) for a in unnamed}
+        since = min(int(a["time"]) for a in unnamed) - CLOCK_SLACK_S
+        found: dict[str, PocketItem] = {}
+        offset = 0
+        try:
+            for _ in range(LOOKUP_PAGES):
+                listing = await client.get(
+                    state="all",
+                    detailType="simple",
+                    since=since,
+                    sort="newest",
+                    count=SYNC_PAGE,
+                    offset=offset,
+                )
+                for item in listing.list.values():
+                    if item.status == 2:  # deleted
+                        continue
+                    for url in (item.given_url, item.normal_url, item.resolved_url):
+                        if url in urls:
+                            found.setdefault(url, item)
+                if not listing.list or urls <= found.keys():
+                    break
+                offset += len(listing.list)
+        except PocketError as exc:
+            log.info("could not list recent changes to name %d saved item(s): %s", len(urls), exc)
+        return found
 
     def _url_of(self, item_id: str) -> str | None:
         """The url the index knows ``item_id`` by (None when it does not know it)."""
@@ -200,7 +262,7 @@ class PocketBackend:
                 return [_Answer(False, message=exc.message)]
             except PocketError as exc:
                 return [_outcome_of(exc)]
-            return [_Answer(True, item)]
+            return [_Answer(True, item if item is not None else True)]
         return await self._send(client, actions)
 
     async def _send(
@@ -236,6 +298,7 @@ class PocketBackend:
         planned: _Planned,
         answer: _Answer | Outcome,
         outcomes: list[Outcome | None],
+        found: Mapping[str, PocketItem],
     ) -> None:
         if not isinstance(answer, _Answer):
             for i in planned.writes:
@@ -248,7 +311,12 @@ class PocketBackend:
             return
         action = planned.action
         if action["action"] == "add":
-            result = self._saved(action, answer.result)
+            result = self._saved(action, answer.result, found)
+            if result is None:  # saved, but nobody says as which item
+                outcome = _unnamed(str(action["url"]), writes[planned.writes[0]].attempts)
+                for i in planned.writes:
+                    outcomes[i] = outcome
+                return
             outcomes[planned.writes[0]] = Done(result)
             for i in planned.writes[1:]:  # folded tags_add
                 outcomes[i] = Done({"item_id": result["item_id"]})
@@ -260,21 +328,18 @@ class PocketBackend:
         else:
             outcomes[planned.writes[0]] = Done({"item_id": str(action["item_id"])})
 
-    def _saved(self, action: Mapping[str, Any], result: Any) -> dict[str, Any]:
-        """Remember a saved item in the index; the save's result."""
-        from ..pocket_client import PocketItem
-
+    def _saved(
+        self, action: Mapping[str, Any], result: Any, found: Mapping[str, PocketItem]
+    ) -> dict[str, Any] | None:
+        """Remember a saved item in the index; the save's result (None: no item id known)."""
         url = str(action["url"])
-        item: PocketItem | None = result if isinstance(result, PocketItem) else None
-        if item is None and isinstance(result, Mapping) and "item_id" in result:
-            item = PocketItem.model_validate(result)
+        item = _item_of(result) or found.get(url)
         if item is None:  # `true` without the item: what the index knows, if anything
             known = self.index.lookup(url)
-            return {
-                "item_id": known.item_id if known else "",
-                "url": url,
-                "item": known.to_pocket() if known else {},
-            }
+            if known is None:
+                return None
+            self._index_tags(known.item_id, action)
+            return {"item_id": known.item_id, "url": url, "item": known.to_pocket("simple")}
         data = item.to_store()
         data["given_url"] = url  # the index answers by the url the browser saved
         if action.get("title"):
@@ -282,13 +347,19 @@ class PocketBackend:
         data.pop("tags", None)  # an add answer lists the item's tags seldom and loosely
         try:
             self.index.remember(data)
-            if action.get("tags"):
-                self.index.apply(
-                    {"action": "tags_add", "item_id": item.item_id, "tags": action["tags"]}
-                )
         except StoreError as exc:
             log.warning("could not index saved item %s: %s", item.item_id, exc.message)
+        self._index_tags(item.item_id, action)
         return {"item_id": item.item_id, "url": url, "item": item.model_dump(exclude_none=True)}
+
+    def _index_tags(self, item_id: str, action: Mapping[str, Any]) -> None:
+        """The tags a save sent (its own and folded ``tags_add``) go into the index too."""
+        if not action.get("tags"):
+            return
+        try:
+            self.index.apply({"action": "tags_add", "item_id": item_id, "tags": action["tags"]})
+        except StoreError as exc:
+            log.warning("could not index the tags of item %s: %s", item_id, exc.message)
 
     def _mirror(self, action: Mapping[str, Any]) -> None:
         """Apply a delivered action to the index too (lookup answers from it)."""
@@ -296,6 +367,37 @@ class PocketBackend:
             self.index.apply(action)
         except StoreError:
             log.debug("index does not know the target of %s", action.get("action"))
+
+
+def _item_of(result: Any) -> PocketItem | None:
+    """The item an add's answer describes, if it describes one."""
+    from pydantic import ValidationError
+
+    from ..pocket_client import PocketItem
+
+    if isinstance(result, PocketItem):
+        return result
+    if isinstance(result, Mapping) and result.get("item_id") not in (None, ""):
+        try:
+            return PocketItem.model_validate(result)
+        except ValidationError:
+            return None
+    return None
+
+
+def _unnamed(url: str, attempts: int) -> Outcome:
+    """A save the service accepted without ever saying which item it is.
+
+    Never answered ok with an empty ``item_id``: asked again a few times (an
+    add is safe to repeat, and a listing may lag behind), then failed with what
+    to do.
+    """
+    said = f"the service saved {url} but did not say its item id, and its list does not show it"
+    if attempts + 1 < UNNAMED_TRIES:
+        return Retry("unavailable", f"{said} yet; asking again")
+    return Failed(
+        ActionFailed(f"{said}: run `tuckaway sync`, then look the page up or edit it again")
+    )
 
 
 def _fold_tags(action: dict[str, Any], tags: Sequence[str]) -> None:
