@@ -217,11 +217,13 @@ def test_random_bytes_never_crash_it_and_get_one_invalid_message_each(
 
 
 def test_cold_start_answers_hello_without_loading_pydantic_or_aiohttp(env: dict[str, str]) -> None:
+    # Nor asyncio, nor logging.handlers (the log file opens after the first reply).
+    heavy = "('pydantic','aiohttp','keyring','asyncio','logging.handlers')"
     code = ("import sys, runpy; sys.argv=['tuckaway-host'];"
             "from tuckaway import host, dispatch;"
             "orig = dispatch.Dispatcher._hello\n"
             "def spy(self):\n"
-            "    r = orig(self); sys.stderr.write('LOADED:' + ','.join(m for m in ('pydantic','aiohttp','keyring') if m in sys.modules) + ';\\n'); return r\n"
+            f"    r = orig(self); sys.stderr.write('LOADED:' + ','.join(m for m in {heavy} if m in sys.modules) + ';\\n'); return r\n"
             "dispatch.Dispatcher._hello = spy; sys.exit(host.main([]))")
     with HostProcess(env, command=[sys.executable, "-c", code]) as proc:
         proc.request({"id": 1, "op": "hello"})

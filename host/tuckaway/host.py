@@ -93,7 +93,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except TuckawayError as exc:
         sys.stderr.write(f"tuckaway-host: {exc.message}\n")
         return 1
-    setup(settings.paths.log_file, settings.log_level)
+    setup(settings.paths.log_file, settings.log_level, defer=True)
     ok, why = caller_allowed(args, settings.allowed_extensions)
     if not ok:
         log.warning("refused: %s", why)
@@ -243,8 +243,12 @@ def _decode(body: bytes) -> Any:
 
 
 def _warm_up() -> None:
-    """After the first reply, load the validation models off the critical path."""
+    """After the first reply: open the log file, load the validation models on a thread."""
     import threading
+
+    from .logs import open_deferred
+
+    open_deferred()
 
     def load() -> None:
         try:

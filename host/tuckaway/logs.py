@@ -2,12 +2,16 @@
 
 The host never logs a token on purpose; the redaction filter is the last line
 of defence for a token that slips into an exception message or a URL.
+
+The host's file handler may be *deferred*: records are kept in memory until
+the first reply is out (:func:`open_deferred`), a warning or worse arrives, or
+the process exits, because opening it costs ``logging.handlers`` and with it
+``socket`` and ``pickle``, a tenth of the host's cold start.
 """
 
 from __future__ import annotations
 
 import logging
-import logging.handlers
 import re
 from pathlib import Path
 
@@ -48,25 +52,107 @@ class RedactingFormatter(logging.Formatter):
         return redact(super().format(record))
 
 
-def setup(log_file: Path, level: str = "INFO", *, stderr: bool = False) -> None:
-    """Log to ``log_file`` (1 MiB x 3, rotated) and, when asked, to stderr. Never stdout."""
+#: the rotating log: this size, this many old files kept
+MAX_BYTES = 1 << 20
+BACKUPS = 3
+#: a deferred handler opens its file at the latest when it holds this many records
+_DEFER_LIMIT = 1000
+
+
+def setup(
+    log_file: Path, level: str = "INFO", *, stderr: bool = False, defer: bool = False
+) -> None:
+    """Log to ``log_file`` (1 MiB x 3, rotated) and, when asked, to stderr. Never stdout.
+
+    ``defer``: open the file only once :func:`open_deferred` is called (or a
+    warning arrives, or the process exits); until then records wait in memory.
+    """
     root = logging.getLogger()
     root.setLevel(level.upper())
     fmt = RedactingFormatter("%(asctime)s %(process)d %(name)s %(levelname)s %(message)s")
-    for handler in list(root.handlers):
-        root.removeHandler(handler)
+    for old in list(root.handlers):
+        root.removeHandler(old)
+    handler: logging.Handler
+    if defer:
+        handler = _DeferredFile(log_file)
+        handler.setFormatter(fmt)
+    else:
+        handler = _open_file(log_file, fmt)  # stderr when the file cannot be made
+    root.addHandler(handler)
+    fell_back = isinstance(handler, logging.StreamHandler) and not isinstance(
+        handler, logging.FileHandler
+    )
+    if stderr and not fell_back:
+        root.addHandler(_stderr_handler())
+
+
+def open_deferred() -> None:
+    """Open the log file of a deferred :func:`setup` and write what waited."""
+    for handler in logging.getLogger().handlers:
+        if isinstance(handler, _DeferredFile):
+            handler.open()
+
+
+def _stderr_handler() -> logging.Handler:
+    import sys
+
+    err = logging.StreamHandler(sys.stderr)
+    err.setFormatter(RedactingFormatter("%(levelname)s %(name)s: %(message)s"))
+    return err
+
+
+def _open_file(log_file: Path, fmt: logging.Formatter) -> logging.Handler:
+    """The rotating file handler, or stderr when the file cannot be made."""
+    import logging.handlers
+
     try:
         log_file.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        file_handler = logging.handlers.RotatingFileHandler(
-            log_file, maxBytes=1 << 20, backupCount=3, encoding="utf-8", delay=True
+        handler: logging.Handler = logging.handlers.RotatingFileHandler(
+            log_file, maxBytes=MAX_BYTES, backupCount=BACKUPS, encoding="utf-8", delay=True
         )
-        file_handler.setFormatter(fmt)
-        root.addHandler(file_handler)
+        handler.setFormatter(fmt)
     except OSError:
-        stderr = True
-    if stderr:
-        import sys
+        handler = _stderr_handler()
+    return handler
 
-        err = logging.StreamHandler(sys.stderr)
-        err.setFormatter(RedactingFormatter("%(levelname)s %(name)s: %(message)s"))
-        root.addHandler(err)
+
+class _DeferredFile(logging.Handler):
+    """Holds records until :meth:`open`, then hands them and every later one to the file."""
+
+    def __init__(self, log_file: Path) -> None:
+        super().__init__()
+        self._log_file = log_file
+        self._waiting: list[logging.LogRecord] = []
+        self._target: logging.Handler | None = None
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if self._target is not None:
+            self._target.handle(record)
+            return
+        self._waiting.append(record)
+        if record.levelno >= logging.WARNING or len(self._waiting) >= _DEFER_LIMIT:
+            self.open()
+
+    def open(self) -> None:
+        self.acquire()
+        try:
+            if self._target is not None:
+                return
+            fmt = self.formatter or RedactingFormatter()
+            self._target = _open_file(self._log_file, fmt)
+            waiting, self._waiting = self._waiting, []
+            for record in waiting:
+                self._target.handle(record)
+        finally:
+            self.release()
+
+    def flush(self) -> None:
+        if self._target is not None:
+            self._target.flush()
+
+    def close(self) -> None:
+        # logging.shutdown() at exit: what still waits is written now.
+        self.open()
+        if self._target is not None:
+            self._target.close()
+        super().close()
