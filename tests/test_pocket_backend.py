@@ -392,6 +392,35 @@ def test_a_save_whose_item_id_the_service_never_tells_is_not_answered_ok(
     assert len(pocket.calls("/v3/add")) == 3
 
 
+def test_a_save_result_carries_the_documented_item_fields_trimmed_not_the_whole_item(
+    host: HostProcess, pocket: PocketStandin
+) -> None:
+    big = {str(n): {"item_id": "1", "image_id": str(n), "src": "x" * 200} for n in range(4000)}
+    pocket.item_extra = {
+        "excerpt": "word " * 400_000,
+        "images": big,
+        "videos": big,
+        "authors": big,
+        "domain_metadata": {"name": "x" * 500_000},
+        "word_count": "1234",
+        "has_image": "1",
+        "resolved_title": "T" * 500_000,
+    }
+    lone = host.request(save("a", "https://example.com/huge"), 20)
+    replies = burst(
+        host, [save(1, "https://example.com/huge/1"), save(2, "https://example.com/huge/2")]
+    )
+
+    for reply in [lone, *replies]:
+        assert len(json.dumps(reply)) < 16 * 1024
+        item = ok(reply)["item"]
+        assert item["item_id"] == ok(reply)["item_id"]
+        assert item["word_count"] == "1234" and item["has_image"] == "1"
+        assert item["given_url"] == ok(reply)["url"]
+        assert {"images", "videos", "authors", "domain_metadata"}.isdisjoint(item)
+        assert 0 < len(item["excerpt"]) <= 500 and len(item["resolved_title"]) <= 2000
+
+
 def test_credentials_never_appear_in_a_url(host: HostProcess, pocket: PocketStandin) -> None:
     burst(host, [save(1, "https://example.com/c1"), save(2, "https://example.com/c2")])
     host.request(save(3, "https://example.com/c3"), 20)

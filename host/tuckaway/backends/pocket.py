@@ -19,6 +19,9 @@ Inside one batch:
   index of the account (the ``pocket`` namespace of the store), which every
   successful write and every :func:`sync` keep current.
 
+A save's result carries the service's item trimmed to its documented scalar
+fields (:func:`trim_item`), never nested lists of images, videos or authors.
+
 A save the service answers without its item (``true``, or ``/v3/add`` with no
 ``item``) learns its ``item_id`` from one ``/v3/get`` of what changed since the
 send; one that cannot be named that way is asked again, then fails: a save is
@@ -59,6 +62,45 @@ LOOKUP_PAGES = 4
 CLOCK_SLACK_S = 300
 #: deliveries of a save whose item id cannot be learned before it fails
 UNNAMED_TRIES = 3
+
+#: The item fields a save's result passes on (PROTOCOL.md: ``item``, what the service
+#: returned about it): the scalars pocket-v3-add.txt and /v3/get document. Nested
+#: objects (``images``, ``videos``, ``authors``, ``tags`` ...) are left out, and
+#: every string is capped, so that a reply stays far under the browsers' 1 MiB.
+_URL_FIELDS = frozenset({"given_url", "normal_url", "resolved_url", "amp_url", "top_image_url"})
+_TITLE_FIELDS = frozenset({"title", "given_title", "resolved_title"})
+_SCALAR_FIELDS = frozenset(
+    {
+        "item_id",
+        "resolved_id",
+        "domain_id",
+        "origin_domain_id",
+        "response_code",
+        "mime_type",
+        "content_length",
+        "encoding",
+        "date_resolved",
+        "date_published",
+        "status",
+        "favorite",
+        "time_added",
+        "time_updated",
+        "time_read",
+        "time_favorited",
+        "word_count",
+        "has_image",
+        "has_video",
+        "is_index",
+        "is_article",
+        "lang",
+        "time_to_read",
+        "listen_duration_estimate",
+    }
+)
+URL_CAP = 8192  # a longer url is left out, not cut: a cut url leads nowhere
+TITLE_CAP = 2000
+EXCERPT_CAP = 500
+SCALAR_CAP = 200
 _ITEM_OPS = ITEM_OPS
 
 
@@ -339,7 +381,7 @@ class PocketBackend:
             if known is None:
                 return None
             self._index_tags(known.item_id, action)
-            return {"item_id": known.item_id, "url": url, "item": known.to_pocket("simple")}
+            return {"item_id": known.item_id, "url": url, "item": trim_item(known.to_pocket())}
         data = item.to_store()
         data["given_url"] = url  # the index answers by the url the browser saved
         if action.get("title"):
@@ -350,7 +392,7 @@ class PocketBackend:
         except StoreError as exc:
             log.warning("could not index saved item %s: %s", item.item_id, exc.message)
         self._index_tags(item.item_id, action)
-        return {"item_id": item.item_id, "url": url, "item": item.model_dump(exclude_none=True)}
+        return {"item_id": item.item_id, "url": url, "item": trim_item(item.model_dump())}
 
     def _index_tags(self, item_id: str, action: Mapping[str, Any]) -> None:
         """The tags a save sent (its own and folded ``tags_add``) go into the index too."""
@@ -367,6 +409,32 @@ class PocketBackend:
             self.index.apply(action)
         except StoreError:
             log.debug("index does not know the target of %s", action.get("action"))
+
+
+def trim_item(item: Mapping[str, Any]) -> dict[str, Any]:
+    """The documented scalar fields of a service's item, strings capped (see ``_URL_FIELDS``)."""
+    out: dict[str, Any] = {}
+    for key, value in item.items():
+        if value is None or isinstance(value, Mapping | list):
+            continue
+        if not isinstance(value, str):
+            if key in _SCALAR_FIELDS and isinstance(value, bool | int | float):
+                out[key] = value
+            continue
+        if key in _URL_FIELDS:
+            if len(value) <= URL_CAP:
+                out[key] = value
+        elif key in _TITLE_FIELDS:
+            out[key] = _cap(value, TITLE_CAP)
+        elif key == "excerpt":
+            out[key] = _cap(value, EXCERPT_CAP)
+        elif key in _SCALAR_FIELDS:
+            out[key] = _cap(value, SCALAR_CAP)
+    return out
+
+
+def _cap(text: str, cap: int) -> str:
+    return text if len(text) <= cap else text[: cap - 1].rstrip() + "\u2026"
 
 
 def _item_of(result: Any) -> PocketItem | None:
