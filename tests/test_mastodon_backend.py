@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -64,6 +65,33 @@ def test_bookmarks_trim_each_status_to_the_protocol_fields(
     assert status["text"].startswith("Hi there") and "<" not in status["text"]
     assert len(status["text"]) <= 500
     assert reply["result"]["next_max_id"] is None
+
+
+def test_a_page_of_huge_statuses_stays_far_under_the_reply_limit(
+    mhost: HostProcess, standin: MastodonStandIn
+) -> None:
+    for n in range(40):
+        post = standin.add_status(
+            content_html="<p>" + "<b>word</b> " * 6000 + "</p>",
+            extra={
+                "id": f"{n:02d}" + "9" * 30_000,
+                "url": "https://m.example/@a/" + "u" * 30_000,
+                "account": {"acct": "a" * 30_000 + "@m.example"},
+                "created_at": "2024-05-01T12:00:00.000Z" + "z" * 10_000,
+            },
+        )
+        standin.bookmark(post.id)
+    reply = mhost.request({"id": 1, "op": "bookmarks", "limit": 40}, 30)
+
+    assert reply["ok"] is True, reply["error"]
+    assert len(json.dumps(reply)) < 256 * 1024
+    statuses = reply["result"]["statuses"]
+    assert len(statuses) == 40
+    for status in statuses:
+        assert len(status["id"]) <= 64 and len(status["acct"]) <= 300
+        assert len(status["created_at"]) <= 64 and len(status["text"]) <= 500
+        # a url too long to use gives way to the status's uri
+        assert status["url"].startswith(f"{standin.base_url}/users/alice/statuses/")
 
 
 def test_empty_bookmarks_have_no_cursor(mhost: HostProcess) -> None:

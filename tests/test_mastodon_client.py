@@ -178,6 +178,27 @@ def test_html_is_stripped_to_plain_text() -> None:
     assert html_to_text(content) == "Hello & https://x.example\n\nline\ntwo"
 
 
+def test_html_longer_than_the_cap_is_cut_before_it_is_parsed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from tuckaway import mastodon_client
+
+    fed: list[int] = []
+    feed = mastodon_client._TextOf.feed
+
+    def counting(self: mastodon_client._TextOf, data: str) -> None:
+        fed.append(len(data))
+        feed(self, data)
+
+    monkeypatch.setattr(mastodon_client._TextOf, "feed", counting)
+    text = html_to_text("<p>start</p>" + "<i>x</i>" * 2_000_000)
+    assert text.startswith("start") and sum(fed) <= mastodon_client.HTML_CAP
+    spoiler = Status.model_validate(
+        {"id": "1", "account": {"id": "1"}, "content": "", "spoiler_text": "s" * 100_000}
+    )
+    assert len(spoiler.plain_text()) <= 500
+
+
 def test_models_tolerate_forks() -> None:
     status = Status.model_validate(
         {

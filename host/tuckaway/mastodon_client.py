@@ -48,6 +48,14 @@ DEFAULT_RATE_LIMIT_WAIT_S = 60.0
 MAX_RATE_LIMIT_WAIT_S = 3600.0
 #: plain text of a status in a ``bookmarks`` reply is cut to this many characters
 TEXT_CAP = 500
+#: the other fields of a status summary: no real server sends longer ones, and 40 of
+#: them at these caps stay far under the browsers' 1 MiB for one reply
+ID_CAP = 64  # as a request's status_id; a longer id is cut (it could not be used anyway)
+URL_CAP = 1024  # a longer url is not cut (it would lead nowhere): the uri, or null
+ACCT_CAP = 300  # user@domain: 30 + 1 + 253 characters at most
+DATE_CAP = 64
+#: a status's HTML is read only this far (Mastodon's is a few KiB; a fork's may be anything)
+HTML_CAP = 64 * 1024
 PAGE_MAX = 40
 
 
@@ -125,19 +133,28 @@ class Status(_Model):
         """Where the post can be read: its ``url``, else its ActivityPub ``uri``."""
         return self.url or self.uri
 
+    @property
+    def short_link(self) -> str | None:
+        """:attr:`link` if it is at most :data:`URL_CAP` long, else the ``uri`` if that is."""
+        for candidate in (self.url, self.uri):
+            if candidate and len(candidate) <= URL_CAP:
+                return candidate
+        return None
+
     def plain_text(self, cap: int = TEXT_CAP) -> str:
         text = html_to_text(self.content)
         if self.spoiler_text:
-            text = f"CW: {self.spoiler_text.strip()}\n\n{text}" if text else self.spoiler_text
+            spoiler = self.spoiler_text[: cap + 1].strip()
+            text = f"CW: {spoiler}\n\n{text}" if text else spoiler
         return cap_text(text, cap)
 
     def summary(self) -> dict[str, Any]:
-        """The trimmed form a ``bookmarks`` reply carries (PROTOCOL.md)."""
+        """The trimmed form a ``bookmarks`` reply carries (PROTOCOL.md), every field capped."""
         return {
-            "id": self.id,
-            "url": self.link,
-            "created_at": self.created_at,
-            "acct": self.account.acct or self.account.username,
+            "id": self.id[:ID_CAP],
+            "url": self.short_link,
+            "created_at": self.created_at[:DATE_CAP],
+            "acct": cap_text(self.account.acct or self.account.username, ACCT_CAP),
             "text": self.plain_text(),
         }
 
@@ -185,11 +202,12 @@ class _TextOf(html.parser.HTMLParser):
 
 
 def html_to_text(content: str) -> str:
-    """Plain text of ``content`` (Mastodon's sanitized HTML, or anything a fork sends)."""
+    """Plain text of ``content`` (Mastodon's sanitized HTML, or anything a fork sends);
+    only its first :data:`HTML_CAP` characters are parsed."""
     if not content:
         return ""
     parser = _TextOf()
-    parser.feed(content)
+    parser.feed(content[:HTML_CAP])
     parser.close()
     text = "".join(parser.parts)
     text = re.sub(r"[ \t\r\f\v]+", " ", text)

@@ -116,6 +116,8 @@ class Status:
     card_url: str | None = None
     content_html: str | None = None
     bookmarked: bool = False
+    #: merged over the status's JSON (``"account"``: over its account's), e.g. huge fields
+    extra: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -282,13 +284,25 @@ class MastodonStandIn:
         username: str | None = None,
         card_url: str | None = None,
         content_html: str | None = None,
+        extra: dict[str, Any] | None = None,
     ) -> Status:
-        """A status posted on this server (by the user unless ``username``)."""
+        """A status posted on this server (by the user unless ``username``); ``extra``
+        is merged over its JSON (``{"url": "x" * 99999}``, ``{"account": {...}}``)."""
         with self._lock:
             account = self.add_account(username) if username else self.user
             sid = str(next(self._status_ids))
             self._clock += timedelta(minutes=1)
-            status = Status(sid, account, text, self._clock, None, None, card_url, content_html)
+            status = Status(
+                sid,
+                account,
+                text,
+                self._clock,
+                None,
+                None,
+                card_url,
+                content_html,
+                extra=extra or {},
+            )
             self.statuses[sid] = status
             return status
 
@@ -791,7 +805,7 @@ class MastodonStandIn:
                 "published_at": None,
                 "authors": [],
             }
-        return {
+        answer = {
             "id": status.id,
             "created_at": _iso(status.created_at),
             "in_reply_to_id": None,
@@ -823,6 +837,10 @@ class MastodonStandIn:
             "card": card,
             "poll": None,
         }
+        extra = dict(status.extra)
+        if isinstance(extra.get("account"), dict):
+            extra["account"] = {**answer["account"], **extra["account"]}
+        return {**answer, **extra}
 
     # -- statuses and bookmarks ------------------------------------------------
 

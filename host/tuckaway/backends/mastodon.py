@@ -86,7 +86,7 @@ class MastodonBackend:
         bookmarked = status.bookmarked
         if bookmarked is None:  # a fork that leaves the field out
             bookmarked = write.op == "bookmark"
-        return Done({"status_id": status.id, "url": status.link, "bookmarked": bookmarked})
+        return Done({"status_id": status.id, "url": status.short_link, "bookmarked": bookmarked})
 
     async def aclose(self) -> None:
         return None
