@@ -545,6 +545,68 @@ def test_eof_with_a_batch_stuck_in_flight_exits_0_and_a_later_host_delivers_it(
         assert queue_json(env) == []
 
 
+def leases(home: Path) -> list[tuple[str | None, float]]:
+    """(lease_owner, lease_until) of every undelivered row, read straight from the database."""
+    conn = sqlite3.connect(home / "data" / "tuckaway.db", timeout=10)
+    try:
+        rows = conn.execute(
+            "SELECT lease_owner, lease_until FROM outbox WHERE state != 'done' ORDER BY id"
+        ).fetchall()
+    finally:
+        conn.close()
+    return [(owner, float(until)) for owner, until in rows]
+
+
+def test_eof_with_a_request_in_flight_gives_its_lease_back_for_the_next_host(
+    tmp_path: Path,
+) -> None:
+    with PocketService(tmp_path / "svc") as svc:
+        home = tmp_path / "home"
+        # the request outlasts the EOF grace (10 s) and the lease is long: only a
+        # lease given back lets the next host send the writes at once
+        env = pocket_env(home, svc, TUCKAWAY_REQUEST_TIMEOUT_S="30", TUCKAWAY_LEASE_S="120")
+        svc.script(Fault.hold())
+        requests = saves("cut", 3)
+        urls = [r["url"] for r in requests]
+        host = HostProcess(env)
+        frames = Frames(host)
+        send_all(host, requests)
+        frames.until(queued_all([r["id"] for r in requests]), what="queued")
+        svc.wait_held()
+        host.close_stdin()
+        assert host.wait(timeout=20) == 0
+        assert leases(home) == [(None, 0.0)] * 3
+        svc.release(forward=False)
+        with HostProcess(env) as later:
+            Frames(later).request({"id": "h", "op": "hello"})
+            wait_until(
+                lambda: outbox_states(home) == {"done": 3}, timeout=5, what="the next host sends"
+            )
+        assert_on_service_once(svc, urls)
+
+
+def test_a_request_longer_than_the_lease_is_not_sent_again_by_another_host(
+    tmp_path: Path,
+) -> None:
+    with PocketService(tmp_path / "svc") as svc:
+        home = tmp_path / "home"
+        env = pocket_env(home, svc, TUCKAWAY_LEASE_S="1")
+        svc.script(Fault.delay(3))
+        requests = saves("long", 3)
+        with HostProcess(env) as one:
+            frames = Frames(one)
+            send_all(one, requests)
+            frames.until(lambda seen: len(svc.records()) == 1, what="the batch sent")
+            with HostProcess(env) as two:
+                Frames(two).request({"id": "h", "op": "hello"})
+                settled = frames.settle([r["id"] for r in requests], timeout=15)
+                time.sleep(1.5)  # another lease_s: the second host still sends nothing
+        assert all(s.ok for s in settled.values())
+        assert len(svc.records()) == 1, [(r.path, r.fault, r.actions) for r in svc.records()]
+        assert_on_service_once(svc, [r["url"] for r in requests])
+        assert outbox_states(home) == {"done": 3}
+
+
 class _Form(html.parser.HTMLParser):
     def __init__(self) -> None:
         super().__init__()

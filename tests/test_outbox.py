@@ -354,6 +354,7 @@ def test_an_item_op_by_url_waits_for_an_undelivered_save_of_that_url(tmp_path: P
     box = Outbox(db.connect(tmp_path / "t.db"), "me")
     url = "https://e.org/x"
     [save_id] = box.add_many([("pocket", "save", {"url": url})])
+    box.claim("pocket", 100, 30)
     box.retry([save_id], 60, {"code": "unavailable", "message": "down"})
     box.add_many([("pocket", "archive", {"url": url})])
     assert box.claim("pocket", 100, 30) == []
@@ -450,6 +451,78 @@ def test_a_lease_keeps_other_processes_off_until_it_expires(tmp_path: Path) -> N
     assert b.claim("local", 10, lease_s=30) == []
     time.sleep(0.35)
     assert len(b.claim("local", 10, lease_s=30)) == 1
+
+
+def test_a_process_whose_lease_ran_out_cannot_overwrite_the_new_holders_outcome(
+    tmp_path: Path,
+) -> None:
+    from tuckaway import db
+
+    path = tmp_path / "t.db"
+    a, b = Outbox(db.connect(path), "a"), Outbox(db.connect(path), "b")
+    [entry_id] = a.add_many([("pocket", "save", {"url": "https://e.org/late"})])
+    assert len(a.claim("pocket", 10, lease_s=0.1)) == 1
+    time.sleep(0.15)
+    assert len(b.claim("pocket", 10, lease_s=30)) == 1
+    a.release([entry_id])  # a late Defer does not take b's lease away
+    assert len(a.claim("pocket", 10, lease_s=30)) == 0
+    b.complete([entry_id], {"item_id": "1"})
+    a.retry([entry_id], 0, {"code": "unavailable", "message": "a's request timed out"})
+    a.fail([entry_id], {"code": "action_failed", "message": "late"})
+    a.hold([entry_id], {"code": "auth_failed", "message": "late"})
+    entry = b.get([entry_id])[entry_id]
+    assert (entry.state, entry.result, entry.attempts) == ("done", {"item_id": "1"}, 1)
+
+
+class Slow(Scripted):
+    """Each deliver() takes ``seconds``; ``started`` is set when one begins."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__()
+        self.seconds = seconds
+        self.started = asyncio.Event()
+
+    async def deliver(self, writes: Sequence[Write]) -> list[Outcome]:
+        self.started.set()
+        await asyncio.sleep(self.seconds)
+        return await super().deliver(writes)
+
+
+async def test_a_delivery_longer_than_its_lease_keeps_the_lease(ctx: Context) -> None:
+    from tuckaway import db
+
+    ctx.settings = replace(ctx.settings, lease_s=0.6)
+    slow = Slow(1.8)
+    ctx._backends["pocket"] = slow  # type: ignore[assignment]
+    other = Outbox(db.connect(ctx.settings.paths.db_path), "other-process")
+    batcher = Batcher(ctx)
+    [entry_id] = ctx.outbox.add_many([("pocket", "save", {"url": "https://e.org/long"})])
+    future = batcher.wait(entry_id)
+    batcher.kick("pocket")
+    await asyncio.wait_for(slow.started.wait(), 5)
+    taken = []
+    while not future.done():
+        taken += other.claim("pocket", 10, 30)
+        await asyncio.sleep(0.1)
+    await batcher.aclose()
+    assert taken == []  # no other process sent it again meanwhile
+    assert (await future).result is not None
+    assert ctx.outbox.counts() == {"done": 1}
+
+
+async def test_stopping_with_a_request_in_flight_gives_its_lease_back(ctx: Context) -> None:
+    from tuckaway import db
+
+    slow = Slow(3600)
+    ctx._backends["pocket"] = slow  # type: ignore[assignment]
+    batcher = Batcher(ctx)
+    [entry_id] = ctx.outbox.add_many([("pocket", "save", {"url": "https://e.org/eof"})])
+    batcher.wait(entry_id)
+    batcher.kick("pocket")
+    await asyncio.wait_for(slow.started.wait(), 5)
+    await batcher.aclose()
+    other = Outbox(db.connect(ctx.settings.paths.db_path), "next-host")
+    assert [e.id for e in other.claim("pocket", 10, 30)] == [entry_id]
 
 
 def test_backoff_grows_exponentially_with_jitter_and_a_cap() -> None:

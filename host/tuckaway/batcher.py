@@ -300,6 +300,11 @@ class _Worker:
         while True:
             try:
                 await self._pass(backend, settings)
+            except asyncio.CancelledError:
+                # Stopping (EOF) with a request in flight: give its rows back so the
+                # next host sends them at once, not after lease_s (a duplicate at worst).
+                self._give_back(self._claimed)
+                raise
             except Exception:
                 # A pass that fails (the database locked past its busy timeout, a bug)
                 # must not end the worker: its writes would wait for ever.
@@ -390,11 +395,12 @@ class _Worker:
         # A backend that writes to the host's own database (the local list) delivers
         # and records the outcomes in one transaction: one commit, and never a write
         # applied but still pending after a crash.
-        joint = (
-            transaction(self.batcher.outbox.conn)
-            if getattr(backend, "shares_database", False)
-            else contextlib.nullcontext()
-        )
+        shared = getattr(backend, "shares_database", False)
+        joint = transaction(self.batcher.outbox.conn) if shared else contextlib.nullcontext()
+        # A delivery that outlasts a part of the lease (a long Mastodon batch, a 400
+        # split into many requests) keeps its lease, or another process would send
+        # the rows again. Not for the joint transaction: it owns the connection.
+        renewal = None if shared else asyncio.get_running_loop().create_task(self._renew())
         try:
             with joint:
                 crashed = False
@@ -411,8 +417,20 @@ class _Worker:
                 notify = self._apply(firsts, groups, outcomes, crashed=crashed)
             notify()
         finally:
+            if renewal is not None:
+                renewal.cancel()  # not awaited: a cancel of this task must not be absorbed
             self.inflight = set()
             self.delivering = False
+
+    async def _renew(self) -> None:
+        """Every third of ``lease_s``, extend the lease of the rows in flight."""
+        lease_s = self.batcher.ctx.settings.lease_s
+        while True:
+            await asyncio.sleep(lease_s / 3)
+            try:
+                self.batcher.outbox.renew(self.inflight, lease_s)
+            except Exception as exc:
+                log.warning("could not renew the lease of %d write(s): %s", len(self.inflight), exc)
 
     @staticmethod
     def _crash_outcome(entry: Entry, exc: Exception) -> Outcome:

@@ -200,6 +200,10 @@ class Outbox:
                 db.set_meta(self.conn, _NOT_BEFORE + service, repr(until))
 
     # -- outcomes --------------------------------------------------------
+    #
+    # Each applies only to rows this process still holds the lease of: a process
+    # whose lease ran out (and whose row another process took over) must not
+    # overwrite the other's outcome.
 
     def complete(self, ids: Iterable[int], result: dict[str, Any]) -> None:
         self._finish(ids, "done", result=result)
@@ -223,7 +227,7 @@ class Outbox:
             self.conn.executemany(
                 "UPDATE outbox SET state = ?, result = ?, last_error = COALESCE(?, last_error), "
                 "lease_owner = NULL, lease_until = 0, attempts = attempts + 1, updated_at = ? "
-                "WHERE id = ?",
+                "WHERE id = ? AND lease_owner = ?",
                 [
                     (
                         state,
@@ -231,6 +235,7 @@ class Outbox:
                         None if error is None else json.dumps(error),
                         now,
                         i,
+                        self.owner,
                     )
                     for i in ids
                 ],
@@ -243,15 +248,16 @@ class Outbox:
             self.conn.executemany(
                 "UPDATE outbox SET state = 'pending', next_at = ?, last_error = ?, "
                 "lease_owner = NULL, lease_until = 0, attempts = attempts + 1, updated_at = ? "
-                "WHERE id = ?",
-                [(now + delay_s, json.dumps(error), now, i) for i in ids],
+                "WHERE id = ? AND lease_owner = ?",
+                [(now + delay_s, json.dumps(error), now, i, self.owner) for i in ids],
             )
 
     def count_crash(self, ids: Iterable[int]) -> None:
         """Delivering these rows crashed the host: one more for :attr:`Entry.crashes`."""
         with transaction(self.conn):
             self.conn.executemany(
-                "UPDATE outbox SET crashes = crashes + 1 WHERE id = ?", [(i,) for i in ids]
+                "UPDATE outbox SET crashes = crashes + 1 WHERE id = ? AND lease_owner = ?",
+                [(i, self.owner) for i in ids],
             )
 
     def release(self, ids: Iterable[int]) -> None:
@@ -259,9 +265,20 @@ class Outbox:
         with transaction(self.conn):
             self.conn.executemany(
                 "UPDATE outbox SET lease_owner = NULL, lease_until = 0, next_at = 0 "
-                "WHERE id = ? AND state = 'pending'",
-                [(i,) for i in ids],
+                "WHERE id = ? AND state = 'pending' AND lease_owner = ?",
+                [(i, self.owner) for i in ids],
             )
+
+    def renew(self, ids: Iterable[int], lease_s: float) -> int:
+        """Extend this process's lease on rows still being delivered; how many it still holds."""
+        until = time.time() + lease_s
+        with transaction(self.conn):
+            cur = self.conn.executemany(
+                "UPDATE outbox SET lease_until = ? "
+                "WHERE id = ? AND state = 'pending' AND lease_owner = ?",
+                [(until, i, self.owner) for i in ids],
+            )
+        return cur.rowcount
 
     def release_held(self, service: str) -> int:
         """After a login: held writes of ``service`` are due again."""
