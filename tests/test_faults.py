@@ -877,6 +877,32 @@ def test_a_login_from_the_command_line_delivers_held_writes_but_not_dropped_ones
         assert requests[2]["url"] not in svc.items()
 
 
+def test_a_write_dropped_from_the_queue_while_its_port_waits_is_answered(
+    tmp_path: Path,
+) -> None:
+    with PocketService(tmp_path / "svc") as svc:
+        home = tmp_path / "home"
+        env = pocket_env(home, svc, TUCKAWAY_RETRY_MAX_S="30")
+        svc.refuse()
+        with HostProcess(env) as host:
+            frames = Frames(host)
+            host.send({"id": "x", "op": "save", "url": "https://dropped.example/"})
+            frames.until(
+                lambda seen: any(m.get("event") == "retrying" for m in seen), what="retrying"
+            )
+            [entry] = queue_json(env)
+            dropped = run_cli(env, "queue", "drop", str(entry["id"]))
+            assert dropped.returncode == 0, dropped.stderr
+            frames.settle(["x"], timeout=5)
+            final = frames.of("x").final
+            assert final is not None and final["ok"] is False
+            assert final["error"]["code"] == "action_failed"
+            assert "tuckaway queue drop" in final["error"]["message"]
+            assert frames.request({"id": "h", "op": "hello"})["result"]["pending"] == 0
+        svc.accept()
+        assert svc.records() == [] and queue_json(env) == []
+
+
 def test_queue_retry_sends_what_a_closed_port_left_and_exits_0(tmp_path: Path) -> None:
     with PocketService(tmp_path / "svc") as svc:
         home = tmp_path / "home"

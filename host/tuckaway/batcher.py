@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .backends import Defer, Done, Failed, Hold, Outcome, Retry, Write
-from .errors import Internal, TuckawayError
+from .errors import ActionFailed, Internal, TuckawayError
 from .outbox import Entry
 from .store import transaction
 
@@ -146,13 +146,15 @@ class Batcher:
             self._poll_task = asyncio.get_running_loop().create_task(self._poll())
 
     async def _poll(self) -> None:
-        """Answer waiters whose writes another host process delivered."""
+        """Answer waiters whose writes another host process settled, or a user dropped."""
         while self._waiters:
             await asyncio.sleep(POLL_S)
             busy = {i for w in self._workers.values() for i in w.inflight}
             ids = [i for i in self._waiters if i not in busy]
-            for entry_id, entry in self.outbox.get(ids).items():
-                final = _final_of(entry)
+            found = self.outbox.get(ids)
+            for entry_id in ids:
+                entry = found.get(entry_id)
+                final = _dropped() if entry is None else _final_of(entry)
                 if final is not None:
                     self._resolve(entry_id, final)
 
@@ -232,6 +234,11 @@ def _target_of(entry: Entry) -> tuple[str, str] | None:
         if value:
             return name, str(value)
     return None
+
+
+def _dropped() -> Final:
+    """The answer to a write that ``tuckaway queue drop`` removed while its caller waited."""
+    return Final(error=ActionFailed("the write was dropped from the queue (tuckaway queue drop)"))
 
 
 def _final_of(entry: Entry) -> Final | None:
