@@ -529,6 +529,10 @@ def test_backoff_grows_exponentially_with_jitter_and_a_cap() -> None:
     assert 0.5 <= backoff_delay(0, 600) <= 1
     assert 4 <= backoff_delay(3, 600) <= 8
     assert backoff_delay(30, 600) <= 600
+    draws = [backoff_delay(3, 600) for _ in range(20)]
+    assert all(4 <= d <= 8 for d in draws)
+    assert len(set(draws)) > 1  # jittered: not the same wait every time
+    assert all(300 <= backoff_delay(30, 600) <= 600 for _ in range(20))
 
 
 def test_the_backend_registry_names_every_service() -> None:

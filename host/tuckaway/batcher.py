@@ -9,7 +9,7 @@ that may touch the same target lies between them: then each is sent in its own
 place, so the order the user clicked in is kept.
 
 Failures never drop a write: ``Retry`` reschedules it with exponential backoff
-and full jitter (or the service's reset time) and tells the waiting callers
+and "equal" jitter (or the service's reset time) and tells the waiting callers
 with a ``retrying`` event; ``Hold`` parks it until the account is linked again.
 A rate limit with a reset time holds back the whole service, for every process
 on the database, until the reset; writes that arrive meanwhile hear
@@ -65,7 +65,11 @@ class _Waiter:
 
 
 def backoff_delay(attempts: int, cap_s: float) -> float:
-    """Exponential backoff with full jitter: up to base * 2**attempts, at most ``cap_s``."""
+    """Exponential backoff with equal jitter: between c/2 and c, c = min(cap_s, base * 2**attempts).
+
+    Half the wait is fixed (the backoff really grows), half is random (writes
+    that failed together, in several hosts, do not all come back together).
+    """
     ceiling = min(cap_s, BACKOFF_BASE_S * (2 ** min(attempts, 20)))
     return random.uniform(ceiling / 2, ceiling)
 
