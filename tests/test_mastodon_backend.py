@@ -25,9 +25,15 @@ def mhost(mastodon_env: dict[str, str]) -> Iterator[HostProcess]:
         yield proc
 
 
+@pytest.mark.parametrize(
+    ("param", "extra"),
+    [("max_id", {}), ("older_than", {}), ("older_than", {"filter": "f" * 80})],
+    ids=["max_id", "other-cursor", "long-query"],
+)
 def test_bookmarks_page_through_45_in_bookmark_order_without_gaps_or_repeats(
-    mhost: HostProcess, standin: MastodonStandIn
+    mhost: HostProcess, standin: MastodonStandIn, param: str, extra: dict[str, str]
 ) -> None:
+    standin.cursor_param, standin.cursor_extra = param, extra
     posts = [standin.add_status(f"post {n}") for n in range(45)]
     for post in reversed(posts):  # bookmark order differs from posting order
         standin.bookmark(post.id)
@@ -48,8 +54,10 @@ def test_bookmarks_page_through_45_in_bookmark_order_without_gaps_or_repeats(
             break
     assert sizes == [20, 20, 5]
     assert seen == standin.bookmarked_ids() == [p.id for p in posts]
-    cursors = [r.query.get("max_id") for r in standin.requests_to("/api/v1/bookmarks")]
-    assert all(c is None or int(c) < 6000 for c in cursors)  # bookmark ids, not status ids
+    asked = [r.query for r in standin.requests_to("/api/v1/bookmarks")]
+    assert [q.get("limit") for q in asked] == ["20"] * 3
+    assert all(q.get(param) is None or int(q[param]) < 6000 for q in asked)  # bookmark ids
+    assert all(q.items() >= extra.items() for q in asked[1:])  # the next link's whole query
 
 
 def test_bookmarks_trim_each_status_to_the_protocol_fields(
@@ -92,6 +100,13 @@ def test_a_page_of_huge_statuses_stays_far_under_the_reply_limit(
         assert len(status["created_at"]) <= 64 and len(status["text"]) <= 500
         # a url too long to use gives way to the status's uri
         assert status["url"].startswith(f"{standin.base_url}/users/alice/statuses/")
+
+
+def test_a_page_cursor_the_host_never_gave_out_is_an_invalid_request(mhost: HostProcess) -> None:
+    for cursor in ("~#0123456789abcdef", "~***"):
+        reply = mhost.request({"id": cursor, "op": "bookmarks", "max_id": cursor})
+        assert reply["ok"] is False and reply["error"]["code"] == "invalid_request"
+        assert reply["error"]["fields"][0]["loc"] == "max_id"
 
 
 def test_empty_bookmarks_have_no_cursor(mhost: HostProcess) -> None:

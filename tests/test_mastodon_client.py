@@ -12,7 +12,7 @@ import testkeyring
 from support.mastodon_standin import MastodonStandIn
 from tuckaway.context import Context
 from tuckaway.credentials import MastodonCredentials
-from tuckaway.errors import AuthFailed, NotFound, NotLinked, RateLimited
+from tuckaway.errors import ActionFailed, AuthFailed, NotFound, NotLinked, RateLimited
 from tuckaway.mastodon_client import (
     Forbidden,
     MastodonClient,
@@ -125,6 +125,39 @@ async def test_pages_follow_the_link_header_with_bookmark_ids(
     second = await client.bookmarks(limit=3, max_id=first.next_max_id)
     assert [s.id for s in second.statuses] == standin.bookmarked_ids()[3:]
     assert second.next_max_id is None
+
+
+async def test_pages_follow_the_next_link_as_given_whatever_its_cursor_is_called(
+    client: MastodonClient, standin: MastodonStandIn
+) -> None:
+    standin.cursor_param = "older_than"
+    standin.cursor_extra = {"exclude": "reblogs"}
+    for n in range(5):
+        standin.bookmark(standin.add_status(f"post {n}").id)
+    first = await client.bookmarks(limit=3)
+    assert first.next_url is not None and first.next_max_id is None
+    second = await client.bookmarks(url=first.next_url)
+    assert [s.id for s in first.statuses + second.statuses] == standin.bookmarked_ids()
+    assert second.next_url is None
+    asked = standin.requests_to("/api/v1/bookmarks")[-1].query
+    assert asked == {
+        "limit": "3",
+        "exclude": "reblogs",
+        "older_than": str(sorted(standin.bookmarks)[2]),
+    }
+
+
+async def test_a_next_link_to_another_server_is_not_followed(
+    client: MastodonClient, standin: MastodonStandIn
+) -> None:
+    standin.next_base = "http://127.0.0.2:9"
+    for n in range(3):
+        standin.bookmark(standin.add_status(f"post {n}").id)
+    page = await client.bookmarks(limit=2)
+    assert len(page.statuses) == 2 and page.next_url is None and page.next_max_id is None
+    with pytest.raises(ActionFailed, match="another server"):
+        await client.bookmarks(url="http://127.0.0.2:9/api/v1/bookmarks?max_id=1")
+    assert all(r.path == "/api/v1/bookmarks" for r in standin.requests)
 
 
 async def test_a_full_last_page_is_followed_by_an_empty_one_without_cursor(

@@ -79,6 +79,18 @@ def test_import_saves_every_bookmark_and_card_link_in_batches_and_twice_changes_
     assert len(outbox_saves(home)) == len(want)
 
 
+def test_import_follows_next_links_whatever_their_cursor_is_called(
+    env: dict[str, str], standin: MastodonStandIn
+) -> None:
+    standin.cursor_param, standin.cursor_extra = "older_than", {"exclude": "reblogs"}
+    posts = seed(standin)
+    done = run_cli(env, "import", "mastodon-bookmarks")
+    assert done.returncode == 0, done.stderr
+    assert {i["url"] for i in listed(env)} == expected_urls(standin, posts)
+    asked = [r.query for r in standin.requests_to("/api/v1/bookmarks")]
+    assert len(asked) == 2 and asked[1]["exclude"] == "reblogs" and "older_than" in asked[1]
+
+
 def test_import_of_an_archived_item_does_not_bring_it_back(
     env: dict[str, str], standin: MastodonStandIn
 ) -> None:

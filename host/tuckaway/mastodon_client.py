@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 from pydantic import BaseModel, ConfigDict, field_validator
 
@@ -57,6 +57,7 @@ DATE_CAP = 64
 #: a status's HTML is read only this far (Mastodon's is a few KiB; a fork's may be anything)
 HTML_CAP = 64 * 1024
 PAGE_MAX = 40
+BOOKMARKS_PATH = "/api/v1/bookmarks"
 
 
 # -- errors ---------------------------------------------------------------------------
@@ -161,10 +162,24 @@ class Status(_Model):
 
 @dataclass(frozen=True)
 class Page:
-    """One page of bookmarks and the cursor (a bookmark id) for the next one."""
+    """One page of bookmarks and the Link header's ``next`` URL, as the server gave it.
+
+    The cursors are the server's business (bookmark ids in ``max_id`` on
+    Mastodon, something else on some forks): the next page is read by following
+    ``next_url`` whole. It is None on the last page, and when the link points
+    away from the user's server (the token is never sent elsewhere).
+    """
 
     statuses: list[Status]
-    next_max_id: str | None
+    next_url: str | None
+
+    @property
+    def next_max_id(self) -> str | None:
+        """The ``max_id`` of the next link, when it has one."""
+        if self.next_url is None:
+            return None
+        values = parse_qs(urlsplit(self.next_url).query).get("max_id")
+        return values[0] if values and values[0] else None
 
 
 # -- HTML to text -----------------------------------------------------------------------
@@ -275,6 +290,11 @@ def _origin(url: str) -> tuple[str, str, int | None]:
     return scheme, (parts.hostname or "").lower(), port
 
 
+def _origin_text(url: str) -> str:
+    scheme, host, port = _origin(url)
+    return f"{scheme}://{host}:{port}"
+
+
 def local_status_id(instance: str, status_url: str) -> str | None:
     """The id in ``status_url`` when it is a status page of ``instance`` itself."""
     if _origin(instance) != _origin(status_url):
@@ -380,31 +400,53 @@ class MastodonClient:
 
     # -- bookmarks --------------------------------------------------------
 
-    async def bookmarks(self, limit: int = 20, max_id: str | None = None) -> Page:
-        """One page, newest bookmark first; ``next_max_id`` from the Link header's next."""
-        params = {"limit": str(max(1, min(limit, PAGE_MAX)))}
-        if max_id:
-            params["max_id"] = max_id
+    async def bookmarks(
+        self, limit: int = 20, max_id: str | None = None, *, url: str | None = None
+    ) -> Page:
+        """One page, newest bookmark first: the first (``limit``, from ``max_id``), or
+        the one at ``url`` (a :attr:`Page.next_url`, followed as given)."""
+        params: dict[str, str] | None = None
+        if url is not None:
+            if not self.is_bookmarks_url(url):
+                raise ActionFailed(
+                    f"refusing to follow a bookmarks link to another server ({_origin_text(url)})"
+                )
+        else:
+            params = {"limit": str(max(1, min(limit, PAGE_MAX)))}
+            if max_id:
+                params["max_id"] = max_id
         try:
-            body, links = await self._call("GET", "/api/v1/bookmarks", params)
+            body, links = await self._call("GET", url or BOOKMARKS_PATH, params)
         except NotFound:
             # Mastodon >= 3.1 never answers 404 here: the server has no bookmarks API
             # (or a proxy hides it). A revoked token is the likelier, fixable cause on
             # servers that route before they authenticate: ask who the token is first.
             await self._call("GET", "/api/v1/accounts/verify_credentials")
             raise NotFound(
-                f"{self.instance} has no Mastodon bookmarks API (404 on /api/v1/bookmarks); "
+                f"{self.instance} has no Mastodon bookmarks API (404 on {BOOKMARKS_PATH}); "
                 "bookmarks need Mastodon 3.1 or later"
             ) from None
         if not isinstance(body, list):
             raise ServiceUnavailable("Mastodon answered the bookmarks page with something odd")
         statuses = [Status.model_validate(s) for s in body]
-        next_max_id: str | None = None
-        if statuses:
-            next_link = links.get("next") if links else None
-            if next_link is not None:
-                next_max_id = next_link["url"].query.get("max_id") or None
-        return Page(statuses, next_max_id)
+        next_url: str | None = None
+        next_link = links.get("next") if links and statuses else None
+        if next_link is not None:
+            next_url = str(next_link["url"])
+            if not self.is_bookmarks_url(next_url):
+                log.warning(
+                    "the bookmarks page's next link points to %s, not %s: not followed",
+                    _origin_text(next_url),
+                    self.instance,
+                )
+                next_url = None
+        return Page(statuses, next_url)
+
+    def is_bookmarks_url(self, url: str) -> bool:
+        """Whether ``url`` is the bookmarks endpoint of this client's own server."""
+        return _origin(url) == _origin(self.instance) and urlsplit(url).path.rstrip("/").endswith(
+            BOOKMARKS_PATH
+        )
 
 
 def _safe_id(status_id: str) -> str:

@@ -8,7 +8,8 @@ crash like saves from the browser.
 
 It is idempotent: a url already in the reading list, or already waiting in
 the outbox, is not saved again (a second save would revive an archived item).
-It is resumable: after each page the cursor (a bookmark id) is kept in the
+It is resumable: after each page the next page's address (the ``Link``
+header's ``next``, whatever cursor the server puts in it) is kept in the
 database's ``meta`` table, and an interrupted import continues from there; a
 completed one clears it, so the next run starts from the newest bookmark.
 """
@@ -138,29 +139,32 @@ def _cursor_owner(ctx: Context) -> str:
     return f"{account.get('instance')}|{account.get('acct')}"
 
 
-def _load_cursor(ctx: Context) -> str | None:
+def _load_cursor(ctx: Context) -> tuple[str | None, str | None]:
+    """``(next_url, max_id)`` where an interrupted import of this account stopped."""
     from .db import get_meta
 
     raw = get_meta(ctx.db, CURSOR_KEY)
     if not raw:
-        return None
+        return None, None
     try:
         saved = json.loads(raw)
     except ValueError:
-        return None
+        return None, None
     if not isinstance(saved, dict) or saved.get("owner") != _cursor_owner(ctx):
-        return None
-    max_id = saved.get("max_id")
-    return max_id if isinstance(max_id, str) and max_id else None
+        return None, None
+    next_url, max_id = saved.get("next"), saved.get("max_id")  # max_id: older versions
+    if isinstance(next_url, str) and next_url:
+        return next_url, None
+    return None, max_id if isinstance(max_id, str) and max_id else None
 
 
-def _store_cursor(ctx: Context, max_id: str | None) -> None:
+def _store_cursor(ctx: Context, next_url: str | None) -> None:
     from .db import set_meta
 
-    if max_id is None:
+    if next_url is None:
         ctx.db.execute("DELETE FROM meta WHERE key = ?", (CURSOR_KEY,))
     else:
-        set_meta(ctx.db, CURSOR_KEY, json.dumps({"owner": _cursor_owner(ctx), "max_id": max_id}))
+        set_meta(ctx.db, CURSOR_KEY, json.dumps({"owner": _cursor_owner(ctx), "next": next_url}))
 
 
 async def import_bookmarks(
@@ -186,10 +190,10 @@ async def import_bookmarks(
     client = await MastodonClient.for_context(ctx)
     report = Report()
     seen: set[str] = set()
-    max_id = None if restart or dry_run else _load_cursor(ctx)
+    next_url, max_id = (None, None) if restart or dry_run else _load_cursor(ctx)
     tags = [tag] if tag else []
     while True:
-        page = await client.bookmarks(limit=page_size, max_id=max_id)
+        page = await client.bookmarks(limit=page_size, max_id=max_id, url=next_url)
         report.pages += 1
         report.bookmarks += len(page.statuses)
         items = ctx.store.items(ctx.list_service)
@@ -222,12 +226,12 @@ async def import_bookmarks(
                     report.failed.append((payload["url"], final.error.message))
                 else:
                     report.saved += 1
-        max_id = page.next_max_id
+        next_url, max_id = page.next_url, None  # the next link, followed as given
         if not dry_run:
-            _store_cursor(ctx, max_id)
+            _store_cursor(ctx, next_url)
         if progress is not None:
-            progress.update(report, done=max_id is None)
-        if max_id is None:
+            progress.update(report, done=next_url is None)
+        if next_url is None:
             return report
 
 

@@ -11,7 +11,9 @@ headers of real Mastodon (see ../shared/api/mastodon-notes.md):
 - Statuses: ``GET /api/v1/statuses/:id``, ``POST /api/v1/statuses/:id/bookmark``
   and ``/unbookmark`` (200 with the whole Status; 404 ``Record not found``),
   ``GET /api/v1/bookmarks`` (bookmark-id cursors in the ``Link`` header, ``next``
-  on full pages only, no header on empty pages, newest bookmark first),
+  on full pages only, no header on empty pages, newest bookmark first; the
+  cursor's name, extra parameters and the link's base can be changed:
+  ``cursor_param``, ``cursor_extra``, ``next_base``),
   ``GET /api/v2/search`` (``resolve=true`` fetches remote urls it knows).
 - 401 ``The access token is invalid`` for a bad bearer token.
 - Faults on demand: :meth:`MastodonStandIn.inject` (any status, headers, body
@@ -177,6 +179,12 @@ class MastodonStandIn:
         self.known_remote: set[str] = set()
         #: bookmark id -> status id
         self.bookmarks: dict[int, str] = {}
+        #: the query parameter of the ``next`` link's cursor (a fork may not use max_id)
+        self.cursor_param = "max_id"
+        #: more query parameters on every ``next`` link (servers carry filters there)
+        self.cursor_extra: dict[str, str] = {}
+        #: the ``next`` link's base URL when it is not this server's (a misbehaving proxy)
+        self.next_base: str | None = None
         self._lock = threading.RLock()
         self._status_ids = itertools.count(110_000_000_000_000_001, 7919)
         self._account_ids = itertools.count(100_001)
@@ -913,7 +921,7 @@ class MastodonStandIn:
             return token
         limit = self._int_param(request, "limit") or 20
         limit = max(1, min(limit, 40))
-        max_id = self._int_param(request, "max_id")
+        max_id = self._int_param(request, self.cursor_param)
         since_id = self._int_param(request, "since_id")
         min_id = self._int_param(request, "min_id")
         with self._lock:
@@ -931,8 +939,8 @@ class MastodonStandIn:
             links = []
             query = {"limit": request.query["limit"]} if "limit" in request.query else {}
             if len(page) == limit:
-                next_url = f"{self.base_url}/api/v1/bookmarks?" + urlencode(
-                    {**query, "max_id": page[-1]}
+                next_url = f"{self.next_base or self.base_url}/api/v1/bookmarks?" + urlencode(
+                    {**query, **self.cursor_extra, self.cursor_param: page[-1]}
                 )
                 links.append(f'<{next_url}>; rel="next"')
             prev_url = f"{self.base_url}/api/v1/bookmarks?" + urlencode(

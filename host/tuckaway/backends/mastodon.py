@@ -17,18 +17,32 @@ retried after an answer was lost does no harm.
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import json
 import logging
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
+from .. import db
 from ..credentials import KeyringUnavailable
-from ..errors import ActionFailed, AuthFailed, NotLinked, RateLimited, TuckawayError, Unavailable
+from ..errors import (
+    ActionFailed,
+    AuthFailed,
+    InvalidRequest,
+    NotLinked,
+    RateLimited,
+    TuckawayError,
+    Unavailable,
+)
+from ..mastodon_client import BOOKMARKS_PATH, PAGE_MAX
 from . import Done, Failed, Hold, Outcome, Retry, Write
 from .pocket import keyring_message
 
 if TYPE_CHECKING:
     from ..context import Context
-    from ..mastodon_client import MastodonClient
+    from ..mastodon_client import MastodonClient, Page
 
 log = logging.getLogger(__name__)
 
@@ -99,15 +113,81 @@ def create(ctx: Context) -> MastodonBackend:
 async def list_bookmarks(
     ctx: Context, limit: int = 20, max_id: str | None = None
 ) -> dict[str, Any]:
-    """The ``bookmarks`` op: one page of statuses, trimmed, and the cursor for the next."""
+    """The ``bookmarks`` op: one page of statuses, trimmed, and the cursor for the next.
+
+    ``next_max_id`` is the next link's ``max_id`` when it has one (Mastodon's
+    cursor), else an opaque cursor (``~...``) holding the link's whole query, so
+    that a server paging with other parameters is paged to the end too.
+    """
     from ..mastodon_client import MastodonClient
 
     try:
         client = await MastodonClient.for_context(ctx)
     except KeyringUnavailable as exc:
         raise Unavailable(keyring_message("Mastodon", exc, write=False)) from exc
-    page = await client.bookmarks(limit=limit, max_id=max_id)
+    if max_id is not None and max_id.startswith(_OPAQUE):
+        page = await client.bookmarks(url=_url_of_cursor(ctx, client, max_id, limit))
+    else:
+        page = await client.bookmarks(limit=limit, max_id=max_id)
     return {
         "statuses": [status.summary() for status in page.statuses],
-        "next_max_id": page.next_max_id,
+        "next_max_id": _cursor_of(ctx, page),
     }
+
+
+# -- cursors: a next link's query as the protocol's next_max_id string ---------------
+
+_OPAQUE = "~"  # never in a server's ids (Mastodon's are digits, forks' alphanumeric)
+_STORED = "~#"
+_CURSORS_KEY = "mastodon_cursors"
+_CURSORS_KEPT = 200
+_CURSOR_MAX = 64  # the protocol's max_id is at most 64 characters
+
+
+def _cursor_of(ctx: Context, page: Page) -> str | None:
+    if page.next_url is None:
+        return None
+    max_id = page.next_max_id
+    if max_id is not None and len(max_id) <= _CURSOR_MAX and not max_id.startswith(_OPAQUE):
+        return max_id
+    query = urlencode(
+        [(k, v) for k, v in parse_qsl(urlsplit(page.next_url).query, True) if k != "limit"]
+    )
+    cursor = _OPAQUE + base64.urlsafe_b64encode(query.encode("utf-8")).decode("ascii").rstrip("=")
+    if len(cursor) <= _CURSOR_MAX:
+        return cursor
+    # too long to carry: kept in the database (shared by every host process)
+    cursor = _STORED + hashlib.sha256(query.encode("utf-8")).hexdigest()[:32]
+    cursors = _stored_cursors(ctx)
+    cursors.pop(cursor, None)
+    cursors[cursor] = query
+    kept = dict(list(cursors.items())[-_CURSORS_KEPT:])
+    db.set_meta(ctx.db, _CURSORS_KEY, json.dumps(kept))
+    return cursor
+
+
+def _url_of_cursor(ctx: Context, client: MastodonClient, cursor: str, limit: int) -> str:
+    query: str | None
+    if cursor.startswith(_STORED):
+        query = _stored_cursors(ctx).get(cursor)
+    else:
+        try:
+            raw = cursor[len(_OPAQUE) :]
+            query = base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)).decode("utf-8")
+        except (ValueError, UnicodeDecodeError):
+            query = None
+    if query is None:
+        raise InvalidRequest(
+            "max_id is not a cursor this host gave out",
+            [{"loc": "max_id", "msg": "unknown page cursor: list again from the first page"}],
+        )
+    limit_query = urlencode({"limit": str(max(1, min(limit, PAGE_MAX)))})
+    return f"{client.instance}{BOOKMARKS_PATH}?{limit_query}" + (f"&{query}" if query else "")
+
+
+def _stored_cursors(ctx: Context) -> dict[str, str]:
+    try:
+        value = json.loads(db.get_meta(ctx.db, _CURSORS_KEY) or "{}")
+    except ValueError:
+        return {}
+    return {str(k): str(v) for k, v in value.items()} if isinstance(value, dict) else {}
