@@ -173,7 +173,8 @@ def _url_of_cursor(ctx: Context, client: MastodonClient, cursor: str, limit: int
     else:
         try:
             raw = cursor[len(_OPAQUE) :]
-            query = base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)).decode("utf-8")
+            padded = raw + "=" * (-len(raw) % 4)
+            query = base64.b64decode(padded, altchars=b"-_", validate=True).decode("utf-8")
         except (ValueError, UnicodeDecodeError):
             query = None
     if query is None:
