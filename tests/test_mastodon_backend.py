@@ -254,3 +254,30 @@ async def test_keyring_errors_while_reading_the_token_wait_instead_of_failing(
         finally:
             await ctx.aclose()
     assert standin.requests == []
+
+
+def test_a_write_after_an_answer_that_used_up_the_allowance_waits_for_the_reset(
+    mhost: HostProcess, standin: MastodonStandIn
+) -> None:
+    first, second = standin.add_status(), standin.add_status()
+    standin.exhaust(reset_in=3, path="/api/v1/statuses")
+    assert mhost.request({"id": 1, "op": "bookmark", "status_id": first.id})["ok"] is True
+    mhost.send({"id": 2, "op": "bookmark", "status_id": second.id})
+    assert mhost.recv_for(2, final=False)["event"] == "queued"
+    retrying = mhost.recv_for(2, final=False)
+    assert retrying["event"] == "retrying" and retrying["reason"] == "rate_limited"
+    assert 1 <= retrying["retry_after"] <= 4
+    assert len(standin.requests_to("/api/v1/statuses")) == 1  # not sent before the reset
+    assert mhost.recv_for(2, timeout=20)["ok"] is True
+    assert standin.bookmarked_ids() == [second.id, first.id]
+
+
+def test_a_read_after_an_answer_that_used_up_the_allowance_is_rate_limited(
+    mhost: HostProcess, standin: MastodonStandIn
+) -> None:
+    standin.exhaust(reset_in=30, path="/api/v1/bookmarks")
+    assert mhost.request({"id": 1, "op": "bookmarks"})["ok"] is True
+    reply = mhost.request({"id": 2, "op": "bookmarks"})
+    assert reply["ok"] is False and reply["error"]["code"] == "rate_limited"
+    assert 25 <= reply["error"]["retry_after"] <= 30
+    assert len(standin.requests_to("/api/v1/bookmarks")) == 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -101,10 +102,50 @@ async def test_rate_limit_says_when_to_come_back(
     with pytest.raises(RateLimited) as caught:
         await client.bookmarks()
     assert 100 <= caught.value.retry_after <= 121
+    other = MastodonClient(client.http, standin.base_url, standin.issue_token())
     standin.rate_limit(reset_in=None, retry_after=7)
     with pytest.raises(RateLimited) as caught:
-        await client.bookmarks()
+        await other.bookmarks()
     assert caught.value.retry_after == 7
+
+
+async def test_a_429_holds_the_next_call_too_until_the_wait_is_over(
+    client: MastodonClient, standin: MastodonStandIn
+) -> None:
+    standin.rate_limit(reset_in=None, retry_after=30)
+    with pytest.raises(RateLimited):
+        await client.bookmarks()
+    again = MastodonClient(client.http, standin.base_url, standin.access_token)
+    with pytest.raises(RateLimited) as caught:
+        await again.bookmark("1")
+    assert 25 <= caught.value.retry_after <= 30
+    assert len(standin.requests) == 1  # the server said stop: it was not asked again
+
+
+async def test_an_answer_that_uses_up_the_allowance_holds_the_next_call_until_the_reset(
+    client: MastodonClient, standin: MastodonStandIn
+) -> None:
+    post = standin.add_status()
+    standin.exhaust(reset_in=20, path="/api/v1/statuses")
+    assert (await client.bookmark(post.id)).bookmarked is True
+    with pytest.raises(RateLimited, match="rate limit") as caught:
+        await client.bookmarks()
+    assert 15 <= caught.value.retry_after <= 20
+    assert len(standin.requests) == 1
+    # another token has its own allowance
+    other = MastodonClient(client.http, standin.base_url, standin.issue_token())
+    assert [s.id for s in (await other.bookmarks()).statuses] == [post.id]
+
+
+async def test_an_allowance_left_or_a_reset_passed_does_not_hold_anything(
+    client: MastodonClient, standin: MastodonStandIn
+) -> None:
+    standin.exhaust(reset_in=-5, path="/api/v1/bookmarks")
+    await client.bookmarks()
+    await asyncio.sleep(1.1)  # a reset in the past still waits the 1 s minimum
+    await client.bookmarks()
+    await client.bookmarks()  # the stand-in's usual answers have 299 left
+    assert len(standin.requests) == 3
 
 
 async def test_slow_server_is_unavailable(client: MastodonClient, standin: MastodonStandIn) -> None:

@@ -8,6 +8,11 @@ their PROTOCOL.md code: 401 :class:`~tuckaway.errors.AuthFailed`, 403
 wait taken from ``Retry-After`` or ``X-RateLimit-Reset``), 5xx, timeouts and
 connection errors :class:`ServiceUnavailable`.
 
+Rate limits are read from every answer, not only from a 429: once one says
+``X-RateLimit-Remaining: 0``, the next call raises :class:`RateLimited` at once
+(``retry_after``: the seconds until ``X-RateLimit-Reset``) instead of asking a
+server that already said it would refuse.
+
 The models keep only what Tuckaway reads and ignore everything else, so the
 fields that differ between Mastodon versions and forks (Pleroma, Akkoma,
 GoToSocial, Glitch) do not break parsing. Ids are strings in the contract even
@@ -16,9 +21,12 @@ where a fork sends numbers.
 
 from __future__ import annotations
 
+import hashlib
 import html.parser
 import logging
+import math
 import re
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -272,6 +280,45 @@ def retry_after_of(headers: Any, now: datetime | None = None) -> float:
     return min(MAX_RATE_LIMIT_WAIT_S, max(1.0, wait))
 
 
+@dataclass(frozen=True)
+class RateLimits:
+    """The ``X-RateLimit-*`` headers of one answer (None when absent).
+
+    Mastodon sends them on every API answer: ``Remaining: 0`` means the next
+    request would be refused until ``Reset`` (an ISO 8601 time).
+    """
+
+    limit: int | None = None
+    remaining: int | None = None
+    reset: datetime | None = None
+
+    @classmethod
+    def from_headers(cls, headers: Any) -> RateLimits:
+        def number(name: str) -> int | None:
+            raw = headers.get(name)
+            try:
+                return int(float(raw)) if raw is not None else None
+            except ValueError:
+                return None
+
+        reset = headers.get("X-RateLimit-Reset")
+        return cls(
+            number("X-RateLimit-Limit"),
+            number("X-RateLimit-Remaining"),
+            _parse_time(reset) if reset else None,
+        )
+
+    @property
+    def exhausted(self) -> bool:
+        return self.remaining is not None and self.remaining <= 0
+
+
+#: window key (instance and token) -> epoch seconds before which no request is sent:
+#: the server said its allowance is used up (a 429, or Remaining 0 on any answer).
+#: Per process; every client of the same account shares it.
+_HELD_UNTIL: dict[str, float] = {}
+
+
 # -- status urls ------------------------------------------------------------------------
 
 _LOCAL_PATHS = (
@@ -317,6 +364,8 @@ class MastodonClient:
         self.http = http
         self.instance = instance.rstrip("/")
         self._token = token
+        digest = hashlib.sha256(token.encode("utf-8")).hexdigest()[:16]
+        self._window = f"{self.instance}|{digest}"
 
     @classmethod
     async def for_context(cls, ctx: Context) -> MastodonClient:
@@ -339,8 +388,10 @@ class MastodonClient:
         url = path_or_url if "://" in path_or_url else self.instance + path_or_url
         headers = {"Authorization": f"Bearer {self._token}", "Accept": "application/json"}
         what = f"{method} {urlsplit(url).path}"
+        self._check_allowance()
         try:
             async with self.http.request(method, url, params=params, headers=headers) as resp:
+                self._note_allowance(resp.status, resp.headers)
                 if resp.status >= 400:
                     raise await _error_of(resp, what)
                 try:
@@ -356,6 +407,28 @@ class MastodonClient:
             raise ServiceUnavailable(
                 f"cannot reach Mastodon at {self.instance} ({type(exc).__name__})"
             ) from exc
+
+    def _check_allowance(self) -> None:
+        """Raise :class:`RateLimited` while the server's allowance is used up."""
+        until = _HELD_UNTIL.get(self._window)
+        if until is None:
+            return
+        left = until - time.time()
+        if left <= 0:
+            del _HELD_UNTIL[self._window]
+            return
+        raise RateLimited(
+            f"Mastodon's rate limit is used up until it resets; try again in {math.ceil(left)}s",
+            left,
+        )
+
+    def _note_allowance(self, status: int, headers: Any) -> None:
+        """After a 429, or any answer saying ``X-RateLimit-Remaining: 0``: hold the next
+        request until the reset (``Retry-After``, else ``X-RateLimit-Reset``)."""
+        if status == 429 or RateLimits.from_headers(headers).exhausted:
+            wait = retry_after_of(headers)
+            _HELD_UNTIL[self._window] = time.time() + wait
+            log.info("mastodon: rate limit used up; next request in %.0fs", wait)
 
     # -- statuses ---------------------------------------------------------
 
@@ -494,6 +567,7 @@ __all__ = [
     "Forbidden",
     "MastodonClient",
     "Page",
+    "RateLimits",
     "ServiceUnavailable",
     "Status",
     "Unprocessable",

@@ -17,8 +17,9 @@ headers of real Mastodon (see ../shared/api/mastodon-notes.md):
   ``GET /api/v2/search`` (``resolve=true`` fetches remote urls it knows).
 - 401 ``The access token is invalid`` for a bad bearer token.
 - Faults on demand: :meth:`MastodonStandIn.inject` (any status, headers, body
-  or delay for the next N matching requests) and :meth:`rate_limit` (429 with
-  ``X-RateLimit-Reset`` and/or ``Retry-After``).
+  or delay for the next N matching requests), :meth:`rate_limit` (429 with
+  ``X-RateLimit-Reset`` and/or ``Retry-After``) and :meth:`exhaust` (a
+  success that says ``X-RateLimit-Remaining: 0`` until the reset).
 
 Use it in-process (``url = await m.start()`` ... ``await m.stop()``, or
 ``async with MastodonStandIn() as m``), or for a subprocess under test in a
@@ -395,8 +396,9 @@ class MastodonStandIn:
     ) -> Fault:
         """Answer the next ``times`` matching requests with ``status`` (after ``delay`` s).
 
-        ``status=None`` only delays, then answers normally (a slow server). With
-        ``skip``, that many matching requests are answered normally first.
+        ``status=None`` only delays, then answers normally (a slow server), with
+        ``headers`` added. With ``skip``, that many matching requests are
+        answered normally first.
         """
         fault = Fault(status, times, method, path, dict(headers or {}), body, delay, skip)
         with self._lock:
@@ -427,6 +429,24 @@ class MastodonStandIn:
             headers=headers,
             body={"error": "Too many requests"},
         )
+
+    def exhaust(
+        self,
+        *,
+        reset_in: float = 30.0,
+        times: int = 1,
+        method: str | None = None,
+        path: str | None = None,
+    ) -> Fault:
+        """The next ``times`` matching requests succeed, saying the allowance is used up
+        (``X-RateLimit-Remaining: 0``) until ``X-RateLimit-Reset``, ``reset_in`` s away."""
+        reset = datetime.now(UTC) + timedelta(seconds=reset_in)
+        headers = {
+            "X-RateLimit-Limit": str(RATE_LIMIT),
+            "X-RateLimit-Remaining": "0",
+            "X-RateLimit-Reset": _iso(reset),
+        }
+        return self.inject(None, times=times, method=method, path=path, headers=headers)
 
     def requests_to(self, path: str, method: str | None = None) -> list[Recorded]:
         return [
@@ -466,6 +486,8 @@ class MastodonStandIn:
                     headers=fault.headers,
                 )
         response: web.StreamResponse = await handler(request)
+        if fault is not None:  # status None: answered normally, with the fault's headers
+            response.headers.update(fault.headers)
         if request.path.startswith("/api/"):
             response.headers.setdefault("X-RateLimit-Limit", str(RATE_LIMIT))
             response.headers.setdefault("X-RateLimit-Remaining", str(RATE_LIMIT - 1))
