@@ -105,13 +105,43 @@ def test_import_of_an_archived_item_does_not_bring_it_back(
     assert [i["item_id"] for i in json.loads(done.stdout)] == [item_id]
 
 
+@pytest.mark.parametrize(
+    ("reset_in", "retry_after"), [(None, 1), (1.5, None)], ids=["retry-after", "ratelimit-reset"]
+)
+def test_import_waits_out_a_rate_limited_page_then_finishes(
+    env: dict[str, str], standin: MastodonStandIn, reset_in: float | None, retry_after: int | None
+) -> None:
+    posts = seed(standin)
+    standin.rate_limit(path="/api/v1/bookmarks", skip=1, reset_in=reset_in, retry_after=retry_after)
+    done = run_cli(env, "import", "mastodon-bookmarks")
+    assert done.returncode == 0, done.stderr
+    assert {i["url"] for i in listed(env)} == expected_urls(standin, posts)
+    assert "page 2: Mastodon is rate limiting; waiting" in done.stderr
+    assert "45 bookmark(s): 53 saved" in done.stdout
+    assert len(standin.requests_to("/api/v1/bookmarks")) == 3
+
+
+def test_import_retries_a_failing_page_with_backoff(
+    env: dict[str, str], standin: MastodonStandIn
+) -> None:
+    posts = seed(standin, 6)
+    standin.inject(503, times=2, path="/api/v1/bookmarks", headers={"Retry-After": "1"})
+    done = run_cli(env, "import", "mastodon-bookmarks")
+    assert done.returncode == 0, done.stderr
+    assert {i["url"] for i in listed(env)} == expected_urls(standin, posts)
+    waits = [line for line in done.stderr.splitlines() if "waiting" in line]
+    assert len(waits) == 2 and all("Mastodon is failing (503)" in w for w in waits)
+    assert "(retry 2 of 5)" in waits[1]
+
+
 def test_interrupted_import_resumes_from_the_saved_cursor(
     env: dict[str, str], standin: MastodonStandIn
 ) -> None:
     posts = seed(standin)
-    standin.inject(503, path="/api/v1/bookmarks", skip=1)
-    failed = run_cli(env, "import", "mastodon-bookmarks", "--tag", "")
+    standin.inject(503, times=2, path="/api/v1/bookmarks", skip=1, headers={"Retry-After": "1"})
+    failed = run_cli(env, "import", "mastodon-bookmarks", "--tag", "", "--retries", "1")
     assert failed.returncode == 1
+    assert "run the import again to continue" in failed.stderr
     newest_page = posts[-40:]  # most recently bookmarked first
     assert {i["url"] for i in listed(env)} == expected_urls(standin, newest_page)
     first_run = len(standin.requests_to("/api/v1/bookmarks"))

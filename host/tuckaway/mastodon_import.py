@@ -12,6 +12,8 @@ It is resumable: after each page the next page's address (the ``Link``
 header's ``next``, whatever cursor the server puts in it) is kept in the
 database's ``meta`` table, and an interrupted import continues from there; a
 completed one clears it, so the next run starts from the newest bookmark.
+A page the server refuses for a while (429, 5xx, no answer) is waited out and
+asked again (``--retries`` times, saying so on stderr) before the import stops.
 """
 
 from __future__ import annotations
@@ -19,17 +21,23 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import math
 import sys
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TextIO
 
 if TYPE_CHECKING:
     from .context import Context
-    from .mastodon_client import Status
+    from .mastodon_client import MastodonClient, Page, Status
 
 CURSOR_KEY = "mastodon_import:cursor"
 PAGE_SIZE = 40
 TITLE_CAP = 120
+#: a page that fails with 429 or 5xx (or no answer) is asked again this many times
+PAGE_RETRIES = 5
+#: the wait before retry n (from 0) when the server says nothing: base * 2**n, capped
+BACKOFF_BASE_S = 1.0
+BACKOFF_CAP_S = 60.0
 
 
 def add_commands(sub: Any) -> None:
@@ -56,6 +64,14 @@ def add_commands(sub: Any) -> None:
         default=120.0,
         metavar="SECONDS",
         help="how long to wait for each page's saves (default 120); the rest stays queued",
+    )
+    p.add_argument(
+        "--retries",
+        type=int,
+        default=PAGE_RETRIES,
+        metavar="N",
+        help="how many times to ask again for a page the server refuses with a rate limit "
+        f"or an error (default {PAGE_RETRIES}); then the import stops, resumable",
     )
     p.set_defaults(func=cmd_import_bookmarks)
 
@@ -118,6 +134,15 @@ class Progress:
             self.stream.write(f"{'done' if done else f'page {report.pages}'}: {text}\n")
         self.stream.flush()
 
+    def waiting(self, page: int, why: str, seconds: float, retry: int, retries: int) -> None:
+        """Say that page ``page`` is asked again after ``seconds`` (on a line of its own)."""
+        text = (
+            f"page {page}: {why}; waiting {math.ceil(seconds)}s, then asking again "
+            f"(retry {retry} of {retries})"
+        )
+        self.stream.write(f"\r{text}\x1b[K\n" if self.tty else f"{text}\n")
+        self.stream.flush()
+
 
 # -- the import -----------------------------------------------------------------------
 
@@ -176,6 +201,7 @@ async def import_bookmarks(
     wait_s: float = 120.0,
     progress: Progress | None = None,
     page_size: int = PAGE_SIZE,
+    retries: int = PAGE_RETRIES,
 ) -> Report:
     """Save every bookmarked post (and its card's link) into the reading list."""
     from .batcher import submit
@@ -193,7 +219,9 @@ async def import_bookmarks(
     next_url, max_id = (None, None) if restart or dry_run else _load_cursor(ctx)
     tags = [tag] if tag else []
     while True:
-        page = await client.bookmarks(limit=page_size, max_id=max_id, url=next_url)
+        page = await _read_page(
+            client, page_size, max_id, next_url, report.pages + 1, retries, progress
+        )
         report.pages += 1
         report.bookmarks += len(page.statuses)
         items = ctx.store.items(ctx.list_service)
@@ -235,6 +263,41 @@ async def import_bookmarks(
             return report
 
 
+async def _read_page(
+    client: MastodonClient,
+    limit: int,
+    max_id: str | None,
+    url: str | None,
+    number: int,
+    retries: int,
+    progress: Progress | None,
+) -> Page:
+    """One page of bookmarks; a rate limit or a failing server is waited out and the
+    page asked again, at most ``retries`` times (the server's wait when it says one:
+    ``Retry-After`` or ``X-RateLimit-Reset``; else a doubling backoff)."""
+    from .errors import RateLimited, Unavailable
+
+    retry = 0
+    while True:
+        try:
+            return await client.bookmarks(limit=limit, max_id=max_id, url=url)
+        except (RateLimited, Unavailable) as exc:
+            if retry >= max(0, retries):
+                exc.message = (
+                    f"{exc.message}; gave up on page {number} after {retry + 1} tries: "
+                    "run the import again to continue from there"
+                )
+                exc.args = (exc.message,)
+                raise
+            said: float | None = getattr(exc, "retry_after", None)
+            wait = said if said is not None else min(BACKOFF_CAP_S, BACKOFF_BASE_S * 2**retry)
+            retry += 1
+            if progress is not None:
+                why = "Mastodon is rate limiting" if isinstance(exc, RateLimited) else exc.message
+                progress.waiting(number, why, wait, retry, retries)
+            await asyncio.sleep(wait)
+
+
 def cmd_import_bookmarks(args: argparse.Namespace) -> int:
     from .context import Context
 
@@ -249,6 +312,7 @@ def cmd_import_bookmarks(args: argparse.Namespace) -> int:
                 restart=args.restart,
                 wait_s=args.wait,
                 progress=Progress(),
+                retries=args.retries,
             )
         finally:
             await ctx.aclose()

@@ -413,8 +413,10 @@ class MastodonStandIn:
         retry_after: int | None = None,
         method: str | None = None,
         path: str | None = None,
+        skip: int = 0,
     ) -> Fault:
-        """The next ``times`` matching requests answer 429 like Mastodon's rack-attack."""
+        """The next ``times`` matching requests (after ``skip``) answer 429 like
+        Mastodon's rack-attack."""
         headers = {"X-RateLimit-Limit": str(RATE_LIMIT), "X-RateLimit-Remaining": "0"}
         if reset_in is not None:
             reset = datetime.now(UTC) + timedelta(seconds=reset_in)
@@ -428,6 +430,7 @@ class MastodonStandIn:
             path=path,
             headers=headers,
             body={"error": "Too many requests"},
+            skip=skip,
         )
 
     def exhaust(
