@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import testkeyring
@@ -81,6 +82,52 @@ async def test_invalid_token_is_auth_failed(
     with pytest.raises(AuthFailed) as caught:
         await client.bookmarks()
     assert standin.access_token not in caught.value.message
+
+
+async def test_a_revoked_token_gets_mastodons_real_401_on_the_bookmarks_page(
+    ctx: Context, standin: MastodonStandIn
+) -> None:
+    standin.auto_approve = True
+    redirect = "http://127.0.0.1:1/callback"
+    http = await ctx.http()
+    async with http.post(
+        f"{standin.base_url}/api/v1/apps",
+        data={"client_name": "t", "redirect_uris": redirect, "scopes": "read write"},
+    ) as resp:
+        app = await resp.json()
+    async with http.get(
+        f"{standin.base_url}/oauth/authorize",
+        params={
+            "response_type": "code",
+            "client_id": app["client_id"],
+            "redirect_uri": redirect,
+            "scope": "read",
+        },
+        allow_redirects=False,
+    ) as resp:
+        code = parse_qs(urlsplit(resp.headers["Location"]).query)["code"][0]
+    grant = {
+        "grant_type": "authorization_code",
+        "code": code,
+        "client_id": app["client_id"],
+        "client_secret": app["client_secret"],
+        "redirect_uri": redirect,
+    }
+    async with http.post(f"{standin.base_url}/oauth/token", data=grant) as resp:
+        token = (await resp.json())["access_token"]
+    revoke = {"client_id": app["client_id"], "client_secret": app["client_secret"], "token": token}
+    async with http.post(f"{standin.base_url}/oauth/revoke", data=revoke) as resp:
+        assert resp.status == 200
+    assert standin.revoked == [token]
+
+    async with http.get(
+        f"{standin.base_url}/api/v1/bookmarks", headers={"Authorization": f"Bearer {token}"}
+    ) as resp:
+        assert resp.status == 401
+        assert await resp.json() == {"error": "The access token is invalid"}
+    with pytest.raises(AuthFailed, match="The access token is invalid") as caught:
+        await MastodonClient(http, standin.base_url, token).bookmarks()
+    assert token not in caught.value.message
 
 
 @pytest.mark.parametrize(

@@ -11,6 +11,9 @@ import pytest
 
 from support.hostproc import HostProcess, host_env, run_cli
 from support.mastodon_standin import MastodonStandIn, Status
+from support.pocket_standin import ACCESS_TOKEN as POCKET_TOKEN
+from support.pocket_standin import CONSUMER_KEY as POCKET_KEY
+from support.pocket_standin import PocketStandin
 from tuckaway.mastodon_import import Progress, Report
 from tuckaway.settings import Settings
 
@@ -89,6 +92,43 @@ def test_import_follows_next_links_whatever_their_cursor_is_called(
     assert {i["url"] for i in listed(env)} == expected_urls(standin, posts)
     asked = [r.query for r in standin.requests_to("/api/v1/bookmarks")]
     assert len(asked) == 2 and asked[1]["exclude"] == "reblogs" and "older_than" in asked[1]
+
+
+def test_import_into_pocket_batches_the_saves_and_twice_adds_nothing_again(
+    env: dict[str, str], standin: MastodonStandIn, tmp_path: Path
+) -> None:
+    posts = seed(standin)
+    with PocketStandin(tmp_path / "pocket") as pocket:
+        env = {**env, "TUCKAWAY_POCKET_URL": pocket.url}
+        linked = run_cli(
+            env,
+            "login",
+            "pocket",
+            "--access-token-stdin",
+            "--consumer-key",
+            POCKET_KEY,
+            input=POCKET_TOKEN + "\n",
+        )
+        assert linked.returncode == 0, linked.stderr
+        done = run_cli(env, "import", "mastodon-bookmarks")
+        assert done.returncode == 0, done.stderr
+        assert "45 bookmark(s): 53 saved" in done.stdout
+
+        want = expected_urls(standin, posts)
+        sends = pocket.sends()
+        # 53 saves in two calls: one /v3/send per page of 40 bookmarks, no /v3/add
+        assert [r.path for r in pocket.writes()] == ["/v3/send", "/v3/send"]
+        added = [a["url"] for actions in sends for a in actions]
+        assert all(a["action"] == "add" for actions in sends for a in actions)
+        assert sorted(added) == sorted(want)  # each url once
+        assert all(a["tags"] == "mastodon" for actions in sends for a in actions)
+
+        again = run_cli(env, "import", "mastodon-bookmarks")
+        assert again.returncode == 0, again.stderr
+        assert "0 saved, 53 already in the list" in again.stdout
+        assert len(pocket.writes()) == 2  # nothing sent the second time
+        stored = pocket.items.query(state="all")
+        assert sorted(i.url for i in stored) == sorted(want)
 
 
 def test_import_of_an_archived_item_does_not_bring_it_back(
