@@ -147,3 +147,24 @@ def test_the_service_cannot_change_under_a_signed_in_pocket_account(
         assert "sign out of Pocket first" in body["message"]
         # The batching settings stay editable.
         assert ok(host, {"id": 2, "op": "settings_set", "batch_quiet_ms": 200})
+
+
+def test_new_batching_settings_apply_to_the_running_hosts_next_batch(tmp_path: Path) -> None:
+    from support.faultproxy import PocketService
+    from test_faults import Frames, pocket_env, saves
+
+    with PocketService(tmp_path / "svc") as svc:
+        env = pocket_env(tmp_path / "home", svc)
+        with HostProcess(env) as host:
+            frames = Frames(host)
+            # A first save: the host's Pocket worker is running before the change.
+            assert frames.request(saves("first", 1)[0])["ok"] is True
+            changed = frames.request({"id": "s", "op": "settings_set", "batch_max_actions": 3})
+            assert changed["ok"] is True, changed
+            burst = saves("b", 6)
+            for message in burst:
+                host.send(message)
+            settled = frames.settle([m["id"] for m in burst])
+            assert all(s.ok for s in settled.values())
+        sends = [(r.path, len(r.actions)) for r in svc.records() if r.path != "/v3/get"]
+    assert sends == [("/v3/add", 1), ("/v3/send", 3), ("/v3/send", 3)]

@@ -301,7 +301,6 @@ class _Worker:
         self._wake.set()
 
     async def _run(self) -> None:
-        settings = self.batcher.ctx.settings
         try:
             backend = self.batcher.ctx.backend(self.service)
         except Exception:
@@ -310,7 +309,8 @@ class _Worker:
         failures = 0
         while True:
             try:
-                await self._pass(backend, settings)
+                # Read each pass: the options page may change the batching settings.
+                await self._pass(backend, self.batcher.ctx.settings)
             except asyncio.CancelledError:
                 # Stopping (EOF) with a request in flight: give its rows back so the
                 # next host sends them at once, not after lease_s (a duplicate at worst).
