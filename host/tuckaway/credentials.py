@@ -216,6 +216,22 @@ def _file_keyring(backend: object) -> str | None:
     return None
 
 
+def keyring_message(service: str, exc: KeyringUnavailable, *, write: bool = True) -> str:
+    """Why a write waits (or a read fails) when the token cannot be read, and what to do."""
+    then = (
+        "the write waits in the queue and is sent once the keyring answers again"
+        if write
+        else "try again once the keyring answers"
+    )
+    return (
+        f"the system keyring is unavailable, so the {service} token cannot be read; {then} "
+        "(unlock or start the keyring"
+        + (", then run `tuckaway queue retry`" if write else "")
+        + "; `tuckaway doctor` checks the setup). "
+        + exc.message
+    )
+
+
 def _call(what: str, fn: Any, *args: str) -> Any:
     backend = keyring_backend()
     from keyring.errors import KeyringError, PasswordDeleteError
@@ -393,4 +409,5 @@ __all__ = [
     "accounts_summary",
     "is_linked",
     "keyring_backend",
+    "keyring_message",
 ]

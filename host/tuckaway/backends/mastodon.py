@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from .. import db
-from ..credentials import KeyringUnavailable
+from ..credentials import KeyringUnavailable, keyring_message
 from ..errors import (
     ActionFailed,
     AuthFailed,
@@ -38,7 +38,6 @@ from ..errors import (
 )
 from ..mastodon_client import BOOKMARKS_PATH, PAGE_MAX
 from . import Done, Failed, Hold, Outcome, Retry, Write
-from .pocket import keyring_message
 
 if TYPE_CHECKING:
     from ..context import Context

@@ -41,7 +41,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..actions import ITEM_OPS, to_action
-from ..credentials import KeyringUnavailable
+from ..credentials import KeyringUnavailable, keyring_message
 from ..errors import ActionFailed, NotLinked, Unavailable, UnknownItem
 from ..store import StoreError
 from . import Defer, Done, Failed, Hold, Outcome, Retry, Write
@@ -493,22 +493,6 @@ def _outcome_of(exc: PocketError) -> Outcome:
     if isinstance(exc, BadRequest):
         return Failed(exc)
     return Retry("unavailable", exc.message)
-
-
-def keyring_message(service: str, exc: KeyringUnavailable, *, write: bool = True) -> str:
-    """Why a write waits (or a read fails) when the token cannot be read, and what to do."""
-    then = (
-        "the write waits in the queue and is sent once the keyring answers again"
-        if write
-        else "try again once the keyring answers"
-    )
-    return (
-        f"the system keyring is unavailable, so the {service} token cannot be read; {then} "
-        "(unlock or start the keyring"
-        + (", then run `tuckaway queue retry`" if write else "")
-        + "; `tuckaway doctor` checks the setup). "
-        + exc.message
-    )
 
 
 def create(ctx: Context) -> PocketBackend:
