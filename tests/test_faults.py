@@ -372,6 +372,11 @@ def test_a_write_arriving_during_a_rate_limit_is_sent_only_after_the_reset(
                 what="b told of the rate limit at once",
             )
             assert len(svc.records()) == 1  # without asking the service
+            # `tuckaway queue` tells when the new write is tried: after the reset, not now.
+            queued = run_cli(env, "queue", "--json")
+            assert queued.returncode == 0, queued.stderr
+            waiting = {e["payload"]["url"]: e for e in json.loads(queued.stdout)}
+            assert waiting[later]["next_attempt"] >= time.time() + 0.5
             settled = frames.settle(["a", "b"], timeout=10)
         b = settled["b"]
         assert b.kinds == ["queued", "retrying"] and b.ok, b.events

@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import json
 import sys
+import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -265,8 +266,10 @@ def cmd_queue(args: argparse.Namespace) -> int:
         print(f"{len(entries)} write(s) still waiting or failed")
         return 0 if not entries else 3
     entries = ctx.outbox.entries()
+    # A service's rate limit holds back even the writes that are otherwise due.
+    limits = {s: ctx.outbox.not_before(s) for s in {e.service for e in entries}}
     if getattr(args, "json", False):
-        _print_json([e.to_public() for e in entries])
+        _print_json([e.to_public(limits[e.service]) for e in entries])
         return 0
     if not entries:
         print("the queue is empty: every write has been delivered")
@@ -281,9 +284,12 @@ def cmd_queue(args: argparse.Namespace) -> int:
             or ""
         )
         err = f"  last error: {e.last_error.get('message')}" if e.last_error else ""
+        upcoming = e.next_attempt(limits[e.service])
+        wait = upcoming - time.time() if upcoming is not None else 0.0
+        when = f", next try in {wait:.0f}s" if wait >= 1 else ""
         print(
             f"{e.id:>6} {e.state:<8} {e.service:<9} {e.op:<12} {target}  "
-            f"(attempts {e.attempts}){err}"
+            f"(attempts {e.attempts}{when}){err}"
         )
     return 0
 

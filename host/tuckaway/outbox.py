@@ -64,7 +64,12 @@ class Entry:
             crashes=row["crashes"],
         )
 
-    def to_public(self) -> dict[str, Any]:
+    def next_attempt(self, not_before: float = 0.0) -> float | None:
+        """When a pending write is tried next (epoch seconds), given its service's
+        rate limit (``not_before``); None for one that is not pending."""
+        return max(self.next_at, not_before) if self.state == "pending" else None
+
+    def to_public(self, not_before: float = 0.0) -> dict[str, Any]:
         """What ``tuckaway queue --json`` shows."""
         return {
             "id": self.id,
@@ -73,7 +78,7 @@ class Entry:
             "payload": self.payload,
             "state": self.state,
             "attempts": self.attempts,
-            "next_attempt": self.next_at if self.state == "pending" else None,
+            "next_attempt": self.next_attempt(not_before),
             "last_error": self.last_error,
             "created_at": self.created_at,
         }
