@@ -9,15 +9,17 @@
  */
 import { ext } from "./lib/browser.js";
 import { BadgeModel, CHECK_MS } from "./lib/badge.js";
+import { writeOutcome } from "./lib/itemstate.js";
 import { collectSelectedLinks, linksToSave } from "./lib/links.js";
-import { MASTODON_POST_PATTERNS, isMastodonPostUrl } from "./lib/mastodon.js";
+import { BOOKMARK_MENU_IDS, bookmarkTarget, rememberBookmark } from "./lib/mastodon.js";
+import { MENU_IDS, menuDefinitions } from "./lib/menus.js";
 import { UI_PORT_NAME, errorToWire } from "./lib/relay.js";
 import { WRITE_OPS, bookmarkRequest, isSaveableUrl, saveRequest } from "./lib/requests.js";
 import { normalizeTagList } from "./lib/tags.js";
-import { describeError } from "./lib/words.js";
+import { describeError, describeUnconfirmed } from "./lib/words.js";
 import { HostPort } from "./port.js";
 
-export const MENU_IDS = Object.freeze(["save-link", "save-page", "save-selection-links", "bookmark-status"]);
+export { MENU_IDS };
 
 const port = new HostPort({ connectNative: (name) => ext.runtime.connectNative(name) });
 const badge = new BadgeModel();
@@ -45,6 +47,9 @@ function notifyFailure(message) {
 /**
  * Every request goes through here. Writes count on the badge; a failed write
  * shows "!" and, unless a page is there to show the error (`quiet`), a notification.
+ * A write recovered after the helper app restarted (port.js) ends as its
+ * `lookup` shows: a check mark only when the change is there, nothing while the
+ * helper app still holds it queued, "!" when the change did not happen.
  */
 async function send(request, { onEvent = null, quiet = false } = {}) {
   const write = WRITE_OPS.has(request.op);
@@ -53,7 +58,9 @@ async function send(request, { onEvent = null, quiet = false } = {}) {
   paintBadge();
   try {
     const result = await port.request(request, { onEvent });
-    badge.succeeded();
+    const outcome = writeOutcome(request, result);
+    badge.settled(outcome);
+    if (outcome === "failed" && !quiet) notifyFailure(describeUnconfirmed(request));
     return result;
   } catch (error) {
     badge.failedWrite();
@@ -120,13 +127,15 @@ async function saveSelectionLinks(info, tab) {
 }
 
 async function bookmarkStatus(info, tab) {
-  const candidates = [info.linkUrl, info.pageUrl, tab?.url];
-  const statusUrl = candidates.find((url) => url && isMastodonPostUrl(url));
+  const statusUrl = bookmarkTarget(info, tab);
   if (!statusUrl) {
     notifyFailure("That is not a Mastodon post, so it cannot be bookmarked.");
     return null;
   }
-  return send(bookmarkRequest(true, statusUrl));
+  const result = await send(bookmarkRequest(true, statusUrl));
+  // What the popup's Bookmark toggle shows for this post next time (lib/mastodon.js).
+  if (result && !result.recovered) await rememberBookmark(ext.storage.local, statusUrl, result.bookmarked ?? true);
+  return result;
 }
 
 async function activeTab() {
@@ -147,6 +156,7 @@ export function onMenuClicked(info, tab) {
       case "save-selection-links":
         return saveSelectionLinks(info, tab);
       case "bookmark-status":
+      case "bookmark-status-link":
         return bookmarkStatus(info, tab);
       default:
         return Promise.resolve(null);
@@ -228,30 +238,24 @@ function openAuthorizePage(url) {
 function rememberAccounts(info) {
   const linked = Boolean(info?.accounts?.mastodon?.linked);
   ext.storage.local.set({ mastodonLinked: linked }).catch(() => {});
-  ext.contextMenus.update("bookmark-status", { visible: linked }).catch(() => {});
+  for (const id of BOOKMARK_MENU_IDS) ext.contextMenus.update(id, { visible: linked }).catch(() => {});
 }
 
+/** (Re)create the menus (lib/menus.js); resolves with the browser's complaints, if any. */
 async function createMenus() {
   const { mastodonLinked = false } = await ext.storage.local.get({ mastodonLinked: false }).catch(() => ({}));
   await ext.contextMenus.removeAll();
-  const menus = [
-    { id: "save-page", title: "Save page to Tuckaway", contexts: ["page"] },
-    { id: "save-link", title: "Save link to Tuckaway", contexts: ["link"] },
-    { id: "save-selection-links", title: "Save links in selection to Tuckaway", contexts: ["selection"] },
-    {
-      id: "bookmark-status",
-      title: "Bookmark post on Mastodon",
-      contexts: ["page", "link"],
-      targetUrlPatterns: [...MASTODON_POST_PATTERNS],
-      visible: mastodonLinked,
-    },
-  ];
-  for (const menu of menus) {
-    ext.contextMenus.create(menu, () => {
-      const error = globalThis.chrome?.runtime?.lastError;
-      if (error) console.warn(`tuckaway: menu ${menu.id}`, error.message);
-    });
-  }
+  const created = menuDefinitions({ mastodonLinked }).map(
+    (menu) =>
+      new Promise((resolve) => {
+        ext.contextMenus.create(menu, () => {
+          const error = globalThis.chrome?.runtime?.lastError;
+          if (error) console.warn(`tuckaway: menu ${menu.id}`, error.message);
+          resolve(error ? `${menu.id}: ${error.message}` : null);
+        });
+      }),
+  );
+  return (await Promise.all(created)).filter(Boolean);
 }
 
 ext.contextMenus.onClicked.addListener(onMenuClicked);

@@ -55,7 +55,9 @@ export class HostPort {
     this.clearTimer = clearTimer;
     this.idleMs = idleMs;
     this.log = log;
-    this.table = new RequestTable(idPrefix);
+    // Whenever the last waiting request settles (a reply, a recovery answered from
+    // lookup, giving up), start the quiet spell that closes the port.
+    this.table = new RequestTable(idPrefix, { onEmpty: () => this.scheduleIdle() });
     this.port = null;
     this.gotMessage = false;
     this.reconnectTimer = null;
@@ -168,7 +170,6 @@ export class HostPort {
     if (kind === "invalid" || kind === "stray") {
       this.log.warn(`tuckaway: ${kind} frame from the host`, frame);
     }
-    if (this.table.size === 0) this.scheduleIdle();
   }
 
   disconnected(port, reason) {
@@ -212,6 +213,7 @@ export class HostPort {
 
   scheduleIdle() {
     this.cancelIdle();
+    if (!this.port) return; // nothing to close (given up, or closed already)
     this.idleTimer = this.setTimer(() => {
       this.idleTimer = null;
       if (this.table.size === 0 && this.port) this.close();

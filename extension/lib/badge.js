@@ -41,6 +41,23 @@ export class BadgeModel {
     this.flash = false;
   }
 
+  /**
+   * A write left the extension's hands still queued in the helper app (it was
+   * recovered after a restart, or the helper app did not come back): it no
+   * longer counts here, and earns no check mark.
+   */
+  handedOver() {
+    this.pending = Math.max(0, this.pending - 1);
+    this.flash = false;
+  }
+
+  /** Settle one write by its outcome: "done", "waiting" or "failed" (itemstate.writeOutcome). */
+  settled(outcome) {
+    if (outcome === "failed") this.failedWrite();
+    else if (outcome === "waiting") this.handedOver();
+    else this.succeeded();
+  }
+
   /** The check mark has been shown long enough. */
   flashDone() {
     this.flash = false;

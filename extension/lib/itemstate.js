@@ -35,3 +35,82 @@ export function headline(item, { justSaved = false } = {}) {
   }
   return { state: "removed", text: "Not in your list" };
 }
+
+/** The status line while a write waits for the service (a `retrying` event). */
+export function retryHeadline(event) {
+  if (event?.reason === "rate_limited") return { state: "queued", text: "Queued: the service is busy" };
+  return { state: "queued", text: "Queued offline" };
+}
+
+/**
+ * What the popup shows right after its save settled, when the answer says it
+ * all: a write recovered after the helper app restarted (port.js) carries the
+ * new host's `lookup`, which decides the words exactly as a normal `lookup`
+ * does; one recovered without a lookup (the helper app did not come back) is
+ * still in its queue. Returns null for a normal answer: then the caller reads
+ * the page's state with `lookup` itself.
+ */
+export function afterSave(result, { tags = [] } = {}) {
+  if (!result?.recovered) return null;
+  if (!result.lookup) {
+    const item = { ...itemFromLookup(null), pending: 1, tags: [...tags] };
+    return { item, line: { state: "queued", text: "Queued offline" }, detail: null };
+  }
+  const item = itemFromLookup(result.lookup);
+  const line = headline(item, { justSaved: true });
+  const detail =
+    !item.saved && item.pending === 0
+      ? "The helper app restarted before it answered, and this page is not in your list. Save it again."
+      : null;
+  return { item, line, detail };
+}
+
+function sameTags(a, b) {
+  const norm = (list) => [...new Set(list.map((t) => t.toLowerCase()))].sort().join("\n");
+  return norm(a) === norm(b);
+}
+
+/** Does the item, as `lookup` shows it, carry the change `request` asked for? */
+function showsChange(request, item) {
+  const asked = Array.isArray(request?.tags) ? request.tags : [];
+  const has = new Set(item.tags.map((t) => t.toLowerCase()));
+  switch (request?.op) {
+    case "save":
+      return item.saved;
+    case "delete":
+      return !item.saved;
+    case "archive":
+      return item.saved && item.archived;
+    case "readd":
+      return item.saved && !item.archived;
+    case "favorite":
+      return item.saved && item.favorite;
+    case "unfavorite":
+      return item.saved && !item.favorite;
+    case "tags_add":
+      return item.saved && asked.every((t) => has.has(t.toLowerCase()));
+    case "tags_remove":
+      return item.saved && asked.every((t) => !has.has(t.toLowerCase()));
+    case "tags_replace":
+      return item.saved && sameTags(item.tags, asked);
+    case "tags_clear":
+      return item.saved && item.tags.length === 0;
+    default:
+      return true;
+  }
+}
+
+/**
+ * How a write ended, for the badge: "done" (the service has it), "waiting"
+ * (the helper app keeps it queued: recovered without a lookup, or the lookup
+ * still counts it pending) or "failed" (recovered, and the lookup shows the
+ * change did not happen). Only recovered writes (port.js) can be anything but
+ * "done": a write that failed normally rejects instead.
+ */
+export function writeOutcome(request, result) {
+  if (!result?.recovered) return "done";
+  if (!result.lookup) return "waiting";
+  const item = itemFromLookup(result.lookup);
+  if (item.pending > 0) return "waiting";
+  return showsChange(request, item) ? "done" : "failed";
+}

@@ -91,6 +91,14 @@ export function bookmarkRequest(bookmarked, statusUrl) {
   return { op: bookmarked ? "bookmark" : "unbookmark", status_url: statusUrl.trim() };
 }
 
+/** One page of the user's Mastodon bookmarks, newest first (PROTOCOL.md 3 `bookmarks`). */
+export function bookmarksListRequest({ limit = 40, maxId = null } = {}) {
+  if (!Number.isInteger(limit) || limit < 1 || limit > 40) throw new RangeError(`limit must be 1-40, got ${limit}`);
+  const request = { op: "bookmarks", limit };
+  if (typeof maxId === "string" && maxId) request.max_id = maxId;
+  return request;
+}
+
 export function loginRequest(service, instance = null) {
   if (service === "mastodon") {
     const server = normalizeInstance(instance);
@@ -133,10 +141,18 @@ export function normalizeInstance(text) {
  * durably, which is what lets port.js recover it after the host exits.
  */
 export class RequestTable {
-  constructor(prefix = "r") {
+  /** `onEmpty()` runs whenever settling a request leaves nothing waiting. */
+  constructor(prefix = "r", { onEmpty = null } = {}) {
     this.prefix = prefix;
     this.counter = 0;
     this.entries = new Map();
+    this.onEmpty = onEmpty;
+  }
+
+  /** Take an entry out; tell `onEmpty` when it was the last one. */
+  settle(entry) {
+    this.entries.delete(entry.id);
+    if (this.entries.size === 0) this.onEmpty?.();
   }
 
   nextId() {
@@ -197,7 +213,7 @@ export class RequestTable {
     }
     if (typeof frame.ok !== "boolean") return "invalid";
     if (!entry) return "stray";
-    this.entries.delete(entry.id);
+    this.settle(entry);
     if (frame.ok) entry.resolve(frame.result ?? {});
     else entry.reject(HostError.fromWire(frame.error));
     return "reply";
@@ -207,7 +223,7 @@ export class RequestTable {
   resolve(id, result) {
     const entry = this.entries.get(id);
     if (!entry) return false;
-    this.entries.delete(id);
+    this.settle(entry);
     entry.resolve(result);
     return true;
   }
@@ -215,7 +231,7 @@ export class RequestTable {
   reject(id, error) {
     const entry = this.entries.get(id);
     if (!entry) return false;
-    this.entries.delete(id);
+    this.settle(entry);
     entry.reject(error);
     return true;
   }

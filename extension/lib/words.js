@@ -62,3 +62,23 @@ export function describeRetry(event) {
   }
   return "Queued offline: the service cannot be reached. Tuckaway keeps it and sends it when it can.";
 }
+
+const CHANGE_WORDS = {
+  save: "saving",
+  archive: "archiving",
+  readd: "moving back",
+  favorite: "marking as favorite",
+  unfavorite: "unmarking as favorite",
+  delete: "removing",
+  tags_add: "tagging",
+  tags_remove: "untagging",
+  tags_replace: "retagging",
+  tags_clear: "clearing the tags of",
+};
+
+/** A write recovered after the helper app restarted whose change `lookup` does not show. */
+export function describeUnconfirmed(request) {
+  const what = CHANGE_WORDS[request?.op] ?? "changing";
+  const target = request?.url ?? "the page";
+  return `The helper app restarted before it answered, and ${what} ${target} did not go through. Try again.`;
+}

@@ -7,8 +7,8 @@
  * native port and the badge, so closing the popup never loses a save.
  */
 import { ext } from "../lib/browser.js";
-import { headline, itemFromLookup, needsSave } from "../lib/itemstate.js";
-import { isMastodonPostUrl } from "../lib/mastodon.js";
+import { afterSave, headline, itemFromLookup, needsSave, retryHeadline } from "../lib/itemstate.js";
+import { findBookmark, isMastodonPostUrl, recallBookmark, rememberBookmark } from "../lib/mastodon.js";
 import { BackgroundClient } from "../lib/relay.js";
 import {
   bookmarkRequest,
@@ -30,6 +30,7 @@ let item = itemFromLookup(null);
 let knownTags = [];
 let backend = null;
 let bookmarked = false;
+let mastodonInstance = null;
 
 // -- rendering -------------------------------------------------------------------
 
@@ -119,23 +120,38 @@ async function save() {
   setDetail(null);
   const { defaultTags = [] } = await ext.storage.sync.get({ defaultTags: [] }).catch(() => ({}));
   const request = saveRequest({ url: page.url, title: page.title, tags: normalizeTagList(defaultTags) });
+  let result;
   try {
-    const result = await client.request(request, (event) => {
-      if (event.event === "retrying") setStatus("queued", describeRetry(event));
+    result = await client.request(request, (event) => {
+      if (event.event !== "retrying") return;
+      const line = retryHeadline(event);
+      setStatus(line.state, line.text);
+      setDetail(describeRetry(event), "warn");
     });
-    if (result?.recovered && !result.lookup) {
-      item = { ...itemFromLookup(null), pending: 1, tags: request.tags ?? [] };
-      setStatus("queued", "Queued offline");
-    } else {
-      await refresh();
-      setStatus("saved", "Saved");
-    }
-    renderItem();
-    loadTags();
   } catch (error) {
     setStatus("error", "Not saved");
     showError(error);
+    return;
   }
+  // A save recovered after the helper app restarted carries its lookup; a normal
+  // answer means it is saved, and lookup fills in the rest (tags, favorite).
+  const recovered = afterSave(result, { tags: request.tags ?? [] });
+  if (recovered) {
+    item = recovered.item;
+    setStatus(recovered.line.state, recovered.line.text);
+    setDetail(recovered.detail, "warn");
+  } else {
+    try {
+      await refresh();
+    } catch {
+      item = { ...itemFromLookup(null), saved: true, itemId: result?.item_id ?? null, tags: request.tags ?? [] };
+    }
+    const line = headline(item, { justSaved: true });
+    setStatus(line.state, line.text);
+    setDetail(null);
+  }
+  renderItem();
+  loadTags();
 }
 
 async function loadTags() {
@@ -243,6 +259,42 @@ async function removeItem() {
   }
 }
 
+function renderBookmark() {
+  const button = $("bookmark");
+  button.setAttribute("aria-pressed", String(bookmarked));
+  button.textContent = bookmarked ? "Bookmarked" : "Bookmark";
+  button.title = bookmarked ? "Remove the bookmark on Mastodon" : "Bookmark this post on Mastodon";
+}
+
+/**
+ * Show whether this post is bookmarked: what this browser last knew at once,
+ * then the truth from the first pages of the user's bookmarks (lib/mastodon.js).
+ */
+async function loadBookmarkState() {
+  const button = $("bookmark");
+  const remembered = await recallBookmark(ext.storage.local, page.url);
+  bookmarked = remembered ?? false;
+  renderBookmark();
+  button.disabled = true;
+  $("mastodon").setAttribute("aria-busy", "true");
+  try {
+    const found = await findBookmark((request) => client.request(request), {
+      url: page.url,
+      instance: mastodonInstance,
+    });
+    if (found !== null) {
+      bookmarked = found;
+      if (found !== remembered) await rememberBookmark(ext.storage.local, page.url, found);
+    }
+  } catch (error) {
+    setDetail(describeError(error, { service: "mastodon" }), "warn");
+  } finally {
+    $("mastodon").setAttribute("aria-busy", "false");
+    button.disabled = false;
+    renderBookmark();
+  }
+}
+
 async function toggleBookmark() {
   const button = $("bookmark");
   button.disabled = true;
@@ -252,12 +304,13 @@ async function toggleBookmark() {
       if (event.event === "retrying") setDetail(describeRetry(event), "warn");
     });
     bookmarked = Boolean(result?.bookmarked ?? !bookmarked);
+    await rememberBookmark(ext.storage.local, page.url, bookmarked);
   } catch (error) {
     setDetail(describeError(error, { service: "mastodon" }));
   } finally {
     button.disabled = false;
-    button.setAttribute("aria-pressed", String(bookmarked));
-    button.textContent = bookmarked ? "Bookmarked" : "Bookmark";
+    renderBookmark();
+    button.focus();
   }
 }
 
@@ -319,9 +372,11 @@ async function main() {
   backend = hello?.backend ?? null;
   if (isMastodonPostUrl(page.url)) {
     const linked = Boolean(hello?.accounts?.mastodon?.linked);
+    mastodonInstance = hello?.accounts?.mastodon?.instance ?? null;
     $("mastodon").hidden = false;
     $("bookmark").disabled = !linked;
     $("mastodon-hint").hidden = linked;
+    if (linked) loadBookmarkState();
   }
   if (needsSave(found)) {
     await save();

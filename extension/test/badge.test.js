@@ -42,4 +42,21 @@ describe("BadgeModel", () => {
     for (let i = 0; i < 120; i += 1) badge.started();
     assert.equal(badge.view().text, "99+");
   });
+
+  it("settles a write by its outcome", () => {
+    const badge = new BadgeModel();
+    badge.started();
+    badge.settled("done");
+    assert.equal(badge.view().text, CHECK);
+    badge.flashDone();
+    badge.started();
+    badge.settled("waiting");
+    assert.equal(badge.view().text, "", "a write the helper app still holds earns no check mark");
+    badge.started();
+    badge.settled("failed");
+    assert.equal(badge.view().text, "!");
+    badge.started();
+    badge.settled("waiting");
+    assert.equal(badge.view().text, "!", "still waiting does not clear an earlier failure");
+  });
 });

@@ -80,3 +80,20 @@ export function connector() {
 export const flush = () => new Promise((resolve) => setImmediate(resolve));
 
 export const quietLog = { info() {}, warn() {}, error() {} };
+
+/** A storage.local / storage.sync area in memory. */
+export function storageArea() {
+  const data = {};
+  return {
+    data,
+    async get(keys) {
+      if (keys === null || keys === undefined) return structuredClone(data);
+      if (typeof keys === "string") return keys in data ? { [keys]: structuredClone(data[keys]) } : {};
+      if (Array.isArray(keys)) return Object.fromEntries(keys.filter((k) => k in data).map((k) => [k, structuredClone(data[k])]));
+      return Object.fromEntries(Object.entries(keys).map(([k, fallback]) => [k, k in data ? structuredClone(data[k]) : fallback]));
+    },
+    async set(values) {
+      Object.assign(data, structuredClone(values));
+    },
+  };
+}

@@ -1,7 +1,19 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 
-import { isMastodonPostUrl, mastodonStatusId } from "../lib/mastodon.js";
+import {
+  MASTODON_POST_PATTERNS,
+  MAX_REMEMBERED_BOOKMARKS,
+  bookmarkTarget,
+  findBookmark,
+  isMastodonPostUrl,
+  mastodonStatusId,
+  recallBookmark,
+  rememberBookmark,
+  statusMatches,
+} from "../lib/mastodon.js";
+import { storageArea } from "./fakes.js";
+import { matchesPattern } from "./matchpattern.js";
 
 describe("mastodonStatusId", () => {
   it("finds the id in a post's public page", () => {
@@ -28,5 +40,93 @@ describe("mastodonStatusId", () => {
     ]) {
       assert.equal(isMastodonPostUrl(url), false, url);
     }
+  });
+});
+
+describe("Mastodon post menus", () => {
+  const posts = [
+    "https://mastodon.social/@Gargron/109348385563472017",
+    "https://fosstodon.org/@alice@example.social/1234567",
+    "https://mastodon.social/users/Gargron/statuses/1093483",
+    "http://127.0.0.1:8123/@alice/110000000000000001",
+  ];
+
+  it("patterns cover every post url the extension recognises, on http and https", () => {
+    for (const url of posts) {
+      assert.equal(isMastodonPostUrl(url), true, url);
+      assert.ok(MASTODON_POST_PATTERNS.some((p) => matchesPattern(p, url)), url);
+    }
+  });
+
+  it("patterns leave ordinary pages alone", () => {
+    for (const url of ["https://mastodon.social/home", "https://example.com/blog/2024/01", "https://mastodon.social/@Gargron", "ftp://m.example/@a/1"]) {
+      assert.equal(MASTODON_POST_PATTERNS.some((p) => matchesPattern(p, url)), false, url);
+    }
+  });
+
+  it("the link item means the link, the page item the page", () => {
+    const post = posts[0];
+    const other = posts[2];
+    assert.equal(bookmarkTarget({ menuItemId: "bookmark-status-link", linkUrl: post, pageUrl: other }, { url: other }), post);
+    assert.equal(bookmarkTarget({ menuItemId: "bookmark-status-link", linkUrl: "https://x.example/", pageUrl: post }), null);
+    assert.equal(bookmarkTarget({ menuItemId: "bookmark-status", pageUrl: other, linkUrl: post }), other);
+    assert.equal(bookmarkTarget({ menuItemId: "bookmark-status", pageUrl: "about:blank" }, { url: other }), other);
+    // The page item's id with only a link given (what tests and older callers send).
+    assert.equal(bookmarkTarget({ menuItemId: "bookmark-status", pageUrl: "about:blank", linkUrl: post }, { url: "about:blank" }), post);
+    assert.equal(bookmarkTarget({ menuItemId: "bookmark-status", pageUrl: "https://x.example/" }), null);
+  });
+});
+
+describe("is this post bookmarked?", () => {
+  const url = "https://home.example/@bob@far.example/110000000000000123";
+  const status = (id, statusUrl) => ({ id, url: statusUrl, created_at: "2024-05-01T12:00:00.000Z", acct: "bob", text: "" });
+
+  it("matches a status by its url, or by its id on the user's own server", () => {
+    assert.equal(statusMatches(status("9", url), { url }), true);
+    assert.equal(statusMatches(status("9", `${url}/`), { url }), true);
+    assert.equal(statusMatches(status("110000000000000123", "https://far.example/@bob/55"), { url, instance: "https://home.example" }), true);
+    assert.equal(statusMatches(status("110000000000000123", "https://far.example/@bob/55"), { url, instance: "https://other.example" }), false);
+    assert.equal(statusMatches(status("1", "https://far.example/@bob/55"), { url, instance: "https://home.example" }), false);
+  });
+
+  it("reads pages of bookmarks until it finds the post or the list ends", async () => {
+    const asked = [];
+    const pages = {
+      "": { statuses: [status("1", "https://a.example/@a/1")], next_max_id: "500" },
+      500: { statuses: [status("2", url)], next_max_id: "400" },
+    };
+    const request = async (req) => {
+      asked.push(req);
+      return pages[req.max_id ?? ""];
+    };
+    assert.equal(await findBookmark(request, { url }), true);
+    assert.deepEqual(asked, [{ op: "bookmarks", limit: 40 }, { op: "bookmarks", limit: 40, max_id: "500" }]);
+  });
+
+  it("says not bookmarked when the whole list lacks it, and unknown when it stopped early", async () => {
+    const last = async () => ({ statuses: [status("1", "https://a.example/@a/1")], next_max_id: null });
+    assert.equal(await findBookmark(last, { url }), false);
+    const endless = async (req) => ({ statuses: [], next_max_id: String(Number(req.max_id ?? 1000) - 1) });
+    assert.equal(await findBookmark(endless, { url, pages: 2 }), null);
+  });
+
+  it("remembers the last known state per post url, and nothing else", async () => {
+    const area = storageArea();
+    assert.equal(await recallBookmark(area, url), null);
+    await rememberBookmark(area, url, true, 1);
+    assert.equal(await recallBookmark(area, url), true);
+    await rememberBookmark(area, url, false, 2);
+    assert.equal(await recallBookmark(area, url), false);
+    assert.deepEqual(Object.keys(area.data), ["bookmarkStates"]);
+    assert.deepEqual(area.data.bookmarkStates[url], { bookmarked: false, at: 2 });
+  });
+
+  it("keeps only the most recent posts", async () => {
+    const area = storageArea();
+    for (let i = 0; i < MAX_REMEMBERED_BOOKMARKS + 5; i += 1) await rememberBookmark(area, `https://m.example/@a/${i}`, true, i);
+    const kept = Object.keys(area.data.bookmarkStates);
+    assert.equal(kept.length, MAX_REMEMBERED_BOOKMARKS);
+    assert.ok(!kept.includes("https://m.example/@a/0"));
+    assert.ok(kept.includes(`https://m.example/@a/${MAX_REMEMBERED_BOOKMARKS + 4}`));
   });
 });

@@ -106,6 +106,63 @@ describe("HostPort", () => {
     assert.equal(ports[1].sent.length, 0);
   });
 
+  it("closes the port after a quiet spell once a recovered write is answered from lookup", async () => {
+    const { host, ports, timers } = makePort({ idleMs: 5000 });
+    const saved = host.request({ op: "save", url: "https://q.example/" });
+    ports[0].reply({ id: "t-1", event: "queued" });
+    ports[0].die();
+    timers.runAll();
+    const lookup = ports[1].sent[0];
+    ports[1].reply({ id: lookup.id, ok: true, result: { saved: true, item_id: "7", pending: 0 } });
+    assert.equal((await saved).recovered, true);
+    await flush();
+    assert.equal(host.table.size, 0);
+    assert.deepEqual(timers.delays(), [5000], "the idle timer runs once nothing waits");
+    timers.runAll();
+    assert.equal(ports[1].closed, true);
+    assert.equal(host.state, "idle");
+  });
+
+  it("closes the port after a quiet spell once a recovered write without a url resolves", async () => {
+    const { host, ports, timers } = makePort({ idleMs: 5000 });
+    const renamed = host.request({ op: "tag_rename", old_tag: "a", new_tag: "b" });
+    ports[0].reply({ id: "t-1", event: "queued" });
+    ports[0].die();
+    timers.runAll();
+    await renamed;
+    assert.deepEqual(timers.delays(), [5000]);
+    timers.runAll();
+    assert.equal(ports[1].closed, true);
+  });
+
+  it("closes the port after a quiet spell once a recovery's lookup fails", async () => {
+    const { host, ports, timers } = makePort({ idleMs: 5000 });
+    const saved = host.request({ op: "save", url: "https://q.example/" });
+    ports[0].reply({ id: "t-1", event: "queued" });
+    ports[0].die();
+    timers.runAll();
+    const lookup = ports[1].sent[0];
+    ports[1].reply({ id: lookup.id, ok: false, error: { code: "internal", message: "disk full" } });
+    await assert.rejects(saved, { code: "internal" });
+    await flush();
+    assert.deepEqual(timers.delays(), [5000]);
+  });
+
+  it("keeps the port while other requests still wait after a recovery", async () => {
+    const { host, ports, timers } = makePort({ idleMs: 5000 });
+    const saved = host.request({ op: "save", url: "https://q.example/" });
+    ports[0].reply({ id: "t-1", event: "queued" });
+    ports[0].die();
+    timers.runAll();
+    host.request({ op: "save", url: "https://slow.example/" });
+    const lookup = ports[1].sent[0];
+    ports[1].reply({ id: lookup.id, ok: true, result: { saved: true, item_id: "7", pending: 0 } });
+    await saved;
+    await flush();
+    assert.deepEqual(timers.delays(), []);
+    assert.equal(ports[1].closed, false);
+  });
+
   it("gives up on a host that never answers and says how to install it", async () => {
     const { host, ports, timers } = makePort();
     const hello = host.request({ op: "hello" });

@@ -11,6 +11,7 @@ import { Ajv2020 } from "ajv/dist/2020.js";
 import {
   WRITE_OPS,
   bookmarkRequest,
+  bookmarksListRequest,
   itemRequest,
   loginRequest,
   logoutRequest,
@@ -53,6 +54,8 @@ const built = [
   tagsListRequest("ne"),
   bookmarkRequest(true, "https://mastodon.social/@Gargron/1"),
   bookmarkRequest(false, "https://mastodon.social/@Gargron/1"),
+  bookmarksListRequest(),
+  bookmarksListRequest({ limit: 1, maxId: "5001" }),
   loginRequest("pocket"),
   loginRequest("mastodon", "mastodon.social"),
   logoutRequest("pocket"),
@@ -88,7 +91,9 @@ describe("requests against the protocol schema", { skip: missing }, () => {
   it("the extension knows every write op the schema has, and no other", () => {
     const { schema } = validators();
     const ops = Object.keys(schema.properties.request.discriminator.mapping);
-    const schemaWrites = ops.filter((op) => !["hello", "lookup", "tags", "bookmarks", "login", "logout"].includes(op));
+    // Answered at once, never queued: reads, sign-in, and the host's own settings.
+    const notQueued = ["hello", "lookup", "tags", "bookmarks", "login", "logout", "settings", "settings_set"];
+    const schemaWrites = ops.filter((op) => !notQueued.includes(op));
     assert.deepEqual([...WRITE_OPS].sort(), schemaWrites.sort());
     for (const body of built) assert.ok(ops.includes(body.op), body.op);
   });
@@ -98,6 +103,10 @@ describe("requests against the protocol schema", { skip: missing }, () => {
     check(result("LookupResult"), { saved: true, item_id: "9", status: "archived", favorite: false, tags: ["a"], pending: 0 });
     check(result("SaveResult"), { item_id: "9", url, item: {} });
     check(result("BookmarkResult"), { status_id: "1", url: null, bookmarked: true });
+    check(result("BookmarksResult"), {
+      statuses: [{ id: "1", url: "https://m.example/@a/1", created_at: "2024-05-01T12:00:00.000Z", acct: "a", text: "hi" }],
+      next_max_id: null,
+    });
     check(result("HelloResult"), {
       name: "tuckaway",
       version: "0.1.0",

@@ -73,12 +73,28 @@ class TargetClient:
         await self.send("Input.insertText", {"text": text})
 
     async def press_enter(self) -> None:
+        await self.press_key("Enter")
+
+    #: key, code, virtual key code, text
+    KEYS = {
+        "Enter": ("Enter", "Enter", 13, "\r"),
+        "Tab": ("Tab", "Tab", 9, None),
+        "Space": (" ", "Space", 32, " "),
+        "Backspace": ("Backspace", "Backspace", 8, None),
+    }
+
+    async def press_key(self, name: str, *, shift: bool = False) -> None:
+        """A real key press (keyDown, keyUp) as the keyboard sends it: Tab moves focus."""
+        key, code, vk, text = self.KEYS[name]
+        modifiers = 8 if shift else 0
         for kind in ("keyDown", "keyUp"):
-            await self.send(
-                "Input.dispatchKeyEvent",
-                {"type": kind, "key": "Enter", "code": "Enter", "windowsVirtualKeyCode": 13,
-                 "nativeVirtualKeyCode": 13, **({"text": "\r"} if kind == "keyDown" else {})},
-            )  # fmt: skip
+            params: dict[str, Any] = {
+                "type": kind, "key": key, "code": code, "windowsVirtualKeyCode": vk,
+                "nativeVirtualKeyCode": vk, "modifiers": modifiers,
+            }  # fmt: skip
+            if kind == "keyDown" and text is not None:
+                params["text"] = text
+            await self.send("Input.dispatchKeyEvent", params)
 
     async def screenshot(self, path: Path, selector: str = "body") -> None:
         box = await self.evaluate(

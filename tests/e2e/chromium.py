@@ -127,6 +127,20 @@ class Chromium:
     async def badge(self) -> str:
         return str(await self.sw("() => chrome.action.getBadgeText({})"))
 
+    async def record_badges(self) -> None:
+        """From now on, remember every badge text the background sets (see `badges`)."""
+        await self.sw(
+            "() => { globalThis.badgeTexts = [];"
+            " for (const api of new Set([globalThis.chrome, globalThis.browser].filter(Boolean))) {"
+            "   const set = api.action.setBadgeText.bind(api.action);"
+            "   api.action.setBadgeText = (details) => { globalThis.badgeTexts.push(details.text); return set(details); };"
+            " } }"
+        )
+
+    async def badges(self) -> list[str]:
+        """The badge texts set since `record_badges`, in order."""
+        return list(await self.sw("() => globalThis.badgeTexts"))
+
     async def close(self) -> None:
         for client in self.clients:
             with contextlib.suppress(Exception):

@@ -20,10 +20,6 @@ async def test_ten_save_link_clicks_arrive_as_one_batch(playwright: object, tmp_
             TUCKAWAY_POCKET_CONSUMER_KEY="e2e-consumer-key",
         )
         linked = host.cli("login", "pocket", "--access-token-stdin", input=service.token + "\n")
-        if linked.returncode != 0 and "invalid choice: 'login'" in linked.stderr:
-            pytest.skip(
-                "`tuckaway login pocket --access-token-stdin` has not landed yet (accounts)"
-            )
         assert linked.returncode == 0, linked.stderr
         service.calls.clear()
 

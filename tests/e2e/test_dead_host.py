@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from .chromium import Chromium
-from .harness import SCREENSHOTS, page_server
+from .harness import page_server, publish_screenshot, screenshot_file
 
 pytestmark = pytest.mark.e2e
 
@@ -20,7 +20,9 @@ async def test_options_show_the_install_command_when_the_host_dies(
     assert await options.inner_text("#host-badge") == "Not found"
     assert await options.inner_text("#install-command") == "tuckaway install --all"
     assert await options.locator("#host-found").is_hidden()
-    await options.screenshot(path=str(SCREENSHOTS / "options-no-helper.png"), full_page=True)
+    shot = screenshot_file("options-no-helper.png")
+    await options.screenshot(path=str(shot), full_page=True)
+    publish_screenshot(shot)
 
 
 async def test_popup_says_the_helper_app_is_missing(chromium_dead_host: Chromium) -> None:

@@ -74,3 +74,11 @@ async def test_firefox_toolbar_button_saves_the_page(
             lambda: native_host.item(url), timeout=20, what="the page saved from the popup"
         )
         assert (native_host.item(url) or {}).get("title") == "E2E article firefox-toolbar"
+
+
+async def test_firefox_accepts_every_menu_item_and_pattern(firefox: Firefox) -> None:
+    options = await firefox.open_extension_page("options/options.html")
+    refused = await firefox.evaluate(
+        options, f"(async () => JSON.stringify(await {BACKGROUND}.createMenus()))()"
+    )
+    assert refused == "[]"

@@ -1,4 +1,8 @@
-"""Screenshots of the popup and the options page, light and dark, for docs/screenshots.
+"""Screenshots of the popup and the options page, light and dark.
+
+They are written to test-artifacts/screenshots/ on every run, and copied over
+the tracked pictures in docs/screenshots/ only with TUCKAWAY_UPDATE_SCREENSHOTS=1
+(harness.publish_screenshot).
 
 The page is served as http://reader.example/ (a resolver rule maps the name to
 the test's page server) so the pictures show an ordinary address.
@@ -14,12 +18,13 @@ import pytest
 from .cdp import TargetClient
 from .chromium import Chromium, launch_chromium
 from .harness import (
-    SCREENSHOTS,
     NativeHost,
     PageServer,
     eventually,
     page_server,
+    publish_screenshot,
     register_for_chromium,
+    screenshot_file,
 )
 
 pytestmark = pytest.mark.e2e
@@ -72,9 +77,13 @@ async def test_popup_and_options_screenshots(browser: Chromium, native_host: Nat
     await eventually(lambda: (native_host.item(url) or {}).get("favorite"), what="favorite")
     await popup.evaluate("document.activeElement.blur()")
     await popup.send("Emulation.setEmulatedMedia", LIGHT)
-    await popup.screenshot(SCREENSHOTS / "popup.png", "main")
+    shot = screenshot_file("popup.png")
+    await popup.screenshot(shot, "main")
+    publish_screenshot(shot)
     await popup.send("Emulation.setEmulatedMedia", DARK)
-    await popup.screenshot(SCREENSHOTS / "popup-dark.png", "main")
+    shot = screenshot_file("popup-dark.png")
+    await popup.screenshot(shot, "main")
+    publish_screenshot(shot)
 
     options = await browser.extension_page("options/options.html")
     await options.set_viewport_size({"width": 900, "height": 900})
@@ -95,10 +104,22 @@ async def test_popup_and_options_screenshots(browser: Chromium, native_host: Nat
     ]
     await options.locator("#default-tag-input").blur()
     await options.evaluate("document.querySelector('#tags-message').textContent = ''")
+    # The test's TUCKAWAY_HOME is a temporary directory: show the usual place instead.
+    await eventually(
+        lambda: options.evaluate("document.querySelector('#config-path').textContent !== ''"),
+        what="the config file's path",
+    )
+    await options.evaluate(
+        "document.querySelector('#config-path').textContent = ' (~/.config/tuckaway/config.toml)'"
+    )
     await options.emulate_media(color_scheme="light")
-    await options.screenshot(path=str(SCREENSHOTS / "options.png"), full_page=True)
+    shot = screenshot_file("options.png")
+    await options.screenshot(path=str(shot), full_page=True)
+    publish_screenshot(shot)
     await options.emulate_media(color_scheme="dark")
-    await options.screenshot(path=str(SCREENSHOTS / "options-dark.png"), full_page=True)
+    shot = screenshot_file("options-dark.png")
+    await options.screenshot(path=str(shot), full_page=True)
+    publish_screenshot(shot)
     version = await options.inner_text("#host-version")
     assert version.startswith("tuckaway ")
 

@@ -1,0 +1,89 @@
+"""A linked Mastodon account (the stand-in, tests/support/mastodon_standin.py):
+the bookmark menu items bookmark the post, and the popup's toggle shows the
+post's real state, read from the account's bookmarks, and turns it off."""
+
+from __future__ import annotations
+
+import pytest
+
+from support.mastodon_standin import MastodonStandIn
+
+from .cdp import TargetClient
+from .chromium import Chromium
+from .harness import NativeHost, eventually
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture
+def linked(native_host: NativeHost, standin: MastodonStandIn) -> MastodonStandIn:
+    """The host's Mastodon account is the stand-in's user (token from stdin, as a user may)."""
+    done = native_host.cli(
+        "login", "mastodon", "--instance", standin.base_url, "--access-token-stdin",
+        input=standin.access_token + "\n",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    return standin
+
+
+async def bookmark_button(popup: TargetClient) -> tuple[str, str, bool]:
+    text, pressed, disabled = await popup.evaluate(
+        "(() => { const b = document.querySelector('#bookmark');"
+        " return [b.textContent, b.getAttribute('aria-pressed'), b.disabled]; })()"
+    )
+    return str(text), str(pressed), bool(disabled)
+
+
+async def wait_button(popup: TargetClient, text: str) -> tuple[str, str, bool]:
+    async def shown() -> tuple[str, str, bool] | None:
+        state = await bookmark_button(popup)
+        return state if state[0] == text and not state[2] else None
+
+    found: tuple[str, str, bool] = await eventually(
+        shown, timeout=20, what=f"the toggle to say {text}"
+    )
+    return found
+
+
+async def test_bookmark_menu_items_and_the_popup_toggle(
+    linked: MastodonStandIn, chromium: Chromium, native_host: NativeHost
+) -> None:
+    on_page = linked.add_status("a post bookmarked from its own page")
+    by_link = linked.add_status("a post bookmarked from a link to it")
+    page_url, link_url = linked.status_url(on_page), linked.status_url(by_link)
+
+    # The page item on the post's page, the link item on a link to the other post.
+    tab = await chromium.sw(
+        "async () => (await chrome.tabs.query({active: true, lastFocusedWindow: true}))[0]"
+    )
+    for info in (
+        {"menuItemId": "bookmark-status", "pageUrl": page_url, "frameId": 0},
+        {"menuItemId": "bookmark-status-link", "linkUrl": link_url,
+         "pageUrl": linked.base_url + "/home", "frameId": 0},
+    ):  # fmt: skip
+        result = await chromium.sw(
+            "([info, tab]) => tuckaway.onMenuClicked(info, tab)",
+            [info, {**tab, "url": info["pageUrl"]}],
+        )
+        assert isinstance(result, dict) and result.get("bookmarked") is True, result
+    assert linked.bookmarked_ids() == [by_link.id, on_page.id]
+
+    # Forget what the menu clicks remembered: the popup must read the account's bookmarks.
+    await chromium.sw("() => chrome.storage.local.remove('bookmarkStates')")
+    page = await chromium.open(page_url)
+    popup = await chromium.click_action(page)
+    assert await popup.evaluate("document.querySelector('#mastodon').hidden") is False
+    assert await wait_button(popup, "Bookmarked") == ("Bookmarked", "true", False)
+    assert linked.requests_to("/api/v1/bookmarks", "GET"), "the popup read the bookmarks"
+
+    await popup.evaluate("document.querySelector('#bookmark').click()")
+    assert await wait_button(popup, "Bookmark") == ("Bookmark", "false", False)
+    await eventually(lambda: linked.bookmarked_ids() == [by_link.id], what="the unbookmark")
+
+    # Opened again, the popup shows the post as it now is.
+    await chromium.sw("() => chrome.storage.local.remove('bookmarkStates')")
+    again = await chromium.click_action(page)
+    assert await wait_button(again, "Bookmark") == ("Bookmark", "false", False)
+    await again.evaluate("document.querySelector('#bookmark').click()")
+    assert await wait_button(again, "Bookmarked") == ("Bookmarked", "true", False)
+    await eventually(lambda: on_page.id in linked.bookmarked_ids(), what="the bookmark again")
