@@ -28,8 +28,7 @@ import math
 import re
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -248,33 +247,14 @@ def cap_text(text: str, cap: int) -> str:
 # -- rate limits ------------------------------------------------------------------------
 
 
-def _parse_time(value: str) -> datetime | None:
-    try:
-        moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-    except ValueError:
-        try:
-            moment = parsedate_to_datetime(value)
-        except (TypeError, ValueError):
-            return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
 def retry_after_of(headers: Any, now: datetime | None = None) -> float:
     """Seconds to wait after a 429: ``Retry-After`` (seconds or a date), else
     ``X-RateLimit-Reset`` (an ISO 8601 time), else a default; at least 1."""
-    now = now or datetime.now(UTC)
-    wait: float | None = None
-    given = headers.get("Retry-After")
-    if given:
-        try:
-            wait = float(given)
-        except ValueError:
-            moment = _parse_time(given)
-            wait = (moment - now).total_seconds() if moment else None
+    from .ratelimit import reset_in_s, retry_after_s
+
+    wait = retry_after_s(headers.get("Retry-After"), now)
     if wait is None:
-        reset = headers.get("X-RateLimit-Reset")
-        moment = _parse_time(reset) if reset else None
-        wait = (moment - now).total_seconds() if moment else None
+        wait = reset_in_s(headers.get("X-RateLimit-Reset"), now)
     if wait is None:
         wait = DEFAULT_RATE_LIMIT_WAIT_S
     return min(MAX_RATE_LIMIT_WAIT_S, max(1.0, wait))
@@ -294,18 +274,13 @@ class RateLimits:
 
     @classmethod
     def from_headers(cls, headers: Any) -> RateLimits:
-        def number(name: str) -> int | None:
-            raw = headers.get(name)
-            try:
-                return int(float(raw)) if raw is not None else None
-            except ValueError:
-                return None
+        from .ratelimit import header_int, parse_time
 
         reset = headers.get("X-RateLimit-Reset")
         return cls(
-            number("X-RateLimit-Limit"),
-            number("X-RateLimit-Remaining"),
-            _parse_time(reset) if reset else None,
+            header_int(headers, "X-RateLimit-Limit"),
+            header_int(headers, "X-RateLimit-Remaining"),
+            parse_time(reset) if reset else None,
         )
 
     @property

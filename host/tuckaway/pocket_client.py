@@ -65,12 +65,10 @@ class RateLimits:
 
     @classmethod
     def from_headers(cls, headers: Mapping[str, str]) -> RateLimits:
+        from .ratelimit import header_int
+
         def number(name: str) -> int | None:
-            raw = headers.get(name)
-            try:
-                return int(float(raw)) if raw is not None else None
-            except ValueError:
-                return None
+            return header_int(headers, name)
 
         return cls(
             user_limit=number("X-Limit-User-Limit"),
@@ -472,10 +470,12 @@ class PocketClient:
         elif status in (403, 429) and (limits.exhausted or status == 429):
             wait = limits.retry_after
             if status == 429 and not limits.exhausted:
-                wait = _retry_after(
-                    headers.get("Retry-After"),
-                    _ratelimit_reset(headers.get("X-RateLimit-Reset"), wait),
-                )
+                from .ratelimit import reset_in_s, retry_after_s
+
+                said = retry_after_s(headers.get("Retry-After"))
+                if said is None:
+                    said = reset_in_s(headers.get("X-RateLimit-Reset"))
+                wait = wait if said is None else said
             error = PocketRateLimited(f"Pocket is rate limiting: {detail}{suffix}", wait)
         elif status == 403:
             error = PermissionDenied(f"Pocket denied access: {detail}{suffix}")
@@ -514,46 +514,6 @@ def _text_of(body: str) -> str:
     title = re.search(r"<title[^>]*>(.*?)</title>", body, re.I | re.S)
     body = title.group(1) if title and title.group(1).strip() else re.sub(r"<[^>]+>", " ", body)
     return " ".join(body.split())[:_MAX_MESSAGE]
-
-
-def _retry_after(raw: str | None, default: float) -> float:
-    """``Retry-After``: seconds, or an HTTP date."""
-    if not raw:
-        return default
-    try:
-        return max(0.0, float(raw))
-    except ValueError:
-        pass
-    from email.utils import parsedate_to_datetime
-
-    try:
-        when = parsedate_to_datetime(raw)
-    except (TypeError, ValueError):
-        return default
-    import time as _time
-
-    return max(0.0, when.timestamp() - _time.time())
-
-
-def _ratelimit_reset(raw: str | None, default: float) -> float:
-    """``X-RateLimit-Reset`` as services send it: seconds to wait, an epoch time, or an
-    ISO 8601 time (Mastodon's form); seconds from now."""
-    if not raw:
-        return default
-    import time as _time
-
-    try:
-        value = float(raw)
-    except ValueError:
-        from datetime import datetime
-
-        try:
-            return max(0.0, datetime.fromisoformat(raw.strip()).timestamp() - _time.time())
-        except ValueError:
-            return default
-    if value > 1_000_000_000:  # an epoch time, not a number of seconds
-        return max(0.0, value - _time.time())
-    return max(0.0, value)
 
 
 def _unavailable(message: str) -> PocketUnavailable:
