@@ -242,7 +242,17 @@ function rememberAccounts(info) {
 }
 
 /** (Re)create the menus (lib/menus.js); resolves with the browser's complaints, if any. */
-async function createMenus() {
+// One rebuild at a time: two at once (install, a sign-in, a test) would both clear the
+// menus and then both create them, and the second create of each id fails.
+let menusBuilt = Promise.resolve();
+
+function createMenus() {
+  const run = menusBuilt.then(buildMenus);
+  menusBuilt = run.catch(() => {});
+  return run;
+}
+
+async function buildMenus() {
   const { mastodonLinked = false } = await ext.storage.local.get({ mastodonLinked: false }).catch(() => ({}));
   await ext.contextMenus.removeAll();
   const created = menuDefinitions({ mastodonLinked }).map(

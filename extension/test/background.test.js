@@ -202,6 +202,13 @@ describe("background", () => {
     assert.match(record.notifications.at(-1).message, /not a Mastodon post/);
   });
 
+  it("rebuilds the menus one at a time, so two rebuilds at once create each item once", async () => {
+    const both = await Promise.all([tuckaway.createMenus(), tuckaway.createMenus()]);
+    assert.deepEqual(both, [[], []]);
+    const ids = record.menus.map((m) => m.id);
+    assert.deepEqual(ids, [...new Set(ids)]);
+  });
+
   it("creates the menus, the bookmark pair hidden until Mastodon is linked, and reports refusals", async () => {
     assert.deepEqual(await tuckaway.createMenus(), []);
     assert.deepEqual(record.menus.map((m) => m.id), ["save-page", "save-link", "save-selection-links", "bookmark-status", "bookmark-status-link"]);

@@ -47,10 +47,13 @@ export function fakeChrome() {
     contextMenus: {
       async removeAll() {
         record.menus.length = 0;
+        for (let i = 0; i < 3; i += 1) await null; // the browser answers a moment later
       },
       create(menu, callback) {
-        record.menus.push(menu);
-        const message = record.createErrors[menu.id];
+        // As Chromium: an id can exist once.
+        const duplicate = record.menus.some((m) => m.id === menu.id) && `Cannot create item with duplicate id ${menu.id}`;
+        if (!duplicate) record.menus.push(menu);
+        const message = duplicate || record.createErrors[menu.id];
         chrome.runtime.lastError = message ? { message } : undefined;
         callback?.();
         chrome.runtime.lastError = undefined;
