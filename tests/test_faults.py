@@ -529,25 +529,42 @@ def test_eof_with_a_batch_stuck_in_flight_exits_0_and_a_later_host_delivers_it(
     with PocketService(tmp_path / "svc") as svc:
         home = tmp_path / "home"
         env = pocket_env(home, svc, TUCKAWAY_REQUEST_TIMEOUT_S="1.5")
-        svc.script(Fault.hold())
-        requests = saves("stuck", 4)
-        urls = [r["url"] for r in requests]
-        host = HostProcess(env)
-        frames = Frames(host)
-        send_all(host, requests)
-        frames.until(queued_all([r["id"] for r in requests]), what="queued")
-        svc.wait_held()
-        host.close_stdin()
-        assert host.wait(timeout=20) == 0
+        urls = eof_while_a_request_hangs(svc, env, saves("stuck", 4))
         left = queue_json(env)
         assert [(e["payload"]["url"], e["state"]) for e in left] == [(u, "pending") for u in urls]
         assert all(e["last_error"]["code"] == "unavailable" for e in left)
-        svc.release(forward=False)
-        with HostProcess(env) as later:
-            Frames(later).request({"id": "h", "op": "hello"})
-            wait_until(lambda: outbox_states(home) == {"done": 4}, what="the later host drains")
-        assert_on_service_once(svc, urls)
+        a_later_host_delivers(svc, env, home, urls)
         assert queue_json(env) == []
+
+
+def eof_while_a_request_hangs(
+    svc: PocketService, env: dict[str, str], requests: list[dict[str, Any]]
+) -> list[str]:
+    """Send ``requests``, hold the service's answer, close the port: the host exits 0."""
+    svc.script(Fault.hold())
+    host = HostProcess(env)
+    frames = Frames(host)
+    send_all(host, requests)
+    frames.until(queued_all([r["id"] for r in requests]), what="queued")
+    svc.wait_held()
+    host.close_stdin()
+    assert host.wait(timeout=20) == 0
+    return [r["url"] for r in requests]
+
+
+def a_later_host_delivers(
+    svc: PocketService, env: dict[str, str], home: Path, urls: list[str], timeout: float = 30
+) -> None:
+    """The held request is dropped unanswered; the next host sends every write, once."""
+    svc.release(forward=False)
+    with HostProcess(env) as later:
+        Frames(later).request({"id": "h", "op": "hello"})
+        wait_until(
+            lambda: outbox_states(home) == {"done": len(urls)},
+            timeout=timeout,
+            what="the later host drains",
+        )
+    assert_on_service_once(svc, urls)
 
 
 def leases(home: Path) -> list[tuple[str | None, float]]:
@@ -570,24 +587,9 @@ def test_eof_with_a_request_in_flight_gives_its_lease_back_for_the_next_host(
         # the request outlasts the EOF grace (10 s) and the lease is long: only a
         # lease given back lets the next host send the writes at once
         env = pocket_env(home, svc, TUCKAWAY_REQUEST_TIMEOUT_S="30", TUCKAWAY_LEASE_S="120")
-        svc.script(Fault.hold())
-        requests = saves("cut", 3)
-        urls = [r["url"] for r in requests]
-        host = HostProcess(env)
-        frames = Frames(host)
-        send_all(host, requests)
-        frames.until(queued_all([r["id"] for r in requests]), what="queued")
-        svc.wait_held()
-        host.close_stdin()
-        assert host.wait(timeout=20) == 0
+        urls = eof_while_a_request_hangs(svc, env, saves("cut", 3))
         assert leases(home) == [(None, 0.0)] * 3
-        svc.release(forward=False)
-        with HostProcess(env) as later:
-            Frames(later).request({"id": "h", "op": "hello"})
-            wait_until(
-                lambda: outbox_states(home) == {"done": 3}, timeout=5, what="the next host sends"
-            )
-        assert_on_service_once(svc, urls)
+        a_later_host_delivers(svc, env, home, urls, timeout=5)
 
 
 def test_a_request_longer_than_the_lease_is_not_sent_again_by_another_host(
