@@ -12,7 +12,7 @@ import testkeyring
 from support.hostproc import HostProcess
 from support.mastodon_standin import MastodonStandIn
 from tuckaway.backends import Retry, Write
-from tuckaway.backends.mastodon import MastodonBackend, list_bookmarks
+from tuckaway.backends.mastodon import MastodonBackend
 from tuckaway.context import Context
 from tuckaway.credentials import KeyringUnavailable, MastodonCredentials
 from tuckaway.errors import Unavailable
@@ -169,6 +169,44 @@ def test_unbookmark_removes_the_bookmark(mhost: HostProcess, standin: MastodonSt
     assert standin.bookmarked_ids() == []
 
 
+def test_bookmark_state_tells_whether_a_post_is_bookmarked_in_one_call(
+    mhost: HostProcess, standin: MastodonStandIn
+) -> None:
+    post = standin.add_status()
+    url = standin.base_url + f"/@alice/{post.id}"
+    before = mhost.request({"id": 1, "op": "bookmark_state", "status_url": url})
+    assert before["result"] == {
+        "status_id": post.id, "url": standin.status_url(post), "bookmarked": False,
+    }
+    standin.bookmark(post.id)
+    after = mhost.request({"id": 2, "op": "bookmark_state", "status_id": post.id})
+    assert after["result"]["bookmarked"] is True
+    assert len(standin.requests_to(f"/api/v1/statuses/{post.id}")) == 2
+    assert standin.requests_to("/api/v1/bookmarks") == []
+
+
+def test_bookmark_state_of_a_remote_post_resolves_it_on_the_own_server(
+    mhost: HostProcess, standin: MastodonStandIn
+) -> None:
+    remote = standin.add_remote_status("https://other.example/@bob/99")
+    standin.bookmark(remote.id)
+    reply = mhost.request(
+        {"id": 1, "op": "bookmark_state", "status_url": "https://other.example/@bob/99"}
+    )
+    assert reply["result"] == {
+        "status_id": remote.id, "url": "https://other.example/@bob/99", "bookmarked": True,
+    }
+    missing = mhost.request(
+        {"id": 2, "op": "bookmark_state", "status_url": "https://nowhere.example/@x/1"}
+    )
+    assert missing["ok"] is False and missing["error"]["code"] == "not_found"
+
+
+def test_bookmark_state_without_an_account_is_not_linked(host: HostProcess) -> None:
+    reply = host.request({"id": 1, "op": "bookmark_state", "status_id": "1"})
+    assert reply["ok"] is False and reply["error"]["code"] == "not_linked"
+
+
 def test_missing_status_is_not_found(mhost: HostProcess, standin: MastodonStandIn) -> None:
     reply = mhost.request({"id": 1, "op": "bookmark", "status_id": "404404"})
     assert reply["ok"] is False and reply["error"]["code"] == "not_found"
@@ -250,7 +288,9 @@ async def test_keyring_errors_while_reading_the_token_wait_instead_of_failing(
                 assert isinstance(outcome, Retry) and outcome.reason == "unavailable"
                 assert "keyring is unavailable" in outcome.message
             with pytest.raises(Unavailable, match="keyring is unavailable"):
-                await list_bookmarks(ctx)
+                await ctx.read("bookmarks")  # every read op's way in
+            with pytest.raises(Unavailable, match="keyring is unavailable"):
+                await ctx.read("bookmark_state", status_id=post.id)
         finally:
             await ctx.aclose()
     assert standin.requests == []

@@ -26,7 +26,6 @@ from support.hostproc import HostProcess, host_env, run_cli, serve_process
 from support.pocket_standin import ACCESS_TOKEN, CONSUMER_KEY, PocketStandin
 from tuckaway.backends import Retry, Write
 from tuckaway.backends.pocket import PocketBackend
-from tuckaway.backends.pocket import sync as pocket_sync
 from tuckaway.context import Context
 from tuckaway.credentials import KeyringUnavailable, PocketCredentials
 from tuckaway.errors import Unavailable
@@ -666,7 +665,7 @@ async def test_keyring_errors_while_reading_the_token_are_retried_not_crashes(
             assert "keyring is unavailable" in outcome.message
             assert "the keyring is locked" in outcome.message
             with pytest.raises(Unavailable, match="keyring is unavailable"):
-                await pocket_sync(ctx)
+                await ctx.read("sync")
         finally:
             await ctx.aclose()
     assert pocket.requests == []

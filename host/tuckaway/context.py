@@ -34,10 +34,17 @@ MASTODON_OPS = frozenset({"bookmark", "unbookmark"})
 #: read ops served by a backend module: op -> "module:function" taking (ctx, **fields)
 READS: dict[str, str] = {
     "bookmarks": "tuckaway.backends.mastodon:list_bookmarks",
+    "bookmark_state": "tuckaway.backends.mastodon:bookmark_state",
     "sync": "tuckaway.backends.pocket:sync",
 }
 #: read op -> the service whose account it needs
-READ_SERVICE: dict[str, str] = {"bookmarks": "mastodon", "sync": "pocket"}
+READ_SERVICE: dict[str, str] = {
+    "bookmarks": "mastodon",
+    "bookmark_state": "mastodon",
+    "sync": "pocket",
+}
+#: how a service is named in messages
+SERVICE_NAMES = {"pocket": "Pocket", "mastodon": "Mastodon", "local": "the local list"}
 
 
 class Context:
@@ -134,8 +141,11 @@ class Context:
         """Run the read op ``op`` of the backend that serves it.
 
         Raises ``NotLinked`` before importing the backend when the service it
-        needs has no account.
+        needs has no account, and ``Unavailable`` (saying what to do) when the
+        keyring that holds its token cannot be read.
         """
+        from .credentials import KeyringUnavailable, keyring_message
+
         service = READ_SERVICE[op]
         if not self.is_linked(service):
             from .errors import NotLinked
@@ -146,7 +156,12 @@ class Context:
             )
         module_name, _, function = READS[op].partition(":")
         handler = getattr(importlib.import_module(module_name), function)
-        result: dict[str, Any] = await handler(self, **fields)
+        try:
+            result: dict[str, Any] = await handler(self, **fields)
+        except KeyringUnavailable as exc:  # locked, or its service is not running yet
+            from .errors import Unavailable
+
+            raise Unavailable(keyring_message(SERVICE_NAMES[service], exc, write=False)) from exc
         return result
 
     async def aclose(self) -> None:

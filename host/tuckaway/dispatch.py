@@ -145,6 +145,9 @@ class Dispatcher:
             self._spawn(
                 request.id, self.ctx.read("bookmarks", limit=request.limit, max_id=request.max_id)
             )
+        elif op == "bookmark_state":
+            target = request.model_dump(include={"status_url", "status_id"}, exclude_none=True)
+            self._spawn(request.id, self.ctx.read("bookmark_state", **target))
         elif op == "login":
             self._spawn(request.id, self._login(request))
         elif op == "logout":

@@ -197,6 +197,22 @@ class BookmarkAction(_Request):
         return self
 
 
+class BookmarkState(_Request):
+    """Whether a Mastodon status is bookmarked (read; the popup's toggle asks)."""
+
+    model_config = ConfigDict(json_schema_extra=_exactly_one("status_url", "status_id"))
+
+    op: Literal["bookmark_state"]
+    status_url: WebUrl | None = None
+    status_id: TextId | None = None
+
+    @model_validator(mode="after")
+    def _one_status(self) -> BookmarkState:
+        if (self.status_url is None) == (self.status_id is None):
+            raise ValueError("give exactly one of status_url or status_id")
+        return self
+
+
 class Bookmarks(_Request):
     """One page of the user's Mastodon bookmarks."""
 
@@ -282,6 +298,7 @@ Request = Annotated[
     | Lookup
     | Tags
     | BookmarkAction
+    | BookmarkState
     | Bookmarks
     | Login
     | Logout
@@ -307,6 +324,7 @@ OPS: tuple[str, ...] = (
     "tags",
     "bookmark",
     "unbookmark",
+    "bookmark_state",
     "bookmarks",
     "login",
     "logout",
@@ -367,6 +385,7 @@ _REQUEST_RULE_LOC = {
     "settings_set": "reset",
     "bookmark": "status_url",
     "unbookmark": "status_url",
+    "bookmark_state": "status_url",
     "login": "instance",
 }
 
@@ -579,6 +598,7 @@ RESULTS: dict[str, type[BaseModel]] = {
     "tags": TagsResult,
     "bookmark": BookmarkResult,
     "unbookmark": BookmarkResult,
+    "bookmark_state": BookmarkResult,
     "bookmarks": BookmarksResult,
     "login": LoginResult,
     "logout": LogoutResult,
@@ -603,6 +623,7 @@ def json_schema() -> dict[str, Any]:
             Lookup,
             Tags,
             BookmarkAction,
+            BookmarkState,
             Bookmarks,
             Login,
             Logout,

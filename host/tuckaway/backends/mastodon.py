@@ -31,17 +31,17 @@ from ..errors import (
     ActionFailed,
     AuthFailed,
     InvalidRequest,
+    NotFound,
     NotLinked,
     RateLimited,
     TuckawayError,
     Unavailable,
 )
-from ..mastodon_client import BOOKMARKS_PATH, PAGE_MAX
+from ..mastodon_client import BOOKMARKS_PATH, PAGE_MAX, MastodonClient, Page, local_status_id
 from . import Done, Failed, Hold, Outcome, Retry, Write
 
 if TYPE_CHECKING:
     from ..context import Context
-    from ..mastodon_client import MastodonClient, Page
 
 log = logging.getLogger(__name__)
 
@@ -56,8 +56,6 @@ class MastodonBackend:
         self.ctx = ctx
 
     async def deliver(self, writes: Sequence[Write]) -> list[Outcome]:
-        from ..mastodon_client import MastodonClient
-
         outcomes: list[Outcome] = []
         stop: Outcome | None = None  # once the server says "stop", the rest waits the same way
         try:
@@ -118,12 +116,7 @@ async def list_bookmarks(
     cursor), else an opaque cursor (``~...``) holding the link's whole query, so
     that a server paging with other parameters is paged to the end too.
     """
-    from ..mastodon_client import MastodonClient
-
-    try:
-        client = await MastodonClient.for_context(ctx)
-    except KeyringUnavailable as exc:
-        raise Unavailable(keyring_message("Mastodon", exc, write=False)) from exc
+    client = await MastodonClient.for_context(ctx)
     if max_id is not None and max_id.startswith(_OPAQUE):
         page = await client.bookmarks(url=_url_of_cursor(ctx, client, max_id, limit))
     else:
@@ -131,6 +124,32 @@ async def list_bookmarks(
     return {
         "statuses": [status.summary() for status in page.statuses],
         "next_max_id": _cursor_of(ctx, page),
+    }
+
+
+async def bookmark_state(
+    ctx: Context, status_url: str | None = None, status_id: str | None = None
+) -> dict[str, Any]:
+    """The ``bookmark_state`` op: is this post bookmarked? (The popup's toggle asks.)
+
+    One call to the user's own server: the status itself for an id or a url of
+    that server, else a resolving search, whose answer carries ``bookmarked``
+    for the signed-in user too.
+    """
+    client = await MastodonClient.for_context(ctx)
+    local = status_id or (local_status_id(client.instance, status_url) if status_url else None)
+    if local is not None:
+        status = await client.status(local)
+    else:
+        assert status_url is not None  # the protocol asks for one of the two
+        found = await client.search_status(status_url, resolve=True)
+        if found is None:
+            raise NotFound(f"your Mastodon server could not find a post at {status_url}")
+        status = found
+    return {
+        "status_id": status.id,
+        "url": status.short_link,
+        "bookmarked": bool(status.bookmarked),
     }
 
 

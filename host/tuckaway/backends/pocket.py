@@ -42,7 +42,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..actions import ITEM_OPS, to_action
 from ..credentials import KeyringUnavailable, keyring_message
-from ..errors import ActionFailed, NotLinked, Unavailable, UnknownItem
+from ..errors import ActionFailed, NotLinked, UnknownItem
 from ..store import StoreError
 from . import Defer, Done, Failed, Hold, Outcome, Retry, Write
 
@@ -518,10 +518,7 @@ async def sync(ctx: Context, full: bool = False, **_: Any) -> dict[str, Any]:
     from .. import db
     from ..pocket_client import PocketClient
 
-    try:
-        creds = ctx.credentials.pocket()
-    except KeyringUnavailable as exc:
-        raise Unavailable(keyring_message("Pocket", exc, write=False)) from exc
+    creds = ctx.credentials.pocket()
     if creds is None:
         raise NotLinked("no Pocket account is linked")
     client = PocketClient.from_credentials(
