@@ -321,3 +321,19 @@ def test_a_read_after_an_answer_that_used_up_the_allowance_is_rate_limited(
     assert reply["ok"] is False and reply["error"]["code"] == "rate_limited"
     assert 25 <= reply["error"]["retry_after"] <= 30
     assert len(standin.requests_to("/api/v1/bookmarks")) == 1
+
+
+def test_long_cursors_of_two_host_processes_paging_at_once_are_both_kept(home: Path) -> None:
+    from tuckaway.backends.mastodon import _store_cursor, _stored_query
+
+    settings = Settings.load({"TUCKAWAY_HOME": str(home)})
+    one, two = Context.open(settings), Context.open(settings)  # two processes, one database
+    _store_cursor(one, "~#a", "older_than=1&filter=x")
+    _store_cursor(two, "~#b", "older_than=2&filter=y")
+    assert _stored_query(one, "~#b") == "older_than=2&filter=y"
+    assert _stored_query(two, "~#a") == "older_than=1&filter=x"
+    for n in range(205):  # only the newest 200 are kept
+        _store_cursor(one, f"~#n{n}", f"older_than={n}")
+    assert _stored_query(one, "~#a") is None
+    assert _stored_query(one, "~#n4") is None
+    assert _stored_query(two, "~#n5") == "older_than=5"

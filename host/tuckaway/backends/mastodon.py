@@ -21,6 +21,7 @@ import base64
 import hashlib
 import json
 import logging
+import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
@@ -157,7 +158,7 @@ async def bookmark_state(
 
 _OPAQUE = "~"  # never in a server's ids (Mastodon's are digits, forks' alphanumeric)
 _STORED = "~#"
-_CURSORS_KEY = "mastodon_cursors"
+_CURSOR_KEY = "mastodon_cursor:"  # meta key prefix, one row per stored cursor
 _CURSORS_KEPT = 200
 _CURSOR_MAX = 64  # the protocol's max_id is at most 64 characters
 
@@ -176,18 +177,37 @@ def _cursor_of(ctx: Context, page: Page) -> str | None:
         return cursor
     # too long to carry: kept in the database (shared by every host process)
     cursor = _STORED + hashlib.sha256(query.encode("utf-8")).hexdigest()[:32]
-    cursors = _stored_cursors(ctx)
-    cursors.pop(cursor, None)
-    cursors[cursor] = query
-    kept = dict(list(cursors.items())[-_CURSORS_KEPT:])
-    db.set_meta(ctx.db, _CURSORS_KEY, json.dumps(kept))
+    _store_cursor(ctx, cursor, query)
     return cursor
+
+
+def _store_cursor(ctx: Context, cursor: str, query: str) -> None:
+    """One meta row per cursor (an upsert: two host processes paging at once both keep
+    theirs), the oldest beyond :data:`_CURSORS_KEPT` forgotten."""
+    from ..store import transaction
+
+    with transaction(ctx.db):
+        db.set_meta(ctx.db, _CURSOR_KEY + cursor, json.dumps({"query": query, "at": time.time()}))
+        ctx.db.execute(
+            "DELETE FROM meta WHERE key LIKE ? AND key NOT IN (SELECT key FROM meta "
+            "WHERE key LIKE ? ORDER BY json_extract(value, '$.at') DESC, rowid DESC LIMIT ?)",
+            (_CURSOR_KEY + "%", _CURSOR_KEY + "%", _CURSORS_KEPT),
+        )
+
+
+def _stored_query(ctx: Context, cursor: str) -> str | None:
+    try:
+        value = json.loads(db.get_meta(ctx.db, _CURSOR_KEY + cursor) or "null")
+    except ValueError:
+        return None
+    query = value.get("query") if isinstance(value, dict) else None
+    return query if isinstance(query, str) else None
 
 
 def _url_of_cursor(ctx: Context, client: MastodonClient, cursor: str, limit: int) -> str:
     query: str | None
     if cursor.startswith(_STORED):
-        query = _stored_cursors(ctx).get(cursor)
+        query = _stored_query(ctx, cursor)
     else:
         try:
             raw = cursor[len(_OPAQUE) :]
@@ -202,11 +222,3 @@ def _url_of_cursor(ctx: Context, client: MastodonClient, cursor: str, limit: int
         )
     limit_query = urlencode({"limit": str(max(1, min(limit, PAGE_MAX)))})
     return f"{client.instance}{BOOKMARKS_PATH}?{limit_query}" + (f"&{query}" if query else "")
-
-
-def _stored_cursors(ctx: Context) -> dict[str, str]:
-    try:
-        value = json.loads(db.get_meta(ctx.db, _CURSORS_KEY) or "{}")
-    except ValueError:
-        return {}
-    return {str(k): str(v) for k, v in value.items()} if isinstance(value, dict) else {}
