@@ -3,8 +3,8 @@
  *
  * Mastodon servers live on any host, so the only signal is the path. A post's
  * public page is `/@user/ID` (or `/@user@remote.server/ID` for a post seen
- * from another server), and its ActivityPub id `/users/user/statuses/ID`;
- * ids are decimal snowflakes. The host resolves the URL to a status on the
+ * from another server), its ActivityPub id `/users/user/statuses/ID`, and the
+ * web app's `/web/statuses/ID`; ids are decimal snowflakes. The host resolves the URL to a status on the
  * user's own server (PROTOCOL.md `bookmark` with `status_url`).
  */
 import { bookmarksListRequest } from "./requests.js";
@@ -12,6 +12,7 @@ import { bookmarksListRequest } from "./requests.js";
 const POST_PATHS = [
   /^\/@[A-Za-z0-9_.-]+(?:@[A-Za-z0-9.-]+\.[A-Za-z]{2,})?\/(\d{1,24})\/?$/,
   /^\/users\/[A-Za-z0-9_.-]+\/statuses\/(\d{1,24})\/?$/,
+  /^\/web\/statuses\/(\d{1,24})\/?$/,
 ];
 
 /** The status id in a Mastodon post URL, or null when the URL is not one. */
@@ -36,13 +37,18 @@ export function isMastodonPostUrl(url) {
 
 /**
  * Match patterns (for context menus) that cover the same paths, on http and
- * https like `mastodonStatusId`. Patterns cannot say "digits", so they match
- * a little more (`/@user/followers`); the click handler checks the URL again.
+ * https like `mastodonStatusId`. A pattern cannot say "digits", but it can say
+ * "starts with a digit": one pattern per first digit of the status id, so
+ * `/@user/...` pages that are no post (YouTube's `/@channel/videos`, Medium's
+ * `/@author/a-story-1a2b3c`, a profile's `/@user/followers`) stay without the
+ * item. `*` also spans slashes, so a few others still match (a Medium story
+ * whose slug starts with a digit); the click handler checks the URL again.
  */
-export const MASTODON_POST_PATTERNS = Object.freeze([
-  "*://*/@*/*",
-  "*://*/users/*/statuses/*",
-]);
+const DIGITS = "0123456789";
+const POST_PATTERN_PREFIXES = ["*://*/@*/", "*://*/users/*/statuses/", "*://*/web/statuses/"];
+export const MASTODON_POST_PATTERNS = Object.freeze(
+  POST_PATTERN_PREFIXES.flatMap((prefix) => [...DIGITS].map((digit) => `${prefix}${digit}*`)),
+);
 
 /**
  * The two menu items that bookmark a post, sharing one handler: the page item

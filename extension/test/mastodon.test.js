@@ -28,6 +28,10 @@ describe("mastodonStatusId", () => {
     assert.equal(mastodonStatusId("https://mastodon.social/users/Gargron/statuses/1093483"), "1093483");
   });
 
+  it("finds the id in the web app's status url", () => {
+    assert.equal(mastodonStatusId("https://mastodon.social/web/statuses/109348385563472017"), "109348385563472017");
+  });
+
   it("does not take profiles, timelines or other sites for posts", () => {
     for (const url of [
       "https://mastodon.social/@Gargron",
@@ -48,7 +52,9 @@ describe("Mastodon post menus", () => {
     "https://mastodon.social/@Gargron/109348385563472017",
     "https://fosstodon.org/@alice@example.social/1234567",
     "https://mastodon.social/users/Gargron/statuses/1093483",
+    "https://mastodon.social/web/statuses/209348385563472017",
     "http://127.0.0.1:8123/@alice/110000000000000001",
+    ...[..."0123456789"].map((digit) => `https://m.example/@a/${digit}5`),
   ];
 
   it("patterns cover every post url the extension recognises, on http and https", () => {
@@ -61,6 +67,20 @@ describe("Mastodon post menus", () => {
   it("patterns leave ordinary pages alone", () => {
     for (const url of ["https://mastodon.social/home", "https://example.com/blog/2024/01", "https://mastodon.social/@Gargron", "ftp://m.example/@a/1"]) {
       assert.equal(MASTODON_POST_PATTERNS.some((p) => matchesPattern(p, url)), false, url);
+    }
+  });
+
+  it("patterns leave other sites' /@name/ pages alone", () => {
+    for (const url of [
+      "https://www.youtube.com/@chan/videos",
+      "https://www.youtube.com/@chan/shorts",
+      "https://medium.com/@alice/my-post-1a2b3c",
+      "https://mastodon.social/@Gargron/followers",
+      "https://mastodon.social/users/Gargron/statuses/",
+      "https://mastodon.social/web/statuses/new",
+    ]) {
+      assert.equal(isMastodonPostUrl(url), false, url);
+      assert.deepEqual(MASTODON_POST_PATTERNS.filter((p) => matchesPattern(p, url)), [], url);
     }
   });
 
