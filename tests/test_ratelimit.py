@@ -58,3 +58,12 @@ def test_counters_are_numbers_or_none() -> None:
 def test_a_time_without_a_zone_is_utc() -> None:
     assert parse_time("2024-05-01T12:00:00") == NOW
     assert parse_time("not a time") is None
+
+
+def test_the_wait_is_retry_after_first_then_the_reset() -> None:
+    from tuckaway.ratelimit import wait_s
+
+    both = {"Retry-After": "5", "X-RateLimit-Reset": "2024-05-01T12:01:30Z"}
+    assert wait_s(both, NOW) == 5.0
+    assert wait_s({"X-RateLimit-Reset": "2024-05-01T12:01:30Z"}, NOW) == 90.0
+    assert wait_s({}, NOW) is None

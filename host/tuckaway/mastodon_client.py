@@ -250,42 +250,12 @@ def cap_text(text: str, cap: int) -> str:
 def retry_after_of(headers: Any, now: datetime | None = None) -> float:
     """Seconds to wait after a 429: ``Retry-After`` (seconds or a date), else
     ``X-RateLimit-Reset`` (an ISO 8601 time), else a default; at least 1."""
-    from .ratelimit import reset_in_s, retry_after_s
+    from .ratelimit import wait_s
 
-    wait = retry_after_s(headers.get("Retry-After"), now)
-    if wait is None:
-        wait = reset_in_s(headers.get("X-RateLimit-Reset"), now)
+    wait = wait_s(headers, now)
     if wait is None:
         wait = DEFAULT_RATE_LIMIT_WAIT_S
     return min(MAX_RATE_LIMIT_WAIT_S, max(1.0, wait))
-
-
-@dataclass(frozen=True)
-class RateLimits:
-    """The ``X-RateLimit-*`` headers of one answer (None when absent).
-
-    Mastodon sends them on every API answer: ``Remaining: 0`` means the next
-    request would be refused until ``Reset`` (an ISO 8601 time).
-    """
-
-    limit: int | None = None
-    remaining: int | None = None
-    reset: datetime | None = None
-
-    @classmethod
-    def from_headers(cls, headers: Any) -> RateLimits:
-        from .ratelimit import header_int, parse_time
-
-        reset = headers.get("X-RateLimit-Reset")
-        return cls(
-            header_int(headers, "X-RateLimit-Limit"),
-            header_int(headers, "X-RateLimit-Remaining"),
-            parse_time(reset) if reset else None,
-        )
-
-    @property
-    def exhausted(self) -> bool:
-        return self.remaining is not None and self.remaining <= 0
 
 
 #: window key (instance and token) -> epoch seconds before which no request is sent:
@@ -400,7 +370,10 @@ class MastodonClient:
     def _note_allowance(self, status: int, headers: Any) -> None:
         """After a 429, or any answer saying ``X-RateLimit-Remaining: 0``: hold the next
         request until the reset (``Retry-After``, else ``X-RateLimit-Reset``)."""
-        if status == 429 or RateLimits.from_headers(headers).exhausted:
+        from .ratelimit import header_int
+
+        remaining = header_int(headers, "X-RateLimit-Remaining")
+        if status == 429 or (remaining is not None and remaining <= 0):
             wait = retry_after_of(headers)
             _HELD_UNTIL[self._window] = time.time() + wait
             log.info("mastodon: rate limit used up; next request in %.0fs", wait)
@@ -542,7 +515,6 @@ __all__ = [
     "Forbidden",
     "MastodonClient",
     "Page",
-    "RateLimits",
     "ServiceUnavailable",
     "Status",
     "Unprocessable",

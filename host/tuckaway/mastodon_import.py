@@ -35,8 +35,8 @@ PAGE_SIZE = 40
 TITLE_CAP = 120
 #: a page that fails with 429 or 5xx (or no answer) is asked again this many times
 PAGE_RETRIES = 5
-#: the wait before retry n (from 0) when the server says nothing: base * 2**n, capped
-BACKOFF_BASE_S = 1.0
+#: the longest wait before asking a page again when the server says nothing
+#: (the batcher's exponential backoff with jitter, capped here)
 BACKOFF_CAP_S = 60.0
 
 
@@ -275,6 +275,7 @@ async def _read_page(
     """One page of bookmarks; a rate limit or a failing server is waited out and the
     page asked again, at most ``retries`` times (the server's wait when it says one:
     ``Retry-After`` or ``X-RateLimit-Reset``; else a doubling backoff)."""
+    from .batcher import backoff_delay
     from .errors import RateLimited, Unavailable
 
     retry = 0
@@ -290,7 +291,7 @@ async def _read_page(
                 exc.args = (exc.message,)
                 raise
             said: float | None = getattr(exc, "retry_after", None)
-            wait = said if said is not None else min(BACKOFF_CAP_S, BACKOFF_BASE_S * 2**retry)
+            wait = said if said is not None else backoff_delay(retry, BACKOFF_CAP_S)
             retry += 1
             if progress is not None:
                 why = "Mastodon is rate limiting" if isinstance(exc, RateLimited) else exc.message

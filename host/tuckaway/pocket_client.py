@@ -470,11 +470,9 @@ class PocketClient:
         elif status in (403, 429) and (limits.exhausted or status == 429):
             wait = limits.retry_after
             if status == 429 and not limits.exhausted:
-                from .ratelimit import reset_in_s, retry_after_s
+                from .ratelimit import wait_s
 
-                said = retry_after_s(headers.get("Retry-After"))
-                if said is None:
-                    said = reset_in_s(headers.get("X-RateLimit-Reset"))
+                said = wait_s(headers)
                 wait = wait if said is None else said
             error = PocketRateLimited(f"Pocket is rate limiting: {detail}{suffix}", wait)
         elif status == 403:

@@ -67,3 +67,9 @@ def reset_in_s(raw: str | None, now: datetime | None = None) -> float | None:
     if value > _EPOCH_FLOOR:
         return max(0.0, value - _now(now))
     return max(0.0, value)
+
+
+def wait_s(headers: Mapping[str, str], now: datetime | None = None) -> float | None:
+    """How long a service asked to wait: ``Retry-After``, else ``X-RateLimit-Reset``."""
+    said = retry_after_s(headers.get("Retry-After"), now)
+    return said if said is not None else reset_in_s(headers.get("X-RateLimit-Reset"), now)
