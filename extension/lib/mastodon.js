@@ -62,12 +62,10 @@ export const BOOKMARK_MENU_IDS = Object.freeze([BOOKMARK_PAGE_MENU, BOOKMARK_LIN
 
 /**
  * The post a bookmark menu click is about, or null. The link item means the
- * link; the page item means the page, and also takes a link when that is the
- * only post given (callers that name the link with the page item's id).
+ * link; the page item means the page (never a link: it is not a link item).
  */
 export function bookmarkTarget(info, tab) {
-  const candidates =
-    info?.menuItemId === BOOKMARK_LINK_MENU ? [info?.linkUrl] : [info?.pageUrl, tab?.url, info?.linkUrl];
+  const candidates = info?.menuItemId === BOOKMARK_LINK_MENU ? [info?.linkUrl] : [info?.pageUrl, tab?.url];
   return candidates.find((url) => typeof url === "string" && isMastodonPostUrl(url)) ?? null;
 }
 

@@ -91,8 +91,8 @@ describe("Mastodon post menus", () => {
     assert.equal(bookmarkTarget({ menuItemId: "bookmark-status-link", linkUrl: "https://x.example/", pageUrl: post }), null);
     assert.equal(bookmarkTarget({ menuItemId: "bookmark-status", pageUrl: other, linkUrl: post }), other);
     assert.equal(bookmarkTarget({ menuItemId: "bookmark-status", pageUrl: "about:blank" }, { url: other }), other);
-    // The page item's id with only a link given (what tests and older callers send).
-    assert.equal(bookmarkTarget({ menuItemId: "bookmark-status", pageUrl: "about:blank", linkUrl: post }, { url: "about:blank" }), post);
+    // The page item never means a link, even when the page is no post.
+    assert.equal(bookmarkTarget({ menuItemId: "bookmark-status", pageUrl: "about:blank", linkUrl: post }, { url: "about:blank" }), null);
     assert.equal(bookmarkTarget({ menuItemId: "bookmark-status", pageUrl: "https://x.example/" }), null);
   });
 });

@@ -194,7 +194,7 @@ async def test_bookmark_status_asks_the_host_to_bookmark_the_post(
         "async () => (await chrome.tabs.query({active: true, lastFocusedWindow: true}))[0]"
     )
     info = {
-        "menuItemId": "bookmark-status",
+        "menuItemId": "bookmark-status-link",
         "linkUrl": post,
         "pageUrl": "about:blank",
         "frameId": 0,
