@@ -143,10 +143,7 @@ def _is_loopback(host: str) -> bool:
     a Host check that trusted names starting "127." would let DNS rebinding in)."""
     from .settings import is_loopback_host
 
-    host = host.strip()
-    if host.startswith("[") and "]" in host:
-        host = host[1 : host.index("]")]
-    return is_loopback_host(host)
+    return is_loopback_host(host.strip())
 
 
 def _host_of(header: str) -> str:
