@@ -5,6 +5,7 @@
  * its state and is not saved again; one whose save is still queued (the
  * service was offline) shows "Queued offline" and is not saved again either.
  */
+import { describeUnconfirmed } from "./words.js";
 
 /** Normalize a lookup result (PROTOCOL.md 3) into the popup's item. */
 export function itemFromLookup(lookup) {
@@ -43,25 +44,24 @@ export function retryHeadline(event) {
 }
 
 /**
- * What the popup shows right after its save settled, when the answer says it
- * all: a write recovered after the helper app restarted (port.js) carries the
- * new host's `lookup`, which decides the words exactly as a normal `lookup`
- * does; one recovered without a lookup (the helper app did not come back) is
- * still in its queue. Returns null for a normal answer: then the caller reads
- * the page's state with `lookup` itself.
+ * What the popup shows right after its save (`request`) settled, when the
+ * answer says it all: a write recovered after the helper app restarted
+ * (port.js) carries the new host's `lookup`, which decides the words exactly
+ * as a normal `lookup` does, and `writeOutcome` whether the save went through
+ * (if not, `describeUnconfirmed` says so); one recovered without a lookup (the
+ * helper app did not come back) is still in its queue. Returns null for a
+ * normal answer: then the caller reads the page's state with `lookup` itself.
  */
-export function afterSave(result, { tags = [] } = {}) {
+export function afterSave(request, result) {
   if (!result?.recovered) return null;
   if (!result.lookup) {
-    const item = { ...itemFromLookup(null), pending: 1, tags: [...tags] };
+    const tags = Array.isArray(request?.tags) ? [...request.tags] : [];
+    const item = { ...itemFromLookup(null), pending: 1, tags };
     return { item, line: { state: "queued", text: "Queued offline" }, detail: null };
   }
   const item = itemFromLookup(result.lookup);
   const line = headline(item, { justSaved: true });
-  const detail =
-    !item.saved && item.pending === 0
-      ? "The helper app restarted before it answered, and this page is not in your list. Save it again."
-      : null;
+  const detail = writeOutcome(request, result) === "failed" ? describeUnconfirmed(request) : null;
   return { item, line, detail };
 }
 

@@ -135,7 +135,7 @@ async function save() {
   }
   // A save recovered after the helper app restarted carries its lookup; a normal
   // answer means it is saved, and lookup fills in the rest (tags, favorite).
-  const recovered = afterSave(result, { tags: request.tags ?? [] });
+  const recovered = afterSave(request, result);
   if (recovered) {
     item = recovered.item;
     setStatus(recovered.line.state, recovered.line.text);

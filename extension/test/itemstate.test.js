@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 
 import { afterSave, headline, itemFromLookup, needsSave, retryHeadline, writeOutcome } from "../lib/itemstate.js";
+import { describeUnconfirmed } from "../lib/words.js";
 
 const saved = { saved: true, item_id: "9", status: "unread", favorite: true, tags: ["a"], pending: 0 };
 
@@ -35,39 +36,42 @@ const lookup = (fields) => ({ saved: false, item_id: null, status: null, favorit
 const recovered = (fields) => ({ recovered: true, item_id: fields?.item_id ?? null, url: "https://q.example/", lookup: lookup(fields) });
 
 describe("after a save (popup)", () => {
+  const save = { op: "save", url: "https://q.example/" };
+
   it("leaves a normal answer to a fresh lookup", () => {
-    assert.equal(afterSave({ item_id: "1", url: "https://q.example/", item: {} }), null);
+    assert.equal(afterSave(save, { item_id: "1", url: "https://q.example/", item: {} }), null);
   });
 
   it("says Saved when the recovered save's lookup shows it saved", () => {
-    const view = afterSave(recovered({ saved: true, item_id: "7", status: "unread", tags: ["a"] }));
+    const view = afterSave(save, recovered({ saved: true, item_id: "7", status: "unread", tags: ["a"] }));
     assert.deepEqual(view.line, { state: "saved", text: "Saved" });
     assert.deepEqual(view.item.tags, ["a"]);
     assert.equal(view.detail, null);
   });
 
   it("says Queued offline when the recovered save's lookup still counts it pending", () => {
-    const view = afterSave(recovered({ saved: false, pending: 1 }));
+    const view = afterSave(save, recovered({ saved: false, pending: 1 }));
     assert.deepEqual(view.line, { state: "queued", text: "Queued offline" });
     assert.equal(view.item.pending, 1);
   });
 
   it("says changes are queued when the page is saved but writes wait", () => {
-    assert.deepEqual(afterSave(recovered({ saved: true, item_id: "7", pending: 2 })).line, {
+    assert.deepEqual(afterSave(save, recovered({ saved: true, item_id: "7", pending: 2 })).line, {
       state: "queued",
       text: "Saved \u00b7 changes queued",
     });
   });
 
   it("does not say Saved when the recovered save's lookup shows it is not in the list", () => {
-    const view = afterSave(recovered({ saved: false, pending: 0 }));
+    const view = afterSave(save, recovered({ saved: false, pending: 0 }));
     assert.notEqual(view.line.state, "saved");
     assert.deepEqual(view.line, { state: "removed", text: "Not in your list" });
-    assert.match(view.detail, /not in your list/);
+    assert.equal(view.detail, describeUnconfirmed(save));
+    assert.match(view.detail, /saving https:\/\/q\.example\/ did not go through/);
   });
 
   it("says Queued offline for a save the helper app holds but could not be asked about", () => {
-    const view = afterSave({ recovered: true, item_id: null, url: "https://q.example/", lookup: null }, { tags: ["x"] });
+    const view = afterSave({ ...save, tags: ["x"] }, { recovered: true, item_id: null, url: "https://q.example/", lookup: null });
     assert.deepEqual(view.line, { state: "queued", text: "Queued offline" });
     assert.deepEqual(view.item.tags, ["x"]);
   });
