@@ -70,8 +70,13 @@ def backoff_delay(attempts: int, cap_s: float) -> float:
     Half the wait is fixed (the backoff really grows), half is random (writes
     that failed together, in several hosts, do not all come back together).
     """
-    ceiling = min(cap_s, BACKOFF_BASE_S * (2 ** min(attempts, 20)))
+    ceiling = _doubled(BACKOFF_BASE_S, attempts, cap_s)
     return random.uniform(ceiling / 2, ceiling)
+
+
+def _doubled(first_s: float, times: int, cap_s: float) -> float:
+    """``first_s`` doubled ``times`` times, at most ``cap_s``: the one exponential backoff."""
+    return min(cap_s, first_s * 2.0 ** min(times, 20))
 
 
 class Batcher:
@@ -320,7 +325,7 @@ class _Worker:
                 # A pass that fails (the database locked past its busy timeout, a bug)
                 # must not end the worker: its writes would wait for ever.
                 failures += 1
-                pause = min(MAX_PAUSE_S, POLL_S * 2 ** min(failures - 1, 10))
+                pause = _doubled(POLL_S, failures - 1, MAX_PAUSE_S)
                 log.exception(
                     "the %s worker failed (%d in a row); it goes on in %.1fs",
                     self.service,
