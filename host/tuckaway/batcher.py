@@ -289,7 +289,6 @@ class _Worker:
     _last: float = 0.0
     _count: int = 0
     _again: bool = False
-    _claimed: list[int] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.task = asyncio.get_running_loop().create_task(self._run())
@@ -316,11 +315,6 @@ class _Worker:
             try:
                 # Read each pass: the options page may change the batching settings.
                 await self._pass(backend, self.batcher.ctx.settings)
-            except asyncio.CancelledError:
-                # Stopping (EOF) with a request in flight: give its rows back so the
-                # next host sends them at once, not after lease_s (a duplicate at worst).
-                self._give_back(self._claimed)
-                raise
             except Exception:
                 # A pass that fails (the database locked past its busy timeout, a bug)
                 # must not end the worker: its writes would wait for ever.
@@ -332,12 +326,9 @@ class _Worker:
                     failures,
                     pause,
                 )
-                self._give_back(self._claimed)
                 await asyncio.sleep(pause)
             else:
                 failures = 0
-            finally:
-                self._claimed = []
 
     async def _pass(self, backend: Backend, settings: Settings) -> None:
         """Wait for a burst to end, claim what is due, deliver it; or sleep until due."""
@@ -353,13 +344,12 @@ class _Worker:
             self.service, max(1, settings.batch_max_actions), settings.lease_s
         )
         if entries:
-            self._claimed = [e.id for e in entries]
             await self._deliver(backend, entries)
             return
         await self._idle(claimed_at)
 
-    def _give_back(self, ids: list[int]) -> None:
-        """Release the leases of rows whose pass failed, so they are sent again soon."""
+    def _give_back(self, ids: set[int]) -> None:
+        """Release the leases of rows whose delivery was cut short, so they are sent again soon."""
         if not ids:
             return
         try:
@@ -432,6 +422,13 @@ class _Worker:
                     crashed = True
                 notify = self._apply(firsts, groups, outcomes, crashed=crashed)
             notify()
+        except BaseException:
+            # Cut short: stopping (EOF) with a request in flight, or recording the outcomes
+            # failed (the database locked past its busy timeout). Give the rows back so
+            # they go again at once (here or in the next host), not after lease_s; a
+            # duplicate at worst. Rows already settled keep their outcome.
+            self._give_back(self.inflight)
+            raise
         finally:
             if renewal is not None:
                 renewal.cancel()  # not awaited: a cancel of this task must not be absorbed
