@@ -7,7 +7,7 @@
  * native port and the badge, so closing the popup never loses a save.
  */
 import { ext } from "../lib/browser.js";
-import { afterSave, headline, itemFromLookup, needsSave, retryHeadline } from "../lib/itemstate.js";
+import { afterSave, headline, itemFromLookup, needsSave, retryHeadline, writeOutcome } from "../lib/itemstate.js";
 import { findBookmark, isMastodonPostUrl, recallBookmark, rememberBookmark } from "../lib/mastodon.js";
 import { BackgroundClient } from "../lib/relay.js";
 import {
@@ -20,7 +20,7 @@ import {
   tagsRequest,
 } from "../lib/requests.js";
 import { completeTags, normalizeTagList, parseTags } from "../lib/tags.js";
-import { INSTALL_COMMAND, describeError, describeRetry } from "../lib/words.js";
+import { INSTALL_COMMAND, describeError, describeRetry, describeUnconfirmed } from "../lib/words.js";
 
 const client = new BackgroundClient();
 const $ = (id) => document.getElementById(id);
@@ -164,15 +164,26 @@ async function loadTags() {
   }
 }
 
-/** Send an item write; `optimistic` updates the view now, `undo` puts it back on failure. */
+/**
+ * Send an item write; `optimistic` updates the view now, `undo` puts it back on
+ * failure: an error, or a write recovered after the helper app restarted whose
+ * lookup shows the change did not happen (`writeOutcome`; the background shows
+ * "!" but sends no notification while the popup is open, so the popup says it).
+ */
 async function change(request, optimistic, undo) {
   optimistic();
   renderItem();
   setDetail(null);
   try {
-    await client.request(request, (event) => {
+    const result = await client.request(request, (event) => {
       if (event.event === "retrying") setDetail(describeRetry(event), "warn");
     });
+    if (writeOutcome(request, result) === "failed") {
+      undo();
+      renderItem();
+      setDetail(describeUnconfirmed(request));
+      return;
+    }
     setDetail(null);
   } catch (error) {
     undo();
@@ -248,8 +259,15 @@ function toggleFavorite() {
 
 async function removeItem() {
   setDetail(null);
+  const request = itemRequest("delete", { url: page.url });
   try {
-    await client.request(itemRequest("delete", { url: page.url }));
+    const result = await client.request(request);
+    if (writeOutcome(request, result) === "failed") {
+      // Recovered after a restart, and the lookup still shows the item: it stays.
+      renderItem();
+      setDetail(describeUnconfirmed(request));
+      return;
+    }
     item = itemFromLookup(null);
     setStatus("removed", "Removed from your list");
     renderItem();

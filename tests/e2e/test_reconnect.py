@@ -1,9 +1,10 @@
-"""The host dies with a save in flight: after reconnecting, the extension answers
+"""The host dies with a write in flight: after reconnecting, the extension answers
 it from `lookup` (port.js), the popup and the badge say what lookup says, and the
 native port still closes when idle.
 
 The host is registered behind harness.make_dying_host: a proxy that kills the
-real host once, after it sent `queued` for the popup's save.
+real host once, after it sent `queued` for the popup's save (or its archive or
+remove).
 """
 
 from __future__ import annotations
@@ -31,10 +32,10 @@ pytestmark = pytest.mark.e2e
 
 @contextlib.asynccontextmanager
 async def dying_chromium(
-    playwright: object, tmp: Path, host: NativeHost, when: str
+    playwright: object, tmp: Path, host: NativeHost, when: str, ops: tuple[str, ...] = ("save",)
 ) -> AsyncIterator[Chromium]:
     profile = tmp / "chromium-profile"
-    register_for_chromium(profile, make_dying_host(tmp, host, when=when))
+    register_for_chromium(profile, make_dying_host(tmp, host, when=when, ops=ops))
     async with launch_chromium(playwright, profile) as browser:  # type: ignore[arg-type]
         yield browser
 
@@ -134,3 +135,52 @@ async def test_a_shortcut_save_recovered_from_lookup_lets_the_port_close(
             assert [i["url"] for i in leased_host.saved()] == [page.url]
             assert "\u2713" in await chromium.badges()
             await wait_idle_scheduled(chromium)
+
+
+@pytest.mark.parametrize(
+    ("op", "button", "what"), [("archive", "archive", "archiving"), ("delete", "remove", "removing")]
+)
+async def test_a_popup_change_the_lookup_does_not_show_is_undone_and_said(
+    playwright: object, tmp_path: Path, op: str, button: str, what: str
+) -> None:
+    # The service refuses the change (HTTP 400) and the host dies before the browser
+    # hears so: the new host's lookup shows the item as it was. The popup is open, so
+    # no notification: the popup itself must undo its optimistic view and say it.
+    async with pocket_service(tmp_path) as service:
+        host = make_native_host(
+            tmp_path, TUCKAWAY_POCKET_URL=service.url, TUCKAWAY_POCKET_CONSUMER_KEY="e2e-consumer-key"
+        )
+        linked = host.cli("login", "pocket", "--access-token-stdin", input=service.token + "\n")
+        assert linked.returncode == 0, linked.stderr
+        async with dying_chromium(playwright, tmp_path, host, "after_delivery", (op,)) as chromium:
+            async with page_server() as site:
+                url = site.page(f"/articles/reconnect-{op}-refused")
+                page = await chromium.open(url)
+                popup = await chromium.click_action(page)
+                assert await popup_state(popup, "saved") == "Saved"
+                service.inject("/v3/send", status=400, headers={"X-Error": "Invalid action"})
+                await chromium.record_badges()
+                await popup.evaluate(f"document.querySelector('#{button}').click()")
+                assert "kept the final reply" in await killed_after(tmp_path)
+
+                expected = (
+                    f"The helper app restarted before it answered, and {what} {url}"
+                    " did not go through. Try again."
+                )
+
+                async def said() -> list[object] | None:
+                    seen = await popup.evaluate(
+                        "[document.querySelector('#detail').hidden ? '' :"
+                        " document.querySelector('#detail').textContent,"
+                        " document.querySelector('#popup').dataset.state,"
+                        " document.querySelector('#item').hidden,"
+                        " document.querySelector('#archive').getAttribute('aria-pressed'),"
+                        " document.querySelector('#archive').textContent]"
+                    )
+                    return list(seen) if seen[0] else None
+
+                shown = await eventually(said, timeout=20, what="the popup to say the change failed")
+                assert shown == [expected, "saved", False, "false", "Archive"], shown
+                assert "!" in await chromium.badges()
+                item = host.item(url)
+                assert item is not None and item["status"] != "archived", item
