@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -61,6 +61,12 @@ def ctx(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Context:
 
 def backend_of(ctx: Context) -> Scripted:
     return ctx._backends["pocket"]  # type: ignore[return-value]
+
+
+async def until(check: Callable[[], bool], timeout: float = 10) -> None:
+    async with asyncio.timeout(timeout):
+        while not check():
+            await asyncio.sleep(0.01)
 
 
 def saves(n: int) -> list[tuple[str, dict[str, Any]]]:
@@ -176,7 +182,7 @@ async def test_retry_keeps_the_write_and_reports_retrying(ctx: Context) -> None:
     [entry_id] = ctx.outbox.add_many([("pocket", "save", {"url": "https://e.org/r"})])
     events: list[dict[str, Any]] = []
     future = batcher.wait(entry_id, events.append)
-    batcher.kick("pocket")
+    batcher.kick("pocket", [entry_id])
     final = await asyncio.wait_for(future, 10)
     await batcher.aclose()
     assert final.result is not None
@@ -192,7 +198,7 @@ async def test_rate_limit_waits_the_services_reset_time(ctx: Context) -> None:
     events: list[dict[str, Any]] = []
     future = batcher.wait(entry_id, events.append)
     started = time.monotonic()
-    batcher.kick("pocket")
+    batcher.kick("pocket", [entry_id])
     await asyncio.wait_for(future, 10)
     await batcher.aclose()
     assert time.monotonic() - started >= 1.0
@@ -205,13 +211,13 @@ async def test_a_write_arriving_during_a_rate_limit_waits_for_its_reset(ctx: Con
     [first] = ctx.outbox.add_many([("pocket", "save", {"url": "https://e.org/l1"})])
     done_first = batcher.wait(first)
     started = time.monotonic()
-    batcher.kick("pocket")
+    batcher.kick("pocket", [first])
     await asyncio.sleep(0.3)  # the limit was hit
     assert len(backend_of(ctx).calls) == 1
     [later] = ctx.outbox.add_many([("pocket", "save", {"url": "https://e.org/l2"})])
     events: list[dict[str, Any]] = []
     done_later = batcher.wait(later, events.append)
-    batcher.kick("pocket")
+    batcher.kick("pocket", [later])
     assert events == [{"event": "retrying", "reason": "rate_limited", "retry_after": 1}]
     final = await asyncio.wait_for(done_later, 10)
     await done_first
@@ -220,6 +226,33 @@ async def test_a_write_arriving_during_a_rate_limit_waits_for_its_reset(ctx: Con
     assert time.monotonic() - started >= 1.0
     calls = backend_of(ctx).calls
     assert [[w.entry_id for w in c] for c in calls] == [[first], [first, later]]
+
+
+async def test_a_login_after_a_burst_does_not_tell_an_already_told_write_again(
+    ctx: Context, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tuckaway import accounts
+    from tuckaway.dispatch import Dispatcher
+
+    async def login(*args: Any) -> dict[str, Any]:
+        return {"service": "pocket", "username": "u"}
+
+    monkeypatch.setattr(accounts, "login", login)
+    [held] = ctx.outbox.add_many([("pocket", "save", {"url": "https://e.org/held"})])
+    ctx.outbox.claim("pocket", 10, 30)
+    ctx.outbox.hold([held], {"code": "auth_failed", "message": "401"})
+    backend_of(ctx).script = [Retry("rate_limited", "limit", retry_after=1.0)]
+    frames: list[dict[str, Any]] = []
+    dispatcher = Dispatcher(ctx, frames.append)
+    dispatcher.handle_many([{"id": "w", "op": "save", "url": "https://e.org/told"}])
+    await until(lambda: any(f.get("event") == "retrying" for f in frames))  # told once
+    dispatcher.handle_many([{"id": "login", "op": "login", "service": "pocket"}])
+    await until(lambda: any(f.get("id") == "login" and "ok" in f for f in frames))
+    await until(lambda: any(f.get("id") == "w" and "ok" in f for f in frames))
+    await dispatcher.finish(5)
+    told = [f for f in frames if f.get("id") == "w" and f.get("event") == "retrying"]
+    assert told == [{"id": "w", "event": "retrying", "reason": "rate_limited", "retry_after": 1}]
+    assert ctx.outbox.counts() == {"done": 2}
 
 
 def test_no_row_is_claimed_before_the_services_reset_in_any_process(tmp_path: Path) -> None:
@@ -339,7 +372,7 @@ async def test_a_failed_worker_pass_is_logged_and_the_write_still_answered(
     batcher = Batcher(ctx)
     [entry_id] = ctx.outbox.add_many([("pocket", "save", {"url": "https://e.org/locked"})])
     future = batcher.wait(entry_id)
-    batcher.kick("pocket")
+    batcher.kick("pocket", [entry_id])
     final = await asyncio.wait_for(future, 10)
     await batcher.aclose()
     assert final.result is not None and len(calls) >= 2
@@ -420,9 +453,9 @@ async def test_the_worker_does_not_spin_while_its_only_write_is_blocked(ctx: Con
     [save_id] = ctx.outbox.add_many([("pocket", "save", {"url": url})])
     ctx.outbox.claim("pocket", 100, 30)
     ctx.outbox.hold([save_id], {"code": "auth_failed", "message": "401"})
-    ctx.outbox.add_many([("pocket", "archive", {"url": url})])
+    archive = ctx.outbox.add_many([("pocket", "archive", {"url": url})])
     batcher = Batcher(ctx)
-    batcher.kick("pocket")
+    batcher.kick("pocket", archive)
     ticks = 0
 
     async def tick() -> None:
@@ -498,7 +531,7 @@ async def test_a_delivery_longer_than_its_lease_keeps_the_lease(ctx: Context) ->
     batcher = Batcher(ctx)
     [entry_id] = ctx.outbox.add_many([("pocket", "save", {"url": "https://e.org/long"})])
     future = batcher.wait(entry_id)
-    batcher.kick("pocket")
+    batcher.kick("pocket", [entry_id])
     await asyncio.wait_for(slow.started.wait(), 5)
     taken = []
     while not future.done():
@@ -518,7 +551,7 @@ async def test_stopping_with_a_request_in_flight_gives_its_lease_back(ctx: Conte
     batcher = Batcher(ctx)
     [entry_id] = ctx.outbox.add_many([("pocket", "save", {"url": "https://e.org/eof"})])
     batcher.wait(entry_id)
-    batcher.kick("pocket")
+    batcher.kick("pocket", [entry_id])
     await asyncio.wait_for(slow.started.wait(), 5)
     await batcher.aclose()
     other = Outbox(db.connect(ctx.settings.paths.db_path), "next-host")

@@ -23,7 +23,7 @@ import contextlib
 import logging
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -89,40 +89,27 @@ class Batcher:
         self._workers: dict[str, _Worker] = {}
         self._poll_task: asyncio.Task[None] | None = None
         self.flush_now = False
-        #: ids waited for since the last kick: the writes that kick announces
-        self._fresh: list[int] = []
-        self._kicked = False
 
     # -- requests ----------------------------------------------------------
 
     def wait(self, entry_id: int, on_event: EventSink | None = None) -> asyncio.Future[Final]:
         future: asyncio.Future[Final] = asyncio.get_running_loop().create_future()
         self._waiters.setdefault(entry_id, []).append(_Waiter(future, on_event))
-        if self._kicked:
-            self._fresh.clear()
-            self._kicked = False
-        self._fresh.append(entry_id)
         self._ensure_poll()
         return future
 
-    def kick(self, service: str, count: int = 1) -> None:
-        """New writes of ``service`` are in the outbox."""
-        self._tell_rate_limited(service)
-        self._kicked = True
-        self._worker(service).kick(count)
+    def kick(self, service: str, ids: Sequence[int]) -> None:
+        """The writes ``ids`` of ``service`` are pending in the outbox: new, or released."""
+        self._tell_rate_limited(service, ids)
+        self._worker(service).kick(len(ids))
 
-    def _tell_rate_limited(self, service: str) -> None:
+    def _tell_rate_limited(self, service: str, ids: Sequence[int]) -> None:
         """New writes that arrive while ``service``'s rate limit lasts hear so at once."""
-        if not self._fresh:
-            return
         left = self.outbox.not_before(service) - time.time()
         if left <= 0:
             return
-        entries = self.outbox.get(self._fresh)
-        told = {i for i, e in entries.items() if e.service == service and e.state == "pending"}
-        self._fresh = [i for i in self._fresh if i not in told]
         event = {"event": "retrying", "reason": "rate_limited", "retry_after": max(1, round(left))}
-        for entry_id in sorted(told):
+        for entry_id in ids:
             self._event(entry_id, event)
 
     def start(self, services: tuple[str, ...] = ("local", "pocket", "mastodon")) -> None:
@@ -545,11 +532,11 @@ async def submit(
     ids = ctx.outbox.add_many(rows)
     batcher = Batcher(ctx)
     futures = [batcher.wait(i) for i in ids]
-    counts: dict[str, int] = {}
-    for service, _, _ in rows:
-        counts[service] = counts.get(service, 0) + 1
-    for service, count in counts.items():
-        batcher.kick(service, count)
+    kicks: dict[str, list[int]] = {}
+    for (service, _, _), entry_id in zip(rows, ids, strict=True):
+        kicks.setdefault(service, []).append(entry_id)
+    for service, kicked in kicks.items():
+        batcher.kick(service, kicked)
     try:
         await asyncio.wait(futures, timeout=timeout_s)
     finally:

@@ -226,7 +226,7 @@ class Dispatcher:
         result: dict[str, Any] = await accounts.login(
             self.ctx, request.service, request.instance, on_authorize
         )
-        released = self.ctx.outbox.release_held(request.service)
+        released = self.ctx.outbox.release_held_ids(request.service)
         if released:
             self.batcher.kick(request.service, released)
         return result
@@ -281,15 +281,15 @@ class Dispatcher:
                 )
             return
         batcher = self.batcher
-        kicks: dict[str, int] = {}
+        kicks: dict[str, list[int]] = {}
         for request, (service, _, _), entry_id in zip(writes, rows, ids, strict=True):
             rid = request.id
             self.emit({"id": rid, "event": "queued"})
             future = batcher.wait(entry_id, self._event_sink(rid))
             future.add_done_callback(self._reply_when_settled(rid))
-            kicks[service] = kicks.get(service, 0) + 1
-        for service, count in kicks.items():
-            batcher.kick(service, count)
+            kicks.setdefault(service, []).append(entry_id)
+        for service, kicked in kicks.items():
+            batcher.kick(service, kicked)
 
     def _reply_when_settled(self, rid: str | int) -> Callable[[asyncio.Future[Any]], None]:
         """The final reply of a write, sent when the batcher settles it (no task per write)."""

@@ -286,14 +286,24 @@ class Outbox:
         return cur.rowcount
 
     def release_held(self, service: str) -> int:
-        """After a login: held writes of ``service`` are due again."""
+        """After a login: held writes of ``service`` are due again; how many."""
+        return len(self.release_held_ids(service))
+
+    def release_held_ids(self, service: str) -> list[int]:
+        """After a login: held writes of ``service`` are due again; their ids, in order."""
         with transaction(self.conn):
-            cur = self.conn.execute(
-                "UPDATE outbox SET state = 'pending', next_at = 0, updated_at = ? "
-                "WHERE state = 'held' AND service = ?",
-                (time.time(), service),
+            ids = [
+                int(r[0])
+                for r in self.conn.execute(
+                    "SELECT id FROM outbox WHERE state = 'held' AND service = ? ORDER BY id",
+                    (service,),
+                )
+            ]
+            self.conn.executemany(
+                "UPDATE outbox SET state = 'pending', next_at = 0, updated_at = ? WHERE id = ?",
+                [(time.time(), i) for i in ids],
             )
-        return cur.rowcount
+        return ids
 
     # -- looking ---------------------------------------------------------
 
