@@ -11,7 +11,7 @@ import { ext } from "./lib/browser.js";
 import { BadgeModel, CHECK_MS } from "./lib/badge.js";
 import { writeOutcome } from "./lib/itemstate.js";
 import { collectSelectedLinks, linksToSave } from "./lib/links.js";
-import { BOOKMARK_MENU_IDS, bookmarkTarget, rememberBookmark } from "./lib/mastodon.js";
+import { BOOKMARK_MENU_IDS, bookmarkTarget } from "./lib/mastodon.js";
 import { MENU_IDS, menuDefinitions } from "./lib/menus.js";
 import { UI_PORT_NAME, errorToWire } from "./lib/relay.js";
 import { WRITE_OPS, bookmarkRequest, isSaveableUrl, saveRequest } from "./lib/requests.js";
@@ -132,10 +132,7 @@ async function bookmarkStatus(info, tab) {
     notifyFailure("That is not a Mastodon post, so it cannot be bookmarked.");
     return null;
   }
-  const result = await send(bookmarkRequest(true, statusUrl));
-  // What the popup's Bookmark toggle shows for this post next time (lib/mastodon.js).
-  if (result && !result.recovered) await rememberBookmark(ext.storage.local, statusUrl, result.bookmarked ?? true);
-  return result;
+  return send(bookmarkRequest(true, statusUrl));
 }
 
 async function activeTab() {

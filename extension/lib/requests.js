@@ -91,6 +91,12 @@ export function bookmarkRequest(bookmarked, statusUrl) {
   return { op: bookmarked ? "bookmark" : "unbookmark", status_url: statusUrl.trim() };
 }
 
+/** Is this post bookmarked? One read, answered from the user's server (protocol.md `bookmark_state`). */
+export function bookmarkStateRequest(statusUrl) {
+  if (!isSaveableUrl(statusUrl)) throw new TypeError(`not a post URL: ${statusUrl}`);
+  return { op: "bookmark_state", status_url: statusUrl.trim() };
+}
+
 /** One page of the user's Mastodon bookmarks, newest first (PROTOCOL.md 3 `bookmarks`). */
 export function bookmarksListRequest({ limit = 40, maxId = null } = {}) {
   if (!Number.isInteger(limit) || limit < 1 || limit > 40) throw new RangeError(`limit must be 1-40, got ${limit}`);

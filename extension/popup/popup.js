@@ -8,10 +8,11 @@
  */
 import { ext } from "../lib/browser.js";
 import { afterSave, headline, itemFromLookup, needsSave, retryHeadline, writeOutcome } from "../lib/itemstate.js";
-import { findBookmark, isMastodonPostUrl, recallBookmark, rememberBookmark } from "../lib/mastodon.js";
+import { isMastodonPostUrl } from "../lib/mastodon.js";
 import { BackgroundClient } from "../lib/relay.js";
 import {
   bookmarkRequest,
+  bookmarkStateRequest,
   isSaveableUrl,
   itemRequest,
   lookupRequest,
@@ -30,7 +31,6 @@ let item = itemFromLookup(null);
 let knownTags = [];
 let backend = null;
 let bookmarked = false;
-let mastodonInstance = null;
 
 // -- rendering -------------------------------------------------------------------
 
@@ -284,28 +284,25 @@ function renderBookmark() {
   button.title = bookmarked ? "Remove the bookmark on Mastodon" : "Bookmark this post on Mastodon";
 }
 
-/**
- * Show whether this post is bookmarked: what this browser last knew at once,
- * then the truth from the first pages of the user's bookmarks (lib/mastodon.js).
- */
+/** The Mastodon section's own line (the page's #detail belongs to the save). */
+function setMastodonMessage(text, kind = "error") {
+  const line = $("mastodon-message");
+  line.textContent = text ?? "";
+  line.className = `notice ${kind}`;
+  line.hidden = !text;
+}
+
+/** Show whether this post is bookmarked: one `bookmark_state` read, which asks the user's server. */
 async function loadBookmarkState() {
   const button = $("bookmark");
-  const remembered = await recallBookmark(ext.storage.local, page.url);
-  bookmarked = remembered ?? false;
-  renderBookmark();
   button.disabled = true;
   $("mastodon").setAttribute("aria-busy", "true");
+  setMastodonMessage(null);
   try {
-    const found = await findBookmark((request) => client.request(request), {
-      url: page.url,
-      instance: mastodonInstance,
-    });
-    if (found !== null) {
-      bookmarked = found;
-      if (found !== remembered) await rememberBookmark(ext.storage.local, page.url, found);
-    }
+    const result = await client.request(bookmarkStateRequest(page.url));
+    bookmarked = Boolean(result?.bookmarked);
   } catch (error) {
-    setDetail(describeError(error, { service: "mastodon" }), "warn");
+    setMastodonMessage(describeError(error, { service: "mastodon" }), "warn");
   } finally {
     $("mastodon").setAttribute("aria-busy", "false");
     button.disabled = false;
@@ -316,15 +313,15 @@ async function loadBookmarkState() {
 async function toggleBookmark() {
   const button = $("bookmark");
   button.disabled = true;
-  setDetail(null);
+  setMastodonMessage(null);
   try {
     const result = await client.request(bookmarkRequest(!bookmarked, page.url), (event) => {
-      if (event.event === "retrying") setDetail(describeRetry(event), "warn");
+      if (event.event === "retrying") setMastodonMessage(describeRetry(event), "warn");
     });
     bookmarked = Boolean(result?.bookmarked ?? !bookmarked);
-    await rememberBookmark(ext.storage.local, page.url, bookmarked);
+    setMastodonMessage(null);
   } catch (error) {
-    setDetail(describeError(error, { service: "mastodon" }));
+    setMastodonMessage(describeError(error, { service: "mastodon" }));
   } finally {
     button.disabled = false;
     renderBookmark();
@@ -390,7 +387,6 @@ async function main() {
   backend = hello?.backend ?? null;
   if (isMastodonPostUrl(page.url)) {
     const linked = Boolean(hello?.accounts?.mastodon?.linked);
-    mastodonInstance = hello?.accounts?.mastodon?.instance ?? null;
     $("mastodon").hidden = false;
     $("bookmark").disabled = !linked;
     $("mastodon-hint").hidden = linked;

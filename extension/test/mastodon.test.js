@@ -1,18 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 
-import {
-  MASTODON_POST_PATTERNS,
-  MAX_REMEMBERED_BOOKMARKS,
-  bookmarkTarget,
-  findBookmark,
-  isMastodonPostUrl,
-  mastodonStatusId,
-  recallBookmark,
-  rememberBookmark,
-  statusMatches,
-} from "../lib/mastodon.js";
-import { storageArea } from "./fakes.js";
+import { MASTODON_POST_PATTERNS, bookmarkTarget, isMastodonPostUrl, mastodonStatusId } from "../lib/mastodon.js";
 import { matchesPattern } from "./matchpattern.js";
 
 describe("mastodonStatusId", () => {
@@ -94,59 +83,5 @@ describe("Mastodon post menus", () => {
     // The page item never means a link, even when the page is no post.
     assert.equal(bookmarkTarget({ menuItemId: "bookmark-status", pageUrl: "about:blank", linkUrl: post }, { url: "about:blank" }), null);
     assert.equal(bookmarkTarget({ menuItemId: "bookmark-status", pageUrl: "https://x.example/" }), null);
-  });
-});
-
-describe("is this post bookmarked?", () => {
-  const url = "https://home.example/@bob@far.example/110000000000000123";
-  const status = (id, statusUrl) => ({ id, url: statusUrl, created_at: "2024-05-01T12:00:00.000Z", acct: "bob", text: "" });
-
-  it("matches a status by its url, or by its id on the user's own server", () => {
-    assert.equal(statusMatches(status("9", url), { url }), true);
-    assert.equal(statusMatches(status("9", `${url}/`), { url }), true);
-    assert.equal(statusMatches(status("110000000000000123", "https://far.example/@bob/55"), { url, instance: "https://home.example" }), true);
-    assert.equal(statusMatches(status("110000000000000123", "https://far.example/@bob/55"), { url, instance: "https://other.example" }), false);
-    assert.equal(statusMatches(status("1", "https://far.example/@bob/55"), { url, instance: "https://home.example" }), false);
-  });
-
-  it("reads pages of bookmarks until it finds the post or the list ends", async () => {
-    const asked = [];
-    const pages = {
-      "": { statuses: [status("1", "https://a.example/@a/1")], next_max_id: "500" },
-      500: { statuses: [status("2", url)], next_max_id: "400" },
-    };
-    const request = async (req) => {
-      asked.push(req);
-      return pages[req.max_id ?? ""];
-    };
-    assert.equal(await findBookmark(request, { url }), true);
-    assert.deepEqual(asked, [{ op: "bookmarks", limit: 40 }, { op: "bookmarks", limit: 40, max_id: "500" }]);
-  });
-
-  it("says not bookmarked when the whole list lacks it, and unknown when it stopped early", async () => {
-    const last = async () => ({ statuses: [status("1", "https://a.example/@a/1")], next_max_id: null });
-    assert.equal(await findBookmark(last, { url }), false);
-    const endless = async (req) => ({ statuses: [], next_max_id: String(Number(req.max_id ?? 1000) - 1) });
-    assert.equal(await findBookmark(endless, { url, pages: 2 }), null);
-  });
-
-  it("remembers the last known state per post url, and nothing else", async () => {
-    const area = storageArea();
-    assert.equal(await recallBookmark(area, url), null);
-    await rememberBookmark(area, url, true, 1);
-    assert.equal(await recallBookmark(area, url), true);
-    await rememberBookmark(area, url, false, 2);
-    assert.equal(await recallBookmark(area, url), false);
-    assert.deepEqual(Object.keys(area.data), ["bookmarkStates"]);
-    assert.deepEqual(area.data.bookmarkStates[url], { bookmarked: false, at: 2 });
-  });
-
-  it("keeps only the most recent posts", async () => {
-    const area = storageArea();
-    for (let i = 0; i < MAX_REMEMBERED_BOOKMARKS + 5; i += 1) await rememberBookmark(area, `https://m.example/@a/${i}`, true, i);
-    const kept = Object.keys(area.data.bookmarkStates);
-    assert.equal(kept.length, MAX_REMEMBERED_BOOKMARKS);
-    assert.ok(!kept.includes("https://m.example/@a/0"));
-    assert.ok(kept.includes(`https://m.example/@a/${MAX_REMEMBERED_BOOKMARKS + 4}`));
   });
 });

@@ -6,6 +6,7 @@ import {
   RequestTable,
   WRITE_OPS,
   bookmarkRequest,
+  bookmarkStateRequest,
   isSaveableUrl,
   itemRequest,
   loginRequest,
@@ -59,6 +60,12 @@ describe("request builders", () => {
   it("bookmark and unbookmark name the status by its url", () => {
     assert.deepEqual(bookmarkRequest(true, "https://m.example/@a/1"), { op: "bookmark", status_url: "https://m.example/@a/1" });
     assert.deepEqual(bookmarkRequest(false, "https://m.example/@a/1").op, "unbookmark");
+  });
+
+  it("bookmark_state asks about a status by its url, and is a read", () => {
+    assert.deepEqual(bookmarkStateRequest(" https://m.example/@a/1 "), { op: "bookmark_state", status_url: "https://m.example/@a/1" });
+    assert.throws(() => bookmarkStateRequest("javascript:alert(1)"), TypeError);
+    assert.equal(WRITE_OPS.has("bookmark_state"), false);
   });
 
   it("login for mastodon needs an instance and normalizes it", () => {

@@ -11,6 +11,7 @@ import { Ajv2020 } from "ajv/dist/2020.js";
 import {
   WRITE_OPS,
   bookmarkRequest,
+  bookmarkStateRequest,
   bookmarksListRequest,
   itemRequest,
   loginRequest,
@@ -54,6 +55,7 @@ const built = [
   tagsListRequest("ne"),
   bookmarkRequest(true, "https://mastodon.social/@Gargron/1"),
   bookmarkRequest(false, "https://mastodon.social/@Gargron/1"),
+  bookmarkStateRequest("https://mastodon.social/@Gargron/1"),
   bookmarksListRequest(),
   bookmarksListRequest({ limit: 1, maxId: "5001" }),
   loginRequest("pocket"),

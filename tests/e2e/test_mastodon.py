@@ -1,6 +1,7 @@
 """A linked Mastodon account (the stand-in, tests/support/mastodon_standin.py):
 the bookmark menu items bookmark the post, and the popup's toggle shows the
-post's real state, read from the account's bookmarks, and turns it off."""
+post's real state, asked of the server in one `bookmark_state` call (the
+status itself, which says `bookmarked`), and turns it off."""
 
 from __future__ import annotations
 
@@ -68,22 +69,51 @@ async def test_bookmark_menu_items_and_the_popup_toggle(
         assert isinstance(result, dict) and result.get("bookmarked") is True, result
     assert linked.bookmarked_ids() == [by_link.id, on_page.id]
 
-    # Forget what the menu clicks remembered: the popup must read the account's bookmarks.
-    await chromium.sw("() => chrome.storage.local.remove('bookmarkStates')")
+    # The popup asks the server about this one post: its status, not the bookmarks list.
+    status_path = f"/api/v1/statuses/{on_page.id}"
+    assert not linked.requests_to(status_path, "GET")
     page = await chromium.open(page_url)
     popup = await chromium.click_action(page)
     assert await popup.evaluate("document.querySelector('#mastodon').hidden") is False
     assert await wait_button(popup, "Bookmarked") == ("Bookmarked", "true", False)
-    assert linked.requests_to("/api/v1/bookmarks", "GET"), "the popup read the bookmarks"
+    assert len(linked.requests_to(status_path, "GET")) == 1, "one bookmark_state call"
+    assert not linked.requests_to("/api/v1/bookmarks", "GET"), "no paging through the bookmarks"
+    assert await popup.evaluate("document.querySelector('#mastodon-message').hidden") is True
 
     await popup.evaluate("document.querySelector('#bookmark').click()")
     assert await wait_button(popup, "Bookmark") == ("Bookmark", "false", False)
     await eventually(lambda: linked.bookmarked_ids() == [by_link.id], what="the unbookmark")
 
     # Opened again, the popup shows the post as it now is.
-    await chromium.sw("() => chrome.storage.local.remove('bookmarkStates')")
     again = await chromium.click_action(page)
     assert await wait_button(again, "Bookmark") == ("Bookmark", "false", False)
     await again.evaluate("document.querySelector('#bookmark').click()")
     assert await wait_button(again, "Bookmarked") == ("Bookmarked", "true", False)
     await eventually(lambda: on_page.id in linked.bookmarked_ids(), what="the bookmark again")
+
+
+async def test_a_bookmark_state_error_has_the_mastodon_line_and_leaves_the_save_alone(
+    linked: MastodonStandIn, chromium: Chromium, native_host: NativeHost
+) -> None:
+    post = linked.add_status("a post whose server is busy")
+    linked.rate_limit(method="GET", path=f"/api/v1/statuses/{post.id}", retry_after=30)
+    page = await chromium.open(linked.status_url(post))
+    popup = await chromium.click_action(page)
+
+    async def shown() -> list[object] | None:
+        seen = await popup.evaluate(
+            "(() => { const m = document.querySelector('#mastodon-message');"
+            " const d = document.querySelector('#detail');"
+            " return [m.hidden ? '' : m.textContent, d.hidden ? '' : d.textContent,"
+            " document.querySelector('#popup').dataset.state,"
+            " document.querySelector('#status-text').textContent]; })()"
+        )
+        return list(seen) if seen[0] and seen[2] == "saved" else None
+
+    message, detail, _, status = await eventually(
+        shown, timeout=20, what="the bookmark state's error and the save"
+    )
+    assert message == "The service is busy. Try again in 30 s.", message
+    assert (detail, status) == ("", "Saved")
+    assert await bookmark_button(popup) == ("Bookmark", "false", False)
+    assert native_host.item(linked.status_url(post)) is not None
