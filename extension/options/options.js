@@ -128,10 +128,12 @@ async function loadSettings() {
   try {
     showSettings(await client.request({ op: "settings" }));
   } catch (error) {
-    // An older helper app without the settings ops: say where the settings live instead.
+    // An older helper app without the settings ops: say where the settings live instead,
+    // in both cards whose Save it turns off (the Pocket service's and batching).
     const text = error?.code === "invalid_request"
       ? "This helper app is too old to change its settings here: edit its config.toml (`tuckaway status` shows where)."
       : describeError(error);
+    message("service-message", text, "error");
     message("batching-message", text, "error");
     for (const id of ["service-save", "batching-save", "batching-reset"]) $(id).disabled = true;
   }

@@ -110,6 +110,22 @@ describe("pages and scripts", () => {
     }
   });
 
+  it("link every field note to its input (aria-describedby)", () => {
+    let notes = 0;
+    for (const page of shipped.filter((f) => f.endsWith(".html"))) {
+      const html = read(page);
+      for (const [note] of html.matchAll(/<[a-z]+\b[^>]*\bclass="[^"]*\bnote\b[^"]*"[^>]*>/g)) {
+        const id = /\bid="([^"]+)"/.exec(note)?.[1];
+        assert.ok(id, `${page}: a note without an id: ${note}`);
+        const described = [...html.matchAll(/<(?:input|select|textarea)\b[^>]*\baria-describedby="([^"]+)"/g)]
+          .some((m) => m[1].split(/\s+/).includes(id));
+        assert.ok(described, `${page}: no input is described by #${id}`);
+        notes += 1;
+      }
+    }
+    assert.ok(notes >= 5, `found ${notes} notes`);
+  });
+
   it("never evaluate strings or import from the network", () => {
     for (const file of shipped.filter((f) => f.endsWith(".js"))) {
       const source = read(file);

@@ -8,6 +8,8 @@ from typing import Any
 
 import pytest
 
+from playwright.async_api import expect
+
 from .chromium import Chromium
 from .harness import NativeHost, eventually
 
@@ -84,3 +86,44 @@ async def test_the_service_address_and_key_are_set_before_signing_in(
     )  # fmt: skip
     assert "https" in (await page.text_content("#service-message") or "")
     assert config(native_host)["pocket_url"] == "https://read.example.org"
+
+
+async def test_each_note_describes_its_input(chromium: Chromium, native_host: NativeHost) -> None:
+    page = await options_page(chromium)
+    await expect(page.locator("#batch_quiet_ms")).to_have_accessible_description(
+        "Send a batch after this long without a new save (default 300)."
+    )
+    await expect(page.locator("#batch_max_actions")).to_have_accessible_description(
+        "Actions sent in one request at most (default 100)."
+    )
+    note = await page.text_content("#pocket-url-note")
+    assert note and "Pocket-compatible service" in note, note
+    await expect(page.locator("#pocket-url")).to_have_accessible_description(note)
+
+
+TOO_OLD = (
+    "This helper app is too old to change its settings here: edit its config.toml"
+    " (`tuckaway status` shows where)."
+)
+
+
+async def test_a_helper_app_without_the_settings_ops_is_said_in_both_cards(
+    chromium: Chromium, native_host: NativeHost
+) -> None:
+    # A helper app from before `settings` refuses the op it does not know (invalid_request).
+    await chromium.sw(
+        "() => { const port = tuckaway.port; const real = port.request.bind(port);"
+        " port.request = (request, options) => request.op.startsWith('settings')"
+        "   ? Promise.reject(Object.assign(new Error(`unknown op ${request.op}`),"
+        "       { code: 'invalid_request' }))"
+        "   : real(request, options); }"
+    )
+    page = await chromium.extension_page("options/options.html")
+    await eventually(
+        lambda: page.text_content("#batching-message"), what="the batching card's message"
+    )
+    assert await page.text_content("#batching-message") == TOO_OLD
+    assert await page.text_content("#service-message") == TOO_OLD
+    assert await page.get_attribute("#service-message", "class") == "message error"
+    for button in ("#service-save", "#batching-save", "#batching-reset"):
+        assert await page.is_disabled(button), button
