@@ -19,8 +19,6 @@ import { normalizeTagList } from "./lib/tags.js";
 import { describeError, describeUnconfirmed } from "./lib/words.js";
 import { HostPort } from "./port.js";
 
-export { MENU_IDS };
-
 const port = new HostPort({ connectNative: (name) => ext.runtime.connectNative(name) });
 const badge = new BadgeModel();
 let checkTimer = null;

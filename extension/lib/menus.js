@@ -8,14 +8,7 @@
  * (`targetUrlPatterns`, which filter link targets only, so that item is for
  * the `link` context alone). Both show only while a Mastodon account is linked.
  */
-import { BOOKMARK_LINK_MENU, BOOKMARK_MENU_IDS, BOOKMARK_PAGE_MENU, MASTODON_POST_PATTERNS } from "./mastodon.js";
-
-export const MENU_IDS = Object.freeze([
-  "save-link",
-  "save-page",
-  "save-selection-links",
-  ...BOOKMARK_MENU_IDS,
-]);
+import { BOOKMARK_LINK_MENU, BOOKMARK_PAGE_MENU, MASTODON_POST_PATTERNS } from "./mastodon.js";
 
 export function menuDefinitions({ mastodonLinked = false } = {}) {
   return [
@@ -38,3 +31,6 @@ export function menuDefinitions({ mastodonLinked = false } = {}) {
     },
   ];
 }
+
+/** Every id `menuDefinitions` creates, in its order. */
+export const MENU_IDS = Object.freeze(menuDefinitions().map((menu) => menu.id));

@@ -118,7 +118,7 @@ async def test_the_browser_accepts_every_menu_item_and_pattern(chromium: Chromiu
     # createMenus resolves with runtime.lastError of each contextMenus.create.
     assert await chromium.sw("() => tuckaway.createMenus()") == []
     assert await chromium.sw("() => tuckaway.MENU_IDS") == [
-        "save-link", "save-page", "save-selection-links", "bookmark-status", "bookmark-status-link",
+        "save-page", "save-link", "save-selection-links", "bookmark-status", "bookmark-status-link",
     ]  # fmt: skip
 
 
