@@ -31,6 +31,15 @@ function paintBadge() {
   ext.action.setBadgeBackgroundColor({ color }).catch(() => {});
 }
 
+/** A write succeeded: its check mark (BadgeModel) lasts CHECK_MS from now. */
+function startCheckTimer() {
+  clearTimeout(checkTimer);
+  checkTimer = setTimeout(() => {
+    badge.flashDone();
+    paintBadge();
+  }, CHECK_MS);
+}
+
 function notifyFailure(message) {
   ext.notifications
     ?.create(`tuckaway-failed-${Date.now()}`, {
@@ -58,6 +67,7 @@ async function send(request, { onEvent = null, quiet = false } = {}) {
     const result = await port.request(request, { onEvent });
     const outcome = writeOutcome(request, result);
     badge.settled(outcome);
+    if (outcome === "done") startCheckTimer();
     if (outcome === "failed" && !quiet) notifyFailure(describeUnconfirmed(request));
     return result;
   } catch (error) {
@@ -69,13 +79,6 @@ async function send(request, { onEvent = null, quiet = false } = {}) {
     throw error;
   } finally {
     paintBadge();
-    if (badge.flash) {
-      clearTimeout(checkTimer);
-      checkTimer = setTimeout(() => {
-        badge.flashDone();
-        paintBadge();
-      }, CHECK_MS);
-    }
   }
 }
 

@@ -2,8 +2,13 @@
  * What the toolbar badge says.
  *
  * - a number while writes wait for the service (queued, retrying),
- * - a check mark for a moment after a write succeeds and nothing else waits,
+ * - a check mark for a moment after a write succeeds, once nothing else waits,
  * - "!" after a write failed, until the next write succeeds.
+ *
+ * The check mark belongs to the write that succeeded: it lasts until its
+ * moment is over (`flashDone`, background.js's timer) or a write fails. Other
+ * writes starting meanwhile show their count over it, and one handed over to
+ * the helper app (`handedOver`) neither earns a check mark nor ends another's.
  *
  * The model is pure; background.js paints it and runs the check mark timer.
  */
@@ -26,13 +31,13 @@ export class BadgeModel {
 
   started() {
     this.pending += 1;
-    this.flash = false;
   }
 
+  /** A write succeeded: its check mark starts now (shown once nothing waits). */
   succeeded() {
     this.pending = Math.max(0, this.pending - 1);
     this.failed = false;
-    this.flash = this.pending === 0;
+    this.flash = true;
   }
 
   failedWrite() {
@@ -44,11 +49,11 @@ export class BadgeModel {
   /**
    * A write left the extension's hands still queued in the helper app (it was
    * recovered after a restart, or the helper app did not come back): it no
-   * longer counts here, and earns no check mark.
+   * longer counts here, and earns no check mark (nor takes away one another
+   * write just earned).
    */
   handedOver() {
     this.pending = Math.max(0, this.pending - 1);
-    this.flash = false;
   }
 
   /** Settle one write by its outcome: "done", "waiting" or "failed" (itemstate.writeOutcome). */

@@ -132,6 +132,24 @@ describe("background", () => {
     assert.equal(record.notifications.length, 0);
   });
 
+  it("keeps a save's check mark for its moment when a later write is handed over, and no longer", async () => {
+    const a = await startSave({ ...TAB, url: "https://a.example/" });
+    a.port.reply({ id: a.message.id, ok: true, result: { item_id: "1", url: "https://a.example/", item: {} } });
+    await a.done;
+    await settle();
+    assert.equal(record.badge, CHECK);
+    const b = await startSave({ ...TAB, url: "https://b.example/" });
+    assert.equal(record.badge, "1");
+    const next = await recordThenDie(b.port, b.message); // 200 ms of the check mark's moment pass
+    next.reply({ id: next.sent[0].id, ok: true, result: lookupOf({ pending: 1 }) });
+    await b.done;
+    await settle();
+    assert.equal(record.badge, CHECK, "the first save's moment is not over");
+    mock.timers.tick(CHECK_MS - 200);
+    await settle();
+    assert.equal(record.badge, "", "the handed-over write did not extend it");
+  });
+
   it("shows ! and a notification for a recovered write that lookup shows did not happen", async () => {
     const { done, port, message } = await startSave();
     const next = await recordThenDie(port, message);

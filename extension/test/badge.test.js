@@ -59,4 +59,41 @@ describe("BadgeModel", () => {
     badge.settled("waiting");
     assert.equal(badge.view().text, "!", "still waiting does not clear an earlier failure");
   });
+
+  it("keeps the check mark another write just earned when one is handed over", () => {
+    const badge = new BadgeModel();
+    badge.started();
+    badge.started();
+    badge.succeeded();
+    assert.equal(badge.view().text, "1");
+    badge.settled("waiting");
+    assert.equal(badge.view().text, CHECK, "the first write succeeded and nothing else waits here");
+    badge.flashDone();
+    assert.equal(badge.view().text, "");
+  });
+
+  it("shows a write's check mark again when one started meanwhile is handed over", () => {
+    const badge = new BadgeModel();
+    badge.started();
+    badge.succeeded();
+    assert.equal(badge.view().text, CHECK);
+    badge.started();
+    assert.equal(badge.view().text, "1");
+    badge.handedOver();
+    assert.equal(badge.view().text, CHECK);
+    badge.flashDone();
+    assert.equal(badge.view().text, "");
+  });
+
+  it("ends a check mark when a write fails", () => {
+    const badge = new BadgeModel();
+    badge.started();
+    badge.started();
+    badge.succeeded();
+    badge.failedWrite();
+    assert.equal(badge.view().text, "!");
+    badge.started();
+    badge.handedOver();
+    assert.equal(badge.view().text, "!");
+  });
 });
