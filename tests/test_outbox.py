@@ -255,6 +255,38 @@ async def test_a_login_after_a_burst_does_not_tell_an_already_told_write_again(
     assert ctx.outbox.counts() == {"done": 2}
 
 
+async def test_a_write_arriving_during_another_processs_rate_limit_hears_so_and_waits(
+    ctx: Context,
+) -> None:
+    from tuckaway import db
+
+    other = Outbox(db.connect(ctx.settings.paths.db_path), "other-process")
+    other.set_not_before("pocket", time.time() + 1.0)
+    batcher = Batcher(ctx)
+    started = time.monotonic()
+    [entry_id] = ctx.outbox.add_many([("pocket", "save", {"url": "https://e.org/other"})])
+    events: list[dict[str, Any]] = []
+    future = batcher.wait(entry_id, events.append)
+    batcher.kick("pocket", [entry_id])
+    await until(lambda: bool(events), timeout=0.9)  # before the reset, without a call
+    assert backend_of(ctx).calls == []
+    assert events == [{"event": "retrying", "reason": "rate_limited", "retry_after": 1}]
+    final = await asyncio.wait_for(future, 10)
+    await batcher.aclose()
+    assert final.result is not None and time.monotonic() - started >= 1.0
+    assert len(events) == 1 and len(backend_of(ctx).calls) == 1
+
+
+async def test_local_saves_do_not_look_for_a_rate_limit(local_ctx: Context) -> None:
+    statements: list[str] = []
+    local_ctx.outbox.conn.set_trace_callback(statements.append)
+    finals = await submit(local_ctx, [("save", {"url": f"https://e.org/{i}"}) for i in range(3)], 5)
+    local_ctx.outbox.conn.set_trace_callback(None)
+    assert all(f is not None and f.error is None for f in finals)
+    assert any("FROM outbox" in s for s in statements)
+    assert not [s for s in statements if "meta" in s]  # the local list has no rate limit
+
+
 def test_no_row_is_claimed_before_the_services_reset_in_any_process(tmp_path: Path) -> None:
     from tuckaway import db
 

@@ -13,7 +13,9 @@ and "equal" jitter (or the service's reset time) and tells the waiting callers
 with a ``retrying`` event; ``Hold`` parks it until the account is linked again.
 A rate limit with a reset time holds back the whole service, for every process
 on the database, until the reset; writes that arrive meanwhile hear
-``retrying`` at once and go out after it.
+``retrying`` (at once if this process hit the limit, else when the worker's
+claim comes back empty because of it) and go out after it. The local list is
+never rate limited: its worker does not look.
 """
 
 from __future__ import annotations
@@ -100,17 +102,7 @@ class Batcher:
 
     def kick(self, service: str, ids: Sequence[int]) -> None:
         """The writes ``ids`` of ``service`` are pending in the outbox: new, or released."""
-        self._tell_rate_limited(service, ids)
-        self._worker(service).kick(len(ids))
-
-    def _tell_rate_limited(self, service: str, ids: Sequence[int]) -> None:
-        """New writes that arrive while ``service``'s rate limit lasts hear so at once."""
-        left = self.outbox.not_before(service) - time.time()
-        if left <= 0:
-            return
-        event = {"event": "retrying", "reason": "rate_limited", "retry_after": max(1, round(left))}
-        for entry_id in ids:
-            self._event(entry_id, event)
+        self._worker(service).kick(ids)
 
     def start(self, services: tuple[str, ...] = ("local", "pocket", "mastodon")) -> None:
         """Drain what earlier processes left (entries due now) for ``services``."""
@@ -276,17 +268,36 @@ class _Worker:
     _last: float = 0.0
     _count: int = 0
     _again: bool = False
+    #: whether the service may be rate limited: not a backend in the host's database
+    _limitable: bool = True
+    #: the end of the service's rate limit as this worker last learnt it (epoch seconds)
+    _limited_until: float = 0.0
+    #: writes kicked since the last claim that have not heard of a rate limit
+    _untold: list[int] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.task = asyncio.get_running_loop().create_task(self._run())
 
-    def kick(self, count: int) -> None:
+    def kick(self, ids: Sequence[int]) -> None:
         now = time.monotonic()
         if self._first is None:
             self._first = now
         self._last = now
-        self._count += count
+        self._count += len(ids)
+        if self._limited_until > time.time():
+            self._tell_limited(ids)  # a limit this worker knows of: at once
+        elif self._limitable:
+            self._untold.extend(ids)  # the next claim finds out
         self._wake.set()
+
+    def _tell_limited(self, ids: Sequence[int]) -> None:
+        """Writes that arrive while the service's rate limit lasts hear so."""
+        left = self._limited_until - time.time()
+        if left <= 0:
+            return
+        event = {"event": "retrying", "reason": "rate_limited", "retry_after": max(1, round(left))}
+        for entry_id in ids:
+            self.batcher._event(entry_id, event)
 
     def wake(self) -> None:
         self._wake.set()
@@ -297,6 +308,9 @@ class _Worker:
         except Exception:
             log.exception("cannot start the %s backend; its writes stay queued", self.service)
             return
+        self._limitable = not getattr(backend, "shares_database", False)
+        if not self._limitable:
+            self._untold = []
         failures = 0
         while True:
             try:
@@ -327,9 +341,19 @@ class _Worker:
             )
         self._first, self._count, self._again = None, 0, False
         claimed_at = time.time()
-        entries = self.batcher.outbox.claim(
-            self.service, max(1, settings.batch_max_actions), settings.lease_s
+        outbox = self.batcher.outbox
+        entries = outbox.claim(
+            self.service,
+            max(1, settings.batch_max_actions),
+            settings.lease_s,
+            rate_limited=self._limitable,
         )
+        if not entries and self._untold:
+            # New writes the claim left: if a rate limit that another process (or an
+            # earlier host) hit holds them back, they hear so now.
+            self._limited_until = outbox.not_before(self.service)
+            self._tell_limited(self._untold)
+        self._untold = []
         if entries:
             await self._deliver(backend, entries)
             return
@@ -363,7 +387,7 @@ class _Worker:
         self._wake.clear()
         if self._first is not None:
             return
-        next_due = self.batcher.outbox.next_due(self.service)
+        next_due = self.batcher.outbox.next_due(self.service, rate_limited=self._limitable)
         if next_due is None:
             timeout = SWEEP_S
         elif next_due <= claimed_at:
@@ -455,6 +479,7 @@ class _Worker:
         finals: list[tuple[list[int], Final]] = []
         events: list[tuple[list[int], dict[str, Any]]] = []
         retries: dict[tuple[str, float | None], tuple[float, Retry, list[int]]] = {}
+        limited_until = 0.0
         with transaction(b.outbox.conn):
             if crashed:
                 b.outbox.count_crash(e.id for g in groups for e in g)
@@ -488,7 +513,8 @@ class _Worker:
                 b.outbox.retry(ids, delay, {"code": outcome.reason, "message": outcome.message})
                 if outcome.reason == "rate_limited" and outcome.retry_after is not None:
                     # the whole service waits, in every process: not only these rows
-                    b.outbox.set_not_before(self.service, time.time() + delay)
+                    limited_until = max(limited_until, time.time() + delay)
+                    b.outbox.set_not_before(self.service, limited_until)
                 event = {
                     "event": "retrying",
                     "reason": outcome.reason,
@@ -502,15 +528,21 @@ class _Worker:
                     delay,
                     outcome.message,
                 )
-        return lambda: self._notify(finals, events)
+        return lambda: self._notify(finals, events, limited_until)
 
     def _notify(
         self,
         finals: list[tuple[list[int], Final]],
         events: list[tuple[list[int], dict[str, Any]]],
+        limited_until: float = 0.0,
     ) -> None:
-        """Answer the waiting callers: only once the outcomes are committed."""
+        """Answer the waiting callers: only once the outcomes are committed.
+
+        ``limited_until``: the service's rate limit the outcomes set, which new
+        writes then hear of at once.
+        """
         b = self.batcher
+        self._limited_until = max(self._limited_until, limited_until)
         for ids, final in finals:
             for entry_id in ids:
                 b._resolve(entry_id, final)

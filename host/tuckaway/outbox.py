@@ -26,6 +26,34 @@ from .store import transaction
 TERMINAL = ("done", "failed")
 #: meta key prefix: ``not_before:<service>`` holds the end of the service's rate limit
 _NOT_BEFORE = "not_before:"
+#: the claim's rows: due, not leased, not behind an earlier row of its url that cannot
+#: be claimed now
+_CLAIMABLE = (
+    "SELECT * FROM outbox AS o WHERE state = 'pending' AND service = ? "
+    "AND next_at <= ? AND lease_until < ? AND NOT (o.url IS NOT NULL AND EXISTS ("
+    "SELECT 1 FROM outbox AS e WHERE e.service = o.service AND e.url = o.url "
+    "AND e.id < o.id AND (e.state = 'held' OR (e.state = 'pending' "
+    "AND (e.next_at > ? OR e.lease_until >= ?))))) "
+)
+#: and none while the service's rate limit lasts (the meta key ``not_before:<service>``)
+_OUTSIDE_LIMIT = "AND NOT EXISTS (SELECT 1 FROM meta WHERE key = ? AND CAST(value AS REAL) > ?) "
+_CLAIM = {
+    False: _CLAIMABLE + "ORDER BY id LIMIT ?",
+    True: _CLAIMABLE + _OUTSIDE_LIMIT + "ORDER BY id LIMIT ?",
+}
+#: the earliest due time of a row not behind any earlier undelivered row of its url
+_DUE = (
+    "FROM outbox AS o "
+    "WHERE state = 'pending' AND service = ? AND NOT (o.url IS NOT NULL AND EXISTS ("
+    "SELECT 1 FROM outbox AS e WHERE e.service = o.service AND e.url = o.url "
+    "AND e.id < o.id AND e.state IN ('pending', 'held')))"
+)
+_NEXT_DUE = {
+    False: "SELECT MIN(MAX(next_at, lease_until)) " + _DUE,
+    # never earlier than the end of the rate limit; NULL (nothing due) stays NULL
+    True: "SELECT MAX(MIN(MAX(next_at, lease_until)), COALESCE((SELECT CAST(value AS REAL) "
+    "FROM meta WHERE key = ?), 0)) " + _DUE,
+}
 DONE_KEEP_S = 7 * 24 * 3600
 
 
@@ -130,10 +158,14 @@ class Outbox:
 
     # -- claiming --------------------------------------------------------
 
-    def claim(self, service: str, limit: int, lease_s: float) -> list[Entry]:
+    def claim(
+        self, service: str, limit: int, lease_s: float, *, rate_limited: bool = True
+    ) -> list[Entry]:
         """Lease up to ``limit`` due rows of ``service`` in id order.
 
-        Nothing while the service's rate limit lasts (:meth:`not_before`).
+        Nothing while the service's rate limit lasts (:meth:`not_before`), checked
+        in the same query; ``rate_limited=False`` skips that for a service that
+        is never rate limited (the local list).
 
         Writes to one url keep their order: a row is not claimed while an
         earlier row for the same url is undelivered outside this claim (waiting
@@ -143,18 +175,11 @@ class Outbox:
         left out before ``limit`` applies, so they never crowd out a due row.
         """
         now = time.time()
-        if now < self.not_before(service):
-            return []
+        params: tuple[Any, ...] = (service, now, now, now, now)
+        if rate_limited:
+            params += (_NOT_BEFORE + service, now)
         with transaction(self.conn):
-            rows = self.conn.execute(
-                # not behind an earlier row of its url that cannot be claimed now
-                "SELECT * FROM outbox AS o WHERE state = 'pending' AND service = ? "
-                "AND next_at <= ? AND lease_until < ? AND NOT (o.url IS NOT NULL AND EXISTS ("
-                "SELECT 1 FROM outbox AS e WHERE e.service = o.service AND e.url = o.url "
-                "AND e.id < o.id AND (e.state = 'held' OR (e.state = 'pending' "
-                "AND (e.next_at > ? OR e.lease_until >= ?))))) ORDER BY id LIMIT ?",
-                (service, now, now, now, now, limit),
-            ).fetchall()
+            rows = self.conn.execute(_CLAIM[rate_limited], (*params, limit)).fetchall()
             if rows:
                 self.conn.executemany(
                     "UPDATE outbox SET lease_owner = ?, lease_until = ?, updated_at = ? "
@@ -163,26 +188,19 @@ class Outbox:
                 )
         return [Entry.from_row(r) for r in rows]
 
-    def next_due(self, service: str) -> float | None:
+    def next_due(self, service: str, *, rate_limited: bool = True) -> float | None:
         """When the earliest claimable row of ``service`` comes due (epoch seconds).
 
         A row behind an earlier undelivered row of the same url is not counted:
         it moves when that row does, whose own due time is counted (a held row
         waits for a login and counts nothing). So ``None`` means nothing will
         come due by itself, and a time in the past means ``claim`` gets a row.
-        Never earlier than the end of the service's rate limit.
+        Never earlier than the end of the service's rate limit, unless
+        ``rate_limited=False`` (as for :meth:`claim`).
         """
-        row = self.conn.execute(
-            # not behind any earlier undelivered row of its url
-            "SELECT MIN(MAX(next_at, lease_until)) FROM outbox AS o "
-            "WHERE state = 'pending' AND service = ? AND NOT (o.url IS NOT NULL AND EXISTS ("
-            "SELECT 1 FROM outbox AS e WHERE e.service = o.service AND e.url = o.url "
-            "AND e.id < o.id AND e.state IN ('pending', 'held')))",
-            (service,),
-        ).fetchone()
-        if row[0] is None:
-            return None
-        return max(float(row[0]), self.not_before(service))
+        params = (_NOT_BEFORE + service, service) if rate_limited else (service,)
+        row = self.conn.execute(_NEXT_DUE[rate_limited], params).fetchone()
+        return None if row[0] is None else float(row[0])
 
     # -- the service's rate limit ----------------------------------------
 
