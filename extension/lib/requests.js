@@ -97,14 +97,6 @@ export function bookmarkStateRequest(statusUrl) {
   return { op: "bookmark_state", status_url: statusUrl.trim() };
 }
 
-/** One page of the user's Mastodon bookmarks, newest first (PROTOCOL.md 3 `bookmarks`). */
-export function bookmarksListRequest({ limit = 40, maxId = null } = {}) {
-  if (!Number.isInteger(limit) || limit < 1 || limit > 40) throw new RangeError(`limit must be 1-40, got ${limit}`);
-  const request = { op: "bookmarks", limit };
-  if (typeof maxId === "string" && maxId) request.max_id = maxId;
-  return request;
-}
-
 export function loginRequest(service, instance = null) {
   if (service === "mastodon") {
     const server = normalizeInstance(instance);
