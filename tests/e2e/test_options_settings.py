@@ -7,7 +7,6 @@ import tomllib
 from typing import Any
 
 import pytest
-
 from playwright.async_api import expect
 
 from .chromium import Chromium
