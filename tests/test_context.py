@@ -40,3 +40,15 @@ def test_a_save_from_the_command_line_gets_the_same_default_tags(
     assert run_cli(defaults_env, "save", "https://d.example/", "--tag", "mine").returncode == 0
     assert sorted(_tags_of(defaults_env, "https://c.example/")) == ["inbox", "later"]
     assert _tags_of(defaults_env, "https://d.example/") == ["mine"]
+
+
+def test_new_settings_reach_what_was_made_with_the_old_ones(home: Path) -> None:
+    from tuckaway.context import Context
+    from tuckaway.settings import Settings
+
+    ctx = Context.open(Settings.load({"TUCKAWAY_HOME": str(home)}))
+    assert ctx.credentials.settings.pocket_consumer_key is None
+    new = Settings.load({"TUCKAWAY_HOME": str(home), "TUCKAWAY_POCKET_CONSUMER_KEY": "k-2"})
+    ctx.use_settings(new)
+    assert ctx.settings is new
+    assert ctx.credentials.settings.pocket_consumer_key == "k-2"

@@ -68,16 +68,25 @@ def update(
     changes: Mapping[str, Any],
     reset: tuple[str, ...] = (),
     env: Mapping[str, str] | None = None,
+    *,
+    pocket_linked: bool = False,
 ) -> Settings:
     """Write ``changes`` (and remove ``reset`` keys) in config.toml; returns the new Settings.
 
     Raises :class:`InvalidRequest` naming the field when a key is set in the
-    environment (the file would not win) or the new file does not load.
+    environment (the file would not win), when the service would change under
+    a signed-in Pocket account, or when the new file does not load.
     """
     env = os.environ if env is None else env
     changes = dict(changes)
     if isinstance(changes.get("pocket_url"), str):  # as the service's base: no trailing slash
         changes["pocket_url"] = changes["pocket_url"].strip().rstrip("/")
+    moved = changes.get("pocket_url", settings.pocket_url) != settings.pocket_url
+    if pocket_linked and (moved or "pocket_url" in reset):
+        message = (
+            "sign out of Pocket first: the signed-in account stays with the service it signed in to"
+        )
+        raise InvalidRequest(message, [{"loc": "pocket_url", "msg": message}])
     touched = [*changes, *reset]
     pinned = [k for k in touched if env.get(env_name(k))]
     if pinned:

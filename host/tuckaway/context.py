@@ -62,6 +62,11 @@ class Context:
         settings.ensure_dirs()
         return cls(settings)
 
+    def use_settings(self, settings: Settings) -> None:
+        """New settings (the options page changed config.toml), for everything from now on."""
+        self.settings = settings
+        self.__dict__.pop("credentials", None)  # it holds the settings it was made with
+
     @cached_property
     def db(self) -> sqlite3.Connection:
         from . import db

@@ -199,21 +199,16 @@ class Dispatcher:
     def _settings_set(self, request: Any) -> dict[str, Any]:
         from . import configfile
 
-        changes = request.changes()
-        service_change = "pocket_url" in request.reset or (
-            "pocket_url" in changes
-            and changes["pocket_url"].rstrip("/") != self.ctx.settings.pocket_url
+        new = configfile.update(
+            self.ctx.settings,
+            request.changes(),
+            tuple(request.reset),
+            pocket_linked=self.ctx.is_linked("pocket"),
         )
-        if service_change and self.ctx.is_linked("pocket"):
-            message = (
-                "sign out of Pocket first: the signed-in account stays with the service it "
-                "signed in to"
-            )
-            raise InvalidRequest(message, [{"loc": "pocket_url", "msg": message}])
         # This process uses the new values from its next batch; other running hosts
         # (another browser) when they next start.
-        self.ctx.settings = configfile.update(self.ctx.settings, changes, tuple(request.reset))
-        return configfile.describe(self.ctx.settings)
+        self.ctx.use_settings(new)
+        return configfile.describe(new)
 
     async def _login(self, request: Any) -> dict[str, Any]:
         from . import accounts
