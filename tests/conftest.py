@@ -10,7 +10,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent / "support"))
 
-from support.hostproc import HostProcess, host_env, run_cli
+from support.hostproc import HostProcess, host_env
 from support.mastodon_standin import MastodonStandIn
 
 
@@ -44,14 +44,5 @@ def standin() -> Iterator[MastodonStandIn]:
 def mastodon_env(home: Path, standin: MastodonStandIn) -> dict[str, str]:
     """A host environment with the stand-in's user linked (token from stdin)."""
     env = host_env(home)
-    done = run_cli(
-        env,
-        "login",
-        "mastodon",
-        "--instance",
-        standin.base_url,
-        "--access-token-stdin",
-        input=standin.access_token + "\n",
-    )
-    assert done.returncode == 0, done.stderr
+    standin.link(env)
     return env

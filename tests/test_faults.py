@@ -792,16 +792,7 @@ def test_bookmark_unbookmark_bookmark_sent_together_ends_bookmarked(
             host.send({"id": rid, "op": op, "status_id": post.id})
             final = frames.settle([rid])[rid].final  # no account yet: kept, in order
             assert final is not None and final["error"]["code"] == "not_linked", final
-    link = run_cli(
-        env,
-        "login",
-        "mastodon",
-        "--instance",
-        standin.base_url,
-        "--access-token-stdin",
-        input=standin.access_token + "\n",
-    )
-    assert link.returncode == 0, link.stderr
+    standin.link(env)  # signing in sends what waited, in order
     sent = [r.path.rsplit("/", 1)[-1] for r in standin.requests_to("/api/v1/statuses")]
     assert sent == ["bookmark", "unbookmark", "bookmark"]
     assert standin.bookmarked_ids() == [post.id]

@@ -19,11 +19,7 @@ pytestmark = pytest.mark.e2e
 @pytest.fixture
 def linked(native_host: NativeHost, standin: MastodonStandIn) -> MastodonStandIn:
     """The host's Mastodon account is the stand-in's user (token from stdin, as a user may)."""
-    done = native_host.cli(
-        "login", "mastodon", "--instance", standin.base_url, "--access-token-stdin",
-        input=standin.access_token + "\n",
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr
+    standin.link(native_host.env)
     return standin
 
 

@@ -370,6 +370,16 @@ class MastodonStandIn:
             self.statuses[status_id].bookmarked = True
             return bid
 
+    def link(self, env: dict[str, str]) -> None:
+        """Sign the host in ``env`` in as this server's user, as a user holding a token may."""
+        from support.hostproc import run_cli
+
+        done = run_cli(
+            env, "login", "mastodon", "--instance", self.base_url, "--access-token-stdin",
+            input=self.access_token + "\n",
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+
     def bookmarked_ids(self) -> list[str]:
         """Status ids in bookmark order (most recently bookmarked first)."""
         with self._lock:
