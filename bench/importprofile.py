@@ -28,7 +28,7 @@ MARKER = "tuckaway-bench: first reply written"
 # Runs inside the host process: mark the first frame written, then run the host as usual.
 _DRIVER = f"""
 import os, sys
-import tuckaway.framing as framing
+import tuckaway.wire.framing as framing
 _write = framing.FrameWriter.write
 def write(self, message):
     _write(self, message)
@@ -36,7 +36,7 @@ def write(self, message):
         framing._bench_marked = True
         os.write(2, b"{MARKER}\\n")
 framing.FrameWriter.write = write
-from tuckaway.host import main
+from tuckaway.wire.host import main
 sys.exit(main([]))
 """
 _LINE = re.compile(r"import time:\s+(\d+)\s+\|\s+(\d+)\s+\|(\s*)(\S+)")

@@ -6,7 +6,7 @@ start is measured the way a browser pays it.
 
 import sys
 
-from tuckaway.host import main
+from tuckaway.wire.host import main
 
 if __name__ == "__main__":
     sys.argv[0] = sys.argv[0].removesuffix(".exe")

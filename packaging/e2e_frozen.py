@@ -1,4 +1,4 @@
-"""Run the browser tests (tests/e2e) against the FROZEN host, not `python -m tuckaway.host`.
+"""Run the browser tests (tests/e2e) against the FROZEN host, not `python -m tuckaway.wire.host`.
 
     bash packaging/build.sh
     bash .ci/keyring-session.sh python packaging/e2e_frozen.py -q tests/e2e/test_chromium.py
@@ -37,7 +37,7 @@ def main() -> int:
     def make_frozen_host(tmp: Path, **extra_env: str) -> Any:
         native = original(tmp, **extra_env)
         text = native.wrapper.read_text("utf-8")
-        line = f"exec {harness._sh_quote(sys.executable)} -m tuckaway.host"
+        line = f"exec {harness._sh_quote(sys.executable)} -m tuckaway.wire.host"
         if line not in text:
             raise RuntimeError(f"the e2e wrapper changed; cannot swap in the frozen host:\n{text}")
         native.wrapper.write_text(text.replace(line, f"exec {harness._sh_quote(str(frozen))}"))

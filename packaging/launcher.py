@@ -15,10 +15,10 @@ from pathlib import Path
 def main() -> int:
     exe = sys.executable if getattr(sys, "frozen", False) else sys.argv[0]
     if Path(exe).stem.lower().startswith("tuckaway-host"):
-        from tuckaway.host import main as host_main
+        from tuckaway.wire.host import main as host_main
 
         return host_main()
-    from tuckaway.cli import main as cli_main
+    from tuckaway.cli.main import main as cli_main
 
     return cli_main()
 

@@ -35,11 +35,11 @@ from support.browser import Page, browse, browse_in_thread
 from support.hostproc import HostProcess, host_env, run_cli, serve_process
 from support.mastodon_standin import MastodonStandIn
 from tuckaway import db
-from tuckaway.accounts import SignInDenied, link_token, login, logout, normalize_instance
+from tuckaway.accounts.credentials import is_linked
+from tuckaway.accounts.signin import SignInDenied, link_token, login, logout, normalize_instance
 from tuckaway.context import Context
-from tuckaway.credentials import is_linked
 from tuckaway.errors import AuthFailed, AuthTimeout, ConfigError, Unavailable
-from tuckaway.server import RunningServer, start_server
+from tuckaway.serve.app import RunningServer, start_server
 from tuckaway.settings import Settings
 
 CONSUMER_KEY = "12345-consumerkeyfortests"
@@ -868,7 +868,7 @@ def test_cli_token_from_stdin_for_mastodon_asks_who_it_is(
 def test_a_401_after_sign_in_fails_with_auth_failed_and_keeps_the_token(
     env: dict[str, str], tmp_path: Path
 ) -> None:
-    pytest.importorskip("tuckaway.backends.mastodon")
+    pytest.importorskip("tuckaway.services.mastodon.backend")
 
     async def run() -> None:
         standin = MastodonStandin()

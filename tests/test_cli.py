@@ -74,7 +74,7 @@ def test_queue_shows_failed_writes_and_drop_forgets_them(env: dict[str, str]) ->
 
 
 def test_every_command_has_help(env: dict[str, str]) -> None:
-    from tuckaway.cli import build_parser
+    from tuckaway.cli.main import build_parser
 
     parser = build_parser()
     commands = parser._subparsers._group_actions[0].choices  # type: ignore[union-attr]

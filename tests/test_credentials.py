@@ -17,7 +17,7 @@ from keyring.backends import chainer
 
 from support.hostproc import HOST_DIR, SUPPORT_DIR, HostProcess, host_env
 from tuckaway import db
-from tuckaway.credentials import (
+from tuckaway.accounts.credentials import (
     Credentials,
     KeyringUnavailable,
     MastodonApp,
@@ -297,7 +297,7 @@ def test_a_keyring_chain_of_file_keyrings_only_is_refused(
 def test_a_keyring_chain_of_real_keyrings_is_used(monkeypatch: pytest.MonkeyPatch) -> None:
     import keyring
 
-    from tuckaway.credentials import keyring_backend
+    from tuckaway.accounts.credentials import keyring_backend
 
     chain = _Chain([_fake_backend(*SECRET_SERVICE), _fake_backend("keyring.backends.kwallet",
                                                                    "DBusKeyring")])
@@ -321,7 +321,7 @@ def test_a_file_keyring_named_in_python_keyring_backend_is_the_users_choice(
 ) -> None:
     import keyring
 
-    from tuckaway.credentials import keyring_backend
+    from tuckaway.accounts.credentials import keyring_backend
 
     chosen = _fake_backend(*PLAINTEXT)
     monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyrings.alt.file.PlaintextKeyring")
@@ -348,7 +348,7 @@ def test_summary_reads_sqlite_without_importing_keyring(home: Path, creds: Crede
     code = (
         "import sys, sqlite3\n"
         "from tuckaway import db\n"
-        "from tuckaway.credentials import accounts_summary, is_linked\n"
+        "from tuckaway.accounts.credentials import accounts_summary, is_linked\n"
         f"c = db.connect(__import__('pathlib').Path({str(home / 'data' / 'tuckaway.db')!r}))\n"
         "print(accounts_summary(c)['pocket'], is_linked(c, 'pocket'))\n"
         "print('keyring' in sys.modules, 'aiohttp' in sys.modules)\n"

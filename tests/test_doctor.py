@@ -12,9 +12,9 @@ from aiohttp import web
 from support.hostproc import run_cli
 from test_install import make_platform, write_host_wrapper
 from tuckaway import HOST_NAME
+from tuckaway.browsers.doctor import Check, check_queue, probe_hello, run
+from tuckaway.browsers.install import BY_KEY, install
 from tuckaway.context import Context
-from tuckaway.doctor import Check, check_queue, probe_hello, run
-from tuckaway.install import BY_KEY, install
 from tuckaway.settings import Settings
 
 

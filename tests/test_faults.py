@@ -1,6 +1,6 @@
 """Faults between the host and the service: nothing is lost, every write arrives.
 
-The real host process (``python -m tuckaway.host``) talks to a real
+The real host process (``python -m tuckaway.wire.host``) talks to a real
 ``tuckaway serve`` through a fault-injecting proxy (tests/support/faultproxy.py)
 on 127.0.0.1. The first tests check the proxy itself.
 """
@@ -152,7 +152,7 @@ def pocket_env(
     home: Path, svc: PocketService, token: str | None = None, **extra: str
 ) -> dict[str, str]:
     """A host environment linked to ``svc`` (through its proxy) as a user would link it."""
-    pytest.importorskip("tuckaway.backends.pocket")
+    pytest.importorskip("tuckaway.services.pocket.backend")
     home.mkdir(parents=True, exist_ok=True)
     env = host_env(
         home,

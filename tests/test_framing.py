@@ -9,7 +9,7 @@ import struct
 
 import pytest
 
-from tuckaway.framing import (
+from tuckaway.wire.framing import (
     MAX_REQUEST,
     FrameReader,
     FrameTooLarge,

@@ -147,7 +147,7 @@ def test_stdout_carries_only_frames_even_when_code_prints(env: dict[str, str]) -
     # sitecustomize-free check: a print() inside the host process goes to stderr.
     with HostProcess(env, command=[sys.executable, "-c",
                                    "import sys; sys.path[:0]=__import__('os').environ['PYTHONPATH'].split(':');"
-                                   "from tuckaway import host; import builtins; "
+                                   "from tuckaway.wire import host; import builtins; "
                                    "orig=host.serve\n"
                                    "async def noisy(*a, **k):\n"
                                    "    print('stray print'); sys.stdout.write('stray write\\n')\n"
@@ -220,7 +220,7 @@ def test_cold_start_answers_hello_without_loading_pydantic_or_aiohttp(env: dict[
     # Nor asyncio, nor logging.handlers (the log file opens after the first reply).
     heavy = "('pydantic','aiohttp','keyring','asyncio','logging.handlers')"
     code = ("import sys, runpy; sys.argv=['tuckaway-host'];"
-            "from tuckaway import host, dispatch;"
+            "from tuckaway.wire import host, dispatch;"
             "orig = dispatch.Dispatcher._hello\n"
             "def spy(self):\n"
             f"    r = orig(self); sys.stderr.write('LOADED:' + ','.join(m for m in {heavy} if m in sys.modules) + ';\\n'); return r\n"
@@ -235,7 +235,7 @@ def test_on_start_the_host_delivers_writes_an_earlier_process_left(
     env: dict[str, str], home: Path
 ) -> None:
     from tuckaway import db
-    from tuckaway.outbox import Outbox
+    from tuckaway.delivery.outbox import Outbox
 
     conn = db.connect(home / "data" / "tuckaway.db")
     Outbox(conn, "dead-process").add_many(

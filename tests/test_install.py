@@ -21,8 +21,7 @@ import pytest
 
 from support.hostproc import HostProcess, run_cli
 from tuckaway import HOST_NAME
-from tuckaway.ids import CHROME_ORIGIN, GECKO_EXTENSION_ID
-from tuckaway.install import (
+from tuckaway.browsers.install import (
     BROWSERS,
     MANIFEST_FILE,
     Browser,
@@ -32,19 +31,20 @@ from tuckaway.install import (
     read_record,
     uninstall,
 )
-from tuckaway.registry import MemoryRegistry
+from tuckaway.browsers.registry import MemoryRegistry
+from tuckaway.ids import CHROME_ORIGIN, GECKO_EXTENSION_ID
 
 OSES = ["linux", "darwin", "windows"]
 WRONG_ORIGIN = "chrome-extension://" + "a" * 32 + "/"
 
 
 def write_host_wrapper(path: Path, env: dict[str, str]) -> Path:
-    """The host as an installed program: a script running `python -m tuckaway.host` in the test env."""
+    """The host as an installed program: a script running `python -m tuckaway.wire.host` in the test env."""
     lines = ["#!/bin/sh"]
     for key in sorted(k for k in env if k.startswith(("TUCKAWAY_", "PYTHON"))):
         value = env[key].replace("'", "'\"'\"'")
         lines.append(f"export {key}='{value}'")
-    lines.append(f'exec \'{sys.executable}\' -m tuckaway.host "$@"')
+    lines.append(f'exec \'{sys.executable}\' -m tuckaway.wire.host "$@"')
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join(lines) + "\n", "utf-8")
     path.chmod(path.stat().st_mode | stat.S_IXUSR)
@@ -432,8 +432,8 @@ def test_without_an_installed_host_install_asks_for_host_path(
 ) -> None:
     import sysconfig
 
+    from tuckaway.browsers.install import find_host
     from tuckaway.errors import ConfigError
-    from tuckaway.install import find_host
 
     lonely = tmp_path / "bin" / "python"
     lonely.parent.mkdir()
@@ -542,7 +542,7 @@ async def test_real_firefox_uses_what_install_wrote(
 
 @pytest.mark.skipif(sys.platform != "win32", reason="the real registry exists only on Windows")
 def test_the_real_windows_registry_sets_reads_and_deletes_a_host_key() -> None:
-    from tuckaway.registry import system_registry
+    from tuckaway.browsers.registry import system_registry
 
     registry = system_registry()
     assert registry is not None

@@ -85,7 +85,7 @@ def test_the_host_writes_its_log_after_the_first_reply(env: dict[str, str], home
 def test_what_a_host_logged_before_any_message_is_written_when_it_exits(home: Path) -> None:
     # EOF before the first message: the records waiting in memory reach the file at exit.
     done = subprocess.run(
-        [sys.executable, "-m", "tuckaway.host"], input=b"", env=host_env(home),
+        [sys.executable, "-m", "tuckaway.wire.host"], input=b"", env=host_env(home),
         capture_output=True, timeout=30,
     )  # fmt: skip
     assert done.returncode == 0 and done.stdout == b""
@@ -95,7 +95,7 @@ def test_what_a_host_logged_before_any_message_is_written_when_it_exits(home: Pa
 
 def test_a_refused_caller_is_logged_at_once(home: Path) -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "tuckaway.host", "chrome-extension://" + "a" * 32 + "/"],
+        [sys.executable, "-m", "tuckaway.wire.host", "chrome-extension://" + "a" * 32 + "/"],
         input=b"", env=host_env(home), capture_output=True, timeout=30,
     )  # fmt: skip
     assert done.returncode != 0 and done.stdout == b""

@@ -11,11 +11,11 @@ import testkeyring
 
 from support.hostproc import HostProcess
 from support.mastodon_standin import MastodonStandIn
-from tuckaway.backends import Retry, Write
-from tuckaway.backends.mastodon import MastodonBackend
+from tuckaway.accounts.credentials import KeyringUnavailable, MastodonCredentials
 from tuckaway.context import Context
-from tuckaway.credentials import KeyringUnavailable, MastodonCredentials
 from tuckaway.errors import Unavailable
+from tuckaway.services.base import Retry, Write
+from tuckaway.services.mastodon.backend import MastodonBackend
 from tuckaway.settings import Settings
 
 
@@ -324,7 +324,7 @@ def test_a_read_after_an_answer_that_used_up_the_allowance_is_rate_limited(
 
 
 def test_long_cursors_of_two_host_processes_paging_at_once_are_both_kept(home: Path) -> None:
-    from tuckaway.backends.mastodon import _store_cursor, _stored_query
+    from tuckaway.services.mastodon.backend import _store_cursor, _stored_query
 
     settings = Settings.load({"TUCKAWAY_HOME": str(home)})
     one, two = Context.open(settings), Context.open(settings)  # two processes, one database

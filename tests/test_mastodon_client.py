@@ -12,10 +12,10 @@ import pytest
 import testkeyring
 
 from support.mastodon_standin import MastodonStandIn
+from tuckaway.accounts.credentials import MastodonCredentials
 from tuckaway.context import Context
-from tuckaway.credentials import MastodonCredentials
 from tuckaway.errors import ActionFailed, AuthFailed, NotFound, NotLinked, RateLimited
-from tuckaway.mastodon_client import (
+from tuckaway.services.mastodon.client import (
     Forbidden,
     MastodonClient,
     ServiceUnavailable,
@@ -302,7 +302,7 @@ def test_html_is_stripped_to_plain_text() -> None:
 def test_html_longer_than_the_cap_is_cut_before_it_is_parsed(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from tuckaway import mastodon_client
+    from tuckaway.services.mastodon import client as mastodon_client
 
     fed: list[int] = []
     feed = mastodon_client._TextOf.feed

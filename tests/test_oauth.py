@@ -7,15 +7,15 @@ import asyncio
 import aiohttp
 import pytest
 
-from tuckaway import oauth
-from tuckaway.errors import AuthTimeout
-from tuckaway.oauth import (
+from tuckaway.accounts import oauth
+from tuckaway.accounts.oauth import (
     UNCONFIRMED_PAGE,
     LoopbackRedirect,
     Page,
     pkce_challenge,
     pkce_verifier,
 )
+from tuckaway.errors import AuthTimeout
 
 
 def test_pkce_challenge_matches_rfc7636_example() -> None:

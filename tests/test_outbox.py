@@ -13,11 +13,11 @@ from typing import Any
 import pytest
 
 from tuckaway import context as context_module
-from tuckaway.backends import Defer, Done, Failed, Hold, Outcome, Retry, Write
-from tuckaway.batcher import Batcher, backoff_delay, submit
 from tuckaway.context import Context
+from tuckaway.delivery.batcher import Batcher, backoff_delay, submit
+from tuckaway.delivery.outbox import Outbox
 from tuckaway.errors import ActionFailed, AuthFailed
-from tuckaway.outbox import Outbox
+from tuckaway.services.base import Defer, Done, Failed, Hold, Outcome, Retry, Write
 from tuckaway.settings import Settings
 
 
@@ -231,8 +231,8 @@ async def test_a_write_arriving_during_a_rate_limit_waits_for_its_reset(ctx: Con
 async def test_a_login_after_a_burst_does_not_tell_an_already_told_write_again(
     ctx: Context, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from tuckaway import accounts
-    from tuckaway.dispatch import Dispatcher
+    from tuckaway.accounts import signin as accounts
+    from tuckaway.wire.dispatch import Dispatcher
 
     async def login(*args: Any) -> dict[str, Any]:
         return {"service": "pocket", "username": "u"}
@@ -364,7 +364,7 @@ async def test_a_crash_after_service_failures_is_retried_not_failed(ctx: Context
 async def test_a_write_that_keeps_crashing_the_backend_fails_after_max_crashes(
     ctx: Context,
 ) -> None:
-    from tuckaway.batcher import MAX_INTERNAL_ATTEMPTS
+    from tuckaway.delivery.batcher import MAX_INTERNAL_ATTEMPTS
 
     def boom(w: Write) -> Outcome:
         raise RuntimeError("bug")
@@ -395,7 +395,7 @@ def _fail_once(monkeypatch: pytest.MonkeyPatch, owner: Any, name: str) -> list[i
 async def test_a_failed_worker_pass_is_logged_and_the_write_still_answered(
     ctx: Context, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, where: str
 ) -> None:
-    from tuckaway import batcher as batcher_module
+    from tuckaway.delivery import batcher as batcher_module
 
     if where == "claim":
         calls = _fail_once(monkeypatch, Outbox, "claim")

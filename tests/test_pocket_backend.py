@@ -1,6 +1,6 @@
 """The Pocket backend, end to end: the real host process against a Pocket stand-in.
 
-The host runs as the browser runs it (``tuckaway.host`` over stdin/stdout); the
+The host runs as the browser runs it (``tuckaway.wire.host`` over stdin/stdout); the
 account is linked with ``tuckaway login pocket --access-token-stdin``; the
 service is :mod:`support.pocket_standin`, a real HTTP server on 127.0.0.1
 that records every request and answers faults on demand. The batch settings
@@ -24,11 +24,11 @@ import testkeyring
 
 from support.hostproc import HostProcess, host_env, run_cli, serve_process
 from support.pocket_standin import ACCESS_TOKEN, CONSUMER_KEY, PocketStandin
-from tuckaway.backends import Retry, Write
-from tuckaway.backends.pocket import PocketBackend
+from tuckaway.accounts.credentials import KeyringUnavailable, PocketCredentials
 from tuckaway.context import Context
-from tuckaway.credentials import KeyringUnavailable, PocketCredentials
 from tuckaway.errors import Unavailable
+from tuckaway.services.base import Retry, Write
+from tuckaway.services.pocket.backend import PocketBackend
 from tuckaway.settings import Settings
 
 BURST = {

@@ -16,7 +16,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from tuckaway.errors import ActionFailed, AuthFailed, RateLimited, Unavailable
-from tuckaway.pocket_client import (
+from tuckaway.services.pocket.client import (
     AddResponse,
     BadRequest,
     GetResponse,

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from tuckaway.ratelimit import header_int, parse_time, reset_in_s, retry_after_s
+from tuckaway.services.ratelimit import header_int, parse_time, reset_in_s, retry_after_s
 
 NOW = datetime(2024, 5, 1, 12, 0, 0, tzinfo=UTC)
 
@@ -61,7 +61,7 @@ def test_a_time_without_a_zone_is_utc() -> None:
 
 
 def test_the_wait_is_retry_after_first_then_the_reset() -> None:
-    from tuckaway.ratelimit import wait_s
+    from tuckaway.services.ratelimit import wait_s
 
     both = {"Retry-After": "5", "X-RateLimit-Reset": "2024-05-01T12:01:30Z"}
     assert wait_s(both, NOW) == 5.0

@@ -24,7 +24,7 @@ const candidates = [
 mkdirSync(dirname(out), { recursive: true });
 rmSync(out, { force: true });
 for (const python of candidates) {
-  const run = spawnSync(python, ["-m", "tuckaway.cli", "schema"], {
+  const run = spawnSync(python, ["-m", "tuckaway.cli.main", "schema"], {
     env: { ...process.env, PYTHONPATH: join(repo, "host") },
     encoding: "utf-8",
   });

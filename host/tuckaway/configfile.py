@@ -18,8 +18,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from .errors import ConfigError, InvalidRequest
-from .settings import Settings
+from tuckaway.errors import ConfigError, InvalidRequest
+from tuckaway.settings import Settings
 
 EDITABLE: tuple[str, ...] = (
     "pocket_url",

@@ -14,28 +14,28 @@ import sqlite3
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from .settings import Settings
+from tuckaway.settings import Settings
 
 if TYPE_CHECKING:
     import aiohttp
 
-    from .backends import Backend
-    from .credentials import Credentials
-    from .outbox import Outbox
-    from .store import Store
+    from tuckaway.accounts.credentials import Credentials
+    from tuckaway.delivery.outbox import Outbox
+    from tuckaway.services.base import Backend
+    from tuckaway.store import Store
 
 #: service name -> "module:factory"; a factory takes the Context and returns a Backend.
 BACKENDS: dict[str, str] = {
-    "local": "tuckaway.backends.local:create",
-    "pocket": "tuckaway.backends.pocket:create",
-    "mastodon": "tuckaway.backends.mastodon:create",
+    "local": "tuckaway.services.local.backend:create",
+    "pocket": "tuckaway.services.pocket.backend:create",
+    "mastodon": "tuckaway.services.mastodon.backend:create",
 }
 MASTODON_OPS = frozenset({"bookmark", "unbookmark"})
 #: read ops served by a backend module: op -> "module:function" taking (ctx, **fields)
 READS: dict[str, str] = {
-    "bookmarks": "tuckaway.backends.mastodon:list_bookmarks",
-    "bookmark_state": "tuckaway.backends.mastodon:bookmark_state",
-    "sync": "tuckaway.backends.pocket:sync",
+    "bookmarks": "tuckaway.services.mastodon.backend:list_bookmarks",
+    "bookmark_state": "tuckaway.services.mastodon.backend:bookmark_state",
+    "sync": "tuckaway.services.pocket.backend:sync",
 }
 #: read op -> the service whose account it needs
 READ_SERVICE: dict[str, str] = {
@@ -69,35 +69,35 @@ class Context:
 
     @cached_property
     def db(self) -> sqlite3.Connection:
-        from . import db
+        from tuckaway import db
 
         return db.connect(self.settings.paths.db_path)
 
     @cached_property
     def store(self) -> Store:
-        from .store import Store
+        from tuckaway.store import Store
 
         return Store(self.db)
 
     @cached_property
     def outbox(self) -> Outbox:
-        from .outbox import Outbox
+        from tuckaway.delivery.outbox import Outbox
 
         return Outbox(self.db, self.owner)
 
     @cached_property
     def credentials(self) -> Credentials:
-        from .credentials import Credentials
+        from tuckaway.accounts.credentials import Credentials
 
         return Credentials(self.settings, self.db)
 
     def is_linked(self, service: str) -> bool:
-        from .credentials import is_linked
+        from tuckaway.accounts.credentials import is_linked
 
         return is_linked(self.db, service)
 
     def accounts(self) -> dict[str, Any]:
-        from .credentials import accounts_summary
+        from tuckaway.accounts.credentials import accounts_summary
 
         return accounts_summary(self.db)
 
@@ -125,7 +125,7 @@ class Context:
         if self._http is None or self._http.closed:
             import aiohttp
 
-            from . import __version__
+            from tuckaway import __version__
 
             self._http = aiohttp.ClientSession(
                 headers={"User-Agent": f"Tuckaway/{__version__} (+native host)"},
@@ -149,11 +149,11 @@ class Context:
         needs has no account, and ``Unavailable`` (saying what to do) when the
         keyring that holds its token cannot be read.
         """
-        from .credentials import KeyringUnavailable, keyring_message
+        from tuckaway.accounts.credentials import KeyringUnavailable, keyring_message
 
         service = READ_SERVICE[op]
         if not self.is_linked(service):
-            from .errors import NotLinked
+            from tuckaway.errors import NotLinked
 
             raise NotLinked(
                 f"no {service} account is linked: sign in from the extension's options"
@@ -164,7 +164,7 @@ class Context:
         try:
             result: dict[str, Any] = await handler(self, **fields)
         except KeyringUnavailable as exc:  # locked, or its service is not running yet
-            from .errors import Unavailable
+            from tuckaway.errors import Unavailable
 
             raise Unavailable(keyring_message(SERVICE_NAMES[service], exc, write=False)) from exc
         return result

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import ConfigError
+from tuckaway.errors import ConfigError
 
 APP_NAME = "tuckaway"
 DEFAULT_POCKET_URL = "https://getpocket.com"

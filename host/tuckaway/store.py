@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .actions import ITEM_OPS
+from tuckaway.services.pocket.actions import ITEM_OPS
 
 UNREAD, ARCHIVED, DELETED = 0, 1, 2
 ITEM_ACTIONS = ITEM_OPS  # Pocket names its item actions as the protocol names the ops

@@ -419,7 +419,7 @@ class PocketService:
 
     def start(self) -> PocketService:
         from tuckaway import db
-        from tuckaway.server import create_app, issue_token
+        from tuckaway.serve.app import create_app, issue_token
 
         self._conn = db.connect(self.db_path)
         self.token = issue_token(self._conn)

@@ -45,7 +45,7 @@ class HostProcess:
 
     def __init__(self, env: dict[str, str], args: list[str] | None = None,
                  command: list[str] | None = None) -> None:
-        cmd = command or [sys.executable, "-m", "tuckaway.host"]
+        cmd = command or [sys.executable, "-m", "tuckaway.wire.host"]
         self.proc = subprocess.Popen(
             [*cmd, *(args or [])],
             stdin=subprocess.PIPE,

@@ -26,7 +26,7 @@ import secrets
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from .errors import AuthTimeout
+from tuckaway.errors import AuthTimeout
 
 if TYPE_CHECKING:
     from aiohttp import web

@@ -1,10 +1,10 @@
 """Signing in and out: Pocket's three-step OAuth and Mastodon's code flow with PKCE.
 
 Both flows send the user's browser to the service and take the answer on a
-one-shot loopback listener (:mod:`tuckaway.oauth`). ``login`` over native
+one-shot loopback listener (:mod:`tuckaway.accounts.oauth`). ``login`` over native
 messaging hands the URL to ``on_authorize`` (the extension opens it in a tab);
 ``tuckaway login`` prints it and opens the browser. Tokens go straight to the
-keyring (:mod:`tuckaway.credentials`) and are never logged, printed or sent to
+keyring (:mod:`tuckaway.accounts.credentials`) and are never logged, printed or sent to
 the extension.
 """
 
@@ -19,15 +19,15 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode, urlsplit
 
-from .errors import AuthFailed, ConfigError, InvalidRequest, TuckawayError, Unavailable
-from .logs import register_secret
-from .oauth import LoopbackRedirect, Page, new_state, pkce_challenge, pkce_verifier
-from .settings import check_service_url
+from tuckaway.accounts.oauth import LoopbackRedirect, Page, new_state, pkce_challenge, pkce_verifier
+from tuckaway.errors import AuthFailed, ConfigError, InvalidRequest, TuckawayError, Unavailable
+from tuckaway.logs import register_secret
+from tuckaway.settings import check_service_url
 
 if TYPE_CHECKING:
     import aiohttp
 
-    from .context import Context
+    from tuckaway.context import Context
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +85,7 @@ async def login(
 
 async def logout(ctx: Context, service: str) -> dict[str, Any]:
     """Forget ``service``'s token (revoking it first where the service offers that)."""
-    from .credentials import KeyringUnavailable
+    from tuckaway.accounts.credentials import KeyringUnavailable
 
     if service not in ("pocket", "mastodon"):
         raise InvalidRequest(f"unknown service {service!r}", [{"loc": "service", "msg": "unknown"}])
@@ -123,7 +123,11 @@ async def link_token(
     Pocket asks the service nothing (works offline; ``username`` may be empty);
     Mastodon asks ``verify_credentials`` who the token belongs to.
     """
-    from .credentials import MastodonCredentials, PocketCredentials, keyring_backend
+    from tuckaway.accounts.credentials import (
+        MastodonCredentials,
+        PocketCredentials,
+        keyring_backend,
+    )
 
     token = token.strip()
     if not token:
@@ -174,7 +178,7 @@ def _consumer_key(ctx: Context, given: str | None) -> str:
 async def _login_pocket(
     ctx: Context, on_authorize: OnAuthorize, consumer_key: str | None, wait_s: float
 ) -> dict[str, Any]:
-    from .credentials import PocketCredentials, keyring_backend
+    from tuckaway.accounts.credentials import PocketCredentials, keyring_backend
 
     base = check_service_url(ctx.settings.pocket_url, "pocket_url")
     key = _consumer_key(ctx, consumer_key)
@@ -240,7 +244,7 @@ def _pocket_error(status: int, answer: Mapping[str, Any], doing: str) -> Tuckawa
 async def _login_mastodon(
     ctx: Context, instance: str, on_authorize: OnAuthorize, wait_s: float
 ) -> dict[str, Any]:
-    from .credentials import MastodonCredentials, keyring_backend
+    from tuckaway.accounts.credentials import MastodonCredentials, keyring_backend
 
     keyring_backend()
     http = await ctx.http()
@@ -310,7 +314,7 @@ async def _login_mastodon(
 
 
 async def _mastodon_app(ctx: Context, http: aiohttp.ClientSession, instance: str) -> Any:
-    from .credentials import MastodonApp
+    from tuckaway.accounts.credentials import MastodonApp
 
     app = ctx.credentials.mastodon_app(instance)
     if app is not None:
@@ -566,7 +570,7 @@ async def _cli_login(
     Returns the result, how many held writes were released, and how many of
     them are still waiting when the bounded delivery ends.
     """
-    from .context import Context
+    from tuckaway.context import Context
 
     ctx = Context.open(args.settings)
     try:
@@ -574,7 +578,7 @@ async def _cli_login(
         released = ctx.outbox.release_held(args.service)
         waiting = 0
         if released:
-            from .batcher import Batcher
+            from tuckaway.delivery.batcher import Batcher
 
             batcher = Batcher(ctx)
             batcher.start((args.service,))
@@ -619,7 +623,7 @@ async def _cli_link(ctx: Context, args: argparse.Namespace, token: str | None) -
 
 def cmd_logout(args: argparse.Namespace) -> int:
     async def run() -> dict[str, Any]:
-        from .context import Context
+        from tuckaway.context import Context
 
         ctx = Context.open(args.settings)
         try:

@@ -27,8 +27,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TextIO
 
 if TYPE_CHECKING:
-    from .context import Context
-    from .mastodon_client import MastodonClient, Page, Status
+    from tuckaway.context import Context
+    from tuckaway.services.mastodon.client import MastodonClient, Page, Status
 
 CURSOR_KEY = "mastodon_import:cursor"
 PAGE_SIZE = 40
@@ -166,7 +166,7 @@ def _cursor_owner(ctx: Context) -> str:
 
 def _load_cursor(ctx: Context) -> tuple[str | None, str | None]:
     """``(next_url, max_id)`` where an interrupted import of this account stopped."""
-    from .db import get_meta
+    from tuckaway.db import get_meta
 
     raw = get_meta(ctx.db, CURSOR_KEY)
     if not raw:
@@ -184,7 +184,7 @@ def _load_cursor(ctx: Context) -> tuple[str | None, str | None]:
 
 
 def _store_cursor(ctx: Context, next_url: str | None) -> None:
-    from .db import set_meta
+    from tuckaway.db import set_meta
 
     if next_url is None:
         ctx.db.execute("DELETE FROM meta WHERE key = ?", (CURSOR_KEY,))
@@ -204,10 +204,10 @@ async def import_bookmarks(
     retries: int = PAGE_RETRIES,
 ) -> Report:
     """Save every bookmarked post (and its card's link) into the reading list."""
-    from .batcher import submit
-    from .errors import InvalidRequest, NotLinked
-    from .mastodon_client import MastodonClient
-    from .protocol import parse_request
+    from tuckaway.delivery.batcher import submit
+    from tuckaway.errors import InvalidRequest, NotLinked
+    from tuckaway.services.mastodon.client import MastodonClient
+    from tuckaway.wire.protocol import parse_request
 
     if not ctx.is_linked("mastodon"):
         raise NotLinked(
@@ -275,8 +275,8 @@ async def _read_page(
     """One page of bookmarks; a rate limit or a failing server is waited out and the
     page asked again, at most ``retries`` times (the server's wait when it says one:
     ``Retry-After`` or ``X-RateLimit-Reset``; else a doubling backoff)."""
-    from .batcher import backoff_delay
-    from .errors import RateLimited, Unavailable
+    from tuckaway.delivery.batcher import backoff_delay
+    from tuckaway.errors import RateLimited, Unavailable
 
     retry = 0
     while True:
@@ -300,7 +300,7 @@ async def _read_page(
 
 
 def cmd_import_bookmarks(args: argparse.Namespace) -> int:
-    from .context import Context
+    from tuckaway.context import Context
 
     ctx = Context.open(args.settings)
 
@@ -344,7 +344,7 @@ def cmd_import_bookmarks(args: argparse.Namespace) -> int:
 
 
 def cmd_bookmarks(args: argparse.Namespace) -> int:
-    from .context import Context
+    from tuckaway.context import Context
 
     ctx = Context.open(args.settings)
 

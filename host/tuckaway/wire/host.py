@@ -5,7 +5,7 @@ runs (fd 1 is moved to a private descriptor and fd 1 / ``sys.stdout`` point
 at stderr, so a stray ``print`` or a C library's write cannot corrupt the
 channel); then the caller is checked against the allow-list; then the loop
 serves. A reader thread turns stdin into frames; all replies are written by
-the loop thread, in order, through one :class:`~tuckaway.framing.FrameWriter`.
+the loop thread, in order, through one :class:`~tuckaway.wire.framing.FrameWriter`.
 
 The browser's first message is read before the event loop exists: when it is
 a plain ``hello`` (the extension's first word on every new port) it is
@@ -23,17 +23,23 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, BinaryIO
 
-from . import HOST_NAME, __version__
-from .errors import InvalidMessage, MessageTooLarge, TuckawayError
-from .framing import FrameReader, FrameTooLarge, FrameWriter, TruncatedFrame, set_binary
+from tuckaway import HOST_NAME, __version__
+from tuckaway.errors import InvalidMessage, MessageTooLarge, TuckawayError
+from tuckaway.wire.framing import (
+    FrameReader,
+    FrameTooLarge,
+    FrameWriter,
+    TruncatedFrame,
+    set_binary,
+)
 
 if TYPE_CHECKING:
     import asyncio
 
-    from .context import Context
-    from .dispatch import Dispatcher
+    from tuckaway.context import Context
+    from tuckaway.wire.dispatch import Dispatcher
 
-log = logging.getLogger("tuckaway.host")
+log = logging.getLogger("tuckaway.wire.host")
 
 EOF_GRACE_S = 10.0
 _EOF = object()
@@ -46,7 +52,7 @@ def caller_allowed(argv: Sequence[str], allowed_ids: Sequence[str] = ()) -> tupl
     Chrome-family browsers pass ``chrome-extension://ID/`` first; Firefox
     passes the manifest path and the add-on id. No argument: started by hand.
     """
-    from .ids import CHROME_EXTENSION_ID, GECKO_EXTENSION_ID
+    from tuckaway.ids import CHROME_EXTENSION_ID, GECKO_EXTENSION_ID
 
     if not argv:
         return True, "started by hand"
@@ -85,8 +91,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         return 0
     frames_fd = guard_stdout()
-    from .logs import setup
-    from .settings import Settings
+    from tuckaway.logs import setup
+    from tuckaway.settings import Settings
 
     try:
         settings = Settings.load()
@@ -129,11 +135,11 @@ def _first_message(settings: Any, stream: BinaryIO, writer: FrameWriter) -> Earl
     """Read the first frame; answer it now if it is a plain ``hello``, else keep it for the loop."""
     early = Early()
     item, early.ended = _next_item(FrameReader(stream))
-    from .dispatch import _is_plain_hello
+    from tuckaway.wire.dispatch import _is_plain_hello
 
     if _is_plain_hello(item):
-        from .context import Context
-        from .dispatch import Dispatcher
+        from tuckaway.context import Context
+        from tuckaway.wire.dispatch import Dispatcher
 
         early.ctx = Context(settings)
         early.dispatcher = Dispatcher(early.ctx, writer.write)
@@ -152,8 +158,8 @@ async def serve(
     import asyncio
     import threading
 
-    from .context import Context
-    from .dispatch import Dispatcher
+    from tuckaway.context import Context
+    from tuckaway.wire.dispatch import Dispatcher
 
     early = early or Early()
     loop = asyncio.get_running_loop()
@@ -246,13 +252,13 @@ def _warm_up() -> None:
     """After the first reply: open the log file, load the validation models on a thread."""
     import threading
 
-    from .logs import open_deferred
+    from tuckaway.logs import open_deferred
 
     open_deferred()
 
     def load() -> None:
         try:
-            from .protocol import parse_request
+            from tuckaway.wire.protocol import parse_request
 
             parse_request({"id": 0, "op": "lookup", "url": "https://warm.up/"})
         except Exception:

@@ -34,7 +34,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from pydantic import BaseModel, ConfigDict, field_validator
 
-from .errors import (
+from tuckaway.errors import (
     ActionFailed,
     AuthFailed,
     NotFound,
@@ -46,7 +46,7 @@ from .errors import (
 if TYPE_CHECKING:
     import aiohttp
 
-    from .context import Context
+    from tuckaway.context import Context
 
 log = logging.getLogger(__name__)
 
@@ -250,7 +250,7 @@ def cap_text(text: str, cap: int) -> str:
 def retry_after_of(headers: Any, now: datetime | None = None) -> float:
     """Seconds to wait after a 429: ``Retry-After`` (seconds or a date), else
     ``X-RateLimit-Reset`` (an ISO 8601 time), else a default; at least 1."""
-    from .ratelimit import wait_s
+    from tuckaway.services.ratelimit import wait_s
 
     wait = wait_s(headers, now)
     if wait is None:
@@ -370,7 +370,7 @@ class MastodonClient:
     def _note_allowance(self, status: int, headers: Any) -> None:
         """After a 429, or any answer saying ``X-RateLimit-Remaining: 0``: hold the next
         request until the reset (``Retry-After``, else ``X-RateLimit-Reset``)."""
-        from .ratelimit import header_int
+        from tuckaway.services.ratelimit import header_int
 
         remaining = header_int(headers, "X-RateLimit-Remaining")
         if status == 429 or (remaining is not None and remaining <= 0):

@@ -29,15 +29,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from .backends import Defer, Done, Failed, Hold, Outcome, Retry, Write
-from .errors import ActionFailed, Internal, TuckawayError
-from .outbox import Entry
-from .store import transaction
+from tuckaway.delivery.outbox import Entry
+from tuckaway.errors import ActionFailed, Internal, TuckawayError
+from tuckaway.services.base import Defer, Done, Failed, Hold, Outcome, Retry, Write
+from tuckaway.store import transaction
 
 if TYPE_CHECKING:
-    from .backends import Backend
-    from .context import Context
-    from .settings import Settings
+    from tuckaway.context import Context
+    from tuckaway.services.base import Backend
+    from tuckaway.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -238,7 +238,7 @@ def _final_of(entry: Entry) -> Final | None:
 
 
 def _error_from_wire(wire: dict[str, Any]) -> TuckawayError:
-    from . import errors
+    from tuckaway import errors
 
     for cls in vars(errors).values():
         if (

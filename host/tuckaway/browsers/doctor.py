@@ -22,9 +22,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from . import HOST_NAME
-from .install import BROWSERS, MANIFEST_FILE, Browser, Platform, manifest_problems, snap_advice
-from .settings import DEFAULT_POCKET_URL, Settings
+from tuckaway import HOST_NAME
+from tuckaway.browsers.install import (
+    BROWSERS,
+    MANIFEST_FILE,
+    Browser,
+    Platform,
+    manifest_problems,
+    snap_advice,
+)
+from tuckaway.settings import DEFAULT_POCKET_URL, Settings
 
 Status = Literal["ok", "warn", "fail", "info"]
 HELLO_TIMEOUT_S = 10.0
@@ -67,7 +74,7 @@ def _locations(platform: Platform, b: Browser) -> list[tuple[str, Path]]:
 
 def browser_args(b: Browser, platform: Platform, manifest_path: Path) -> list[str]:
     """The arguments ``b`` passes to the host it starts."""
-    from .ids import CHROME_ORIGIN, GECKO_EXTENSION_ID
+    from tuckaway.ids import CHROME_ORIGIN, GECKO_EXTENSION_ID
 
     if b.family == "chrome":
         args = [CHROME_ORIGIN]
@@ -244,7 +251,7 @@ def check_browser(platform: Platform, b: Browser, timeout: float = HELLO_TIMEOUT
 
 
 def _check_flatpak(platform: Platform, b: Browser, label: str, wrapper: Path) -> Check:
-    from .install import FLATPAK_PERMISSION, flatpak_can_spawn
+    from tuckaway.browsers.install import FLATPAK_PERMISSION, flatpak_can_spawn
 
     assert b.flatpak is not None
     app_id = b.flatpak.app_id
@@ -262,7 +269,7 @@ def _check_flatpak(platform: Platform, b: Browser, label: str, wrapper: Path) ->
 
 
 def check_keyring(linked: bool, timeout: float = 5.0) -> Check:
-    from .credentials import KEYRING_SERVICE, KeyringUnavailable, keyring_backend
+    from tuckaway.accounts.credentials import KEYRING_SERVICE, KeyringUnavailable, keyring_backend
 
     try:
         backend = keyring_backend()
@@ -363,7 +370,7 @@ def run(
     linked = False
     counts: dict[str, int] = {}
     if settings.paths.db_path.exists():
-        from .context import Context
+        from tuckaway.context import Context
 
         ctx = Context(settings)
         try:
@@ -415,7 +422,7 @@ def add_commands(sub: Any) -> None:
 
 
 def cmd_doctor(args: Any) -> int:
-    from .install import browser
+    from tuckaway.browsers.install import browser
 
     platform = Platform.current()
     chosen = [browser(n) for n in args.browser] or list(BROWSERS)

@@ -10,8 +10,8 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from . import __version__
-from .errors import InvalidRequest
+from tuckaway import __version__
+from tuckaway.errors import InvalidRequest
 
 
 def add_commands(sub: Any) -> None:
@@ -72,7 +72,7 @@ def add_commands(sub: Any) -> None:
 
 
 def _context(args: argparse.Namespace) -> Any:
-    from .context import Context
+    from tuckaway.context import Context
 
     return Context.open(args.settings)
 
@@ -82,7 +82,7 @@ def _print_json(value: Any) -> None:
 
 
 def cmd_save(args: argparse.Namespace) -> int:
-    from .protocol import parse_request
+    from tuckaway.wire.protocol import parse_request
 
     urls = list(args.urls)
     if urls == ["-"]:
@@ -139,7 +139,7 @@ def cmd_save(args: argparse.Namespace) -> int:
 
 
 async def _submit(ctx: Any, writes: list[tuple[str, dict[str, Any]]], wait: float) -> Any:
-    from .batcher import submit
+    from tuckaway.delivery.batcher import submit
 
     try:
         return await submit(ctx, writes, wait)
@@ -240,7 +240,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
-    from .protocol import json_schema
+    from tuckaway.wire.protocol import json_schema
 
     text = json.dumps(json_schema(), indent=2, sort_keys=True)
     if args.out:
@@ -296,7 +296,7 @@ def cmd_queue(args: argparse.Namespace) -> int:
 
 async def _flush(ctx: Any, wait: float) -> list[Any]:
     """Deliver what is due (bounded by ``wait``); returns what is still waiting or failed."""
-    from .batcher import Batcher
+    from tuckaway.delivery.batcher import Batcher
 
     batcher = Batcher(ctx)
     batcher.start()

@@ -26,9 +26,9 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
-from .. import db
-from ..credentials import KeyringUnavailable, keyring_message
-from ..errors import (
+from tuckaway import db
+from tuckaway.accounts.credentials import KeyringUnavailable, keyring_message
+from tuckaway.errors import (
     ActionFailed,
     AuthFailed,
     InvalidRequest,
@@ -38,11 +38,17 @@ from ..errors import (
     TuckawayError,
     Unavailable,
 )
-from ..mastodon_client import BOOKMARKS_PATH, PAGE_MAX, MastodonClient, Page, local_status_id
-from . import Done, Failed, Hold, Outcome, Retry, Write
+from tuckaway.services.base import Done, Failed, Hold, Outcome, Retry, Write
+from tuckaway.services.mastodon.client import (
+    BOOKMARKS_PATH,
+    PAGE_MAX,
+    MastodonClient,
+    Page,
+    local_status_id,
+)
 
 if TYPE_CHECKING:
-    from ..context import Context
+    from tuckaway.context import Context
 
 log = logging.getLogger(__name__)
 
@@ -184,7 +190,7 @@ def _cursor_of(ctx: Context, page: Page) -> str | None:
 def _store_cursor(ctx: Context, cursor: str, query: str) -> None:
     """One meta row per cursor (an upsert: two host processes paging at once both keep
     theirs), the oldest beyond :data:`_CURSORS_KEPT` forgotten."""
-    from ..store import transaction
+    from tuckaway.store import transaction
 
     with transaction(ctx.db):
         db.set_meta(ctx.db, _CURSOR_KEY + cursor, json.dumps({"query": query, "at": time.time()}))

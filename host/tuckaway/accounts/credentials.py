@@ -26,13 +26,13 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .errors import ConfigError
-from .logs import register_secret
+from tuckaway.errors import ConfigError
+from tuckaway.logs import register_secret
 
 if TYPE_CHECKING:
     from keyring.backend import KeyringBackend
 
-    from .settings import Settings
+    from tuckaway.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -354,7 +354,7 @@ class Credentials:
 
     def mastodon_app(self, instance: str) -> MastodonApp | None:
         """The app registered earlier on ``instance``, if both halves are still there."""
-        from .db import get_meta
+        from tuckaway.db import get_meta
 
         instance = instance.rstrip("/")
         client_id = get_meta(self.conn, _APP_META + instance)
@@ -366,7 +366,7 @@ class Credentials:
         return MastodonApp(instance, client_id, found["client_secret"])
 
     def save_mastodon_app(self, app: MastodonApp) -> None:
-        from .db import set_meta
+        from tuckaway.db import set_meta
 
         instance = app.instance.rstrip("/")
         _write_secret(_APP_ENTRY + instance, {"client_secret": app.client_secret})

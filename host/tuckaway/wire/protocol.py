@@ -27,8 +27,8 @@ from pydantic import (
     model_validator,
 )
 
-from .actions import ITEM_OPS, LIST_OPS
-from .errors import InvalidMessage, InvalidRequest
+from tuckaway.errors import InvalidMessage, InvalidRequest
+from tuckaway.services.pocket.actions import ITEM_OPS, LIST_OPS
 
 MAX_URL = 8192
 MAX_TAG = 100

@@ -1,7 +1,7 @@
 """Delivers list writes to a Pocket-v3-compatible service, batched.
 
 The batcher hands :meth:`PocketBackend.deliver` up to ``batch_max_actions``
-writes in arrival order. They become Pocket actions (:func:`tuckaway.actions.to_action`)
+writes in arrival order. They become Pocket actions (:func:`.actions.to_action`)
 and go out as ONE ``POST /v3/send``; a flush that is a single save uses
 ``POST /v3/add`` instead, as Pocket asks. Each write is answered from its own
 ``action_results``/``action_errors`` entry, so one rejected action fails alone.
@@ -40,16 +40,16 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ..actions import ITEM_OPS, to_action
-from ..credentials import KeyringUnavailable, keyring_message
-from ..errors import ActionFailed, NotLinked, UnknownItem
-from ..store import StoreError
-from . import Defer, Done, Failed, Hold, Outcome, Retry, Write
+from tuckaway.accounts.credentials import KeyringUnavailable, keyring_message
+from tuckaway.errors import ActionFailed, NotLinked, UnknownItem
+from tuckaway.services.base import Defer, Done, Failed, Hold, Outcome, Retry, Write
+from tuckaway.services.pocket.actions import ITEM_OPS, to_action
+from tuckaway.store import StoreError
 
 if TYPE_CHECKING:
-    from ..context import Context
-    from ..credentials import PocketCredentials
-    from ..pocket_client import PocketClient, PocketError, PocketItem
+    from tuckaway.accounts.credentials import PocketCredentials
+    from tuckaway.context import Context
+    from tuckaway.services.pocket.client import PocketClient, PocketError, PocketItem
 
 log = logging.getLogger(__name__)
 
@@ -221,7 +221,7 @@ class PocketBackend:
         edit by url. One ``/v3/get`` of what changed since the send (a little
         earlier, for the service's clock) names them all.
         """
-        from ..pocket_client import PocketError
+        from tuckaway.services.pocket.client import PocketError
 
         unnamed = [
             p.action
@@ -267,7 +267,7 @@ class PocketBackend:
         return item.url if item is not None else None
 
     async def _client(self) -> PocketClient:
-        from ..pocket_client import PocketClient
+        from tuckaway.services.pocket.client import PocketClient
 
         creds = self._credentials()
         session = await self.ctx.http()
@@ -292,7 +292,7 @@ class PocketBackend:
         self, client: PocketClient, actions: list[dict[str, Any]]
     ) -> list[_Answer | Outcome]:
         """Send ``actions``: one per answer, or the outcome that ended the batch."""
-        from ..pocket_client import BadRequest, PocketError
+        from tuckaway.services.pocket.client import BadRequest, PocketError
 
         if len(actions) == 1 and actions[0]["action"] == "add":
             action = actions[0]
@@ -310,7 +310,7 @@ class PocketBackend:
     async def _send(
         self, client: PocketClient, actions: list[dict[str, Any]]
     ) -> list[_Answer | Outcome]:
-        from ..pocket_client import BadRequest, PocketError
+        from tuckaway.services.pocket.client import BadRequest, PocketError
 
         try:
             response = await client.send(actions)
@@ -441,7 +441,7 @@ def _item_of(result: Any) -> PocketItem | None:
     """The item an add's answer describes, if it describes one."""
     from pydantic import ValidationError
 
-    from ..pocket_client import PocketItem
+    from tuckaway.services.pocket.client import PocketItem
 
     if isinstance(result, PocketItem):
         return result
@@ -479,7 +479,7 @@ def _fold_tags(action: dict[str, Any], tags: Sequence[str]) -> None:
 
 def _outcome_of(exc: PocketError) -> Outcome:
     """What a whole-request error means for the writes in it."""
-    from ..pocket_client import (
+    from tuckaway.services.pocket.client import (
         BadRequest,
         PermissionDenied,
         PocketAuthFailed,
@@ -515,8 +515,8 @@ async def sync(ctx: Context, full: bool = False, **_: Any) -> dict[str, Any]:
     Returns counts: ``added``, ``updated``, ``deleted``, and ``full`` (whether
     this was a full listing) and ``since`` (the service's clock, kept for next time).
     """
-    from .. import db
-    from ..pocket_client import PocketClient
+    from tuckaway import db
+    from tuckaway.services.pocket.client import PocketClient
 
     creds = ctx.credentials.pocket()
     if creds is None:

@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from ..actions import to_action
-from ..errors import ActionFailed, UnknownItem
-from ..store import StoreError, transaction
-from . import Done, Failed, Outcome, Write
+from tuckaway.errors import ActionFailed, UnknownItem
+from tuckaway.services.base import Done, Failed, Outcome, Write
+from tuckaway.services.pocket.actions import to_action
+from tuckaway.store import StoreError, transaction
 
 if TYPE_CHECKING:
-    from ..context import Context
+    from tuckaway.context import Context
 
 NAMESPACE = "local"
 

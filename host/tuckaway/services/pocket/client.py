@@ -33,13 +33,13 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError, field_validator
 
-from .errors import ActionFailed, AuthFailed, RateLimited, TuckawayError, Unavailable
+from tuckaway.errors import ActionFailed, AuthFailed, RateLimited, TuckawayError, Unavailable
 
 if TYPE_CHECKING:
     import aiohttp
     from multidict import CIMultiDictProxy
 
-    from .credentials import PocketCredentials
+    from tuckaway.accounts.credentials import PocketCredentials
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +65,7 @@ class RateLimits:
 
     @classmethod
     def from_headers(cls, headers: Mapping[str, str]) -> RateLimits:
-        from .ratelimit import header_int
+        from tuckaway.services.ratelimit import header_int
 
         def number(name: str) -> int | None:
             return header_int(headers, name)
@@ -470,7 +470,7 @@ class PocketClient:
         elif status in (403, 429) and (limits.exhausted or status == 429):
             wait = limits.retry_after
             if status == 429 and not limits.exhausted:
-                from .ratelimit import wait_s
+                from tuckaway.services.ratelimit import wait_s
 
                 said = wait_s(headers)
                 wait = wait if said is None else said

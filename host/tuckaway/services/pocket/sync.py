@@ -30,7 +30,7 @@ def add_commands(sub: Any) -> None:
 
 
 def cmd_sync(args: argparse.Namespace) -> int:
-    from .context import Context
+    from tuckaway.context import Context
 
     ctx = Context.open(args.settings)
     result = asyncio.run(_sync(ctx, args.full))

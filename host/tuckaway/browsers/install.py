@@ -27,9 +27,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from . import HOST_NAME
-from .errors import ConfigError
-from .registry import Registry
+from tuckaway import HOST_NAME
+from tuckaway.browsers.registry import Registry
+from tuckaway.errors import ConfigError
 
 OSName = Literal["linux", "darwin", "windows"]
 Family = Literal["chrome", "firefox"]
@@ -58,7 +58,7 @@ class Platform:
 
     @classmethod
     def current(cls) -> Platform:
-        from .registry import system_registry
+        from tuckaway.browsers.registry import system_registry
 
         name: OSName = (
             "windows"
@@ -305,7 +305,7 @@ def browser(name: str) -> Browser:
 
 def manifest_for(family: Family, host_path: Path, extra_ids: Sequence[str] = ()) -> dict[str, Any]:
     """The host manifest a browser of ``family`` accepts."""
-    from .ids import CHROME_ORIGIN, GECKO_EXTENSION_ID
+    from tuckaway.ids import CHROME_ORIGIN, GECKO_EXTENSION_ID
 
     manifest: dict[str, Any] = {
         "name": HOST_NAME,

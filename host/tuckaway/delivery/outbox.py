@@ -20,8 +20,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from . import db
-from .store import transaction
+from tuckaway import db
+from tuckaway.store import transaction
 
 TERMINAL = ("done", "failed")
 #: meta key prefix: ``not_before:<service>`` holds the end of the service's rate limit

@@ -14,20 +14,20 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from . import __version__
-from .errors import TuckawayError
+from tuckaway import __version__
+from tuckaway.errors import TuckawayError
 
 _COMMAND_MODULES: tuple[str, ...] = (
-    "tuckaway.commands",
-    "tuckaway.server",
-    "tuckaway.accounts",
-    "tuckaway.sync",
-    "tuckaway.mastodon_import",
-    "tuckaway.install",
-    "tuckaway.doctor",
+    "tuckaway.cli.commands",
+    "tuckaway.serve.app",
+    "tuckaway.accounts.signin",
+    "tuckaway.services.pocket.sync",
+    "tuckaway.services.mastodon.importer",
+    "tuckaway.browsers.install",
+    "tuckaway.browsers.doctor",
 )
 
-log = logging.getLogger("tuckaway.cli")
+log = logging.getLogger("tuckaway.cli.main")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -50,8 +50,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    from .logs import setup
-    from .settings import Settings
+    from tuckaway.logs import setup
+    from tuckaway.settings import Settings
 
     try:
         settings = Settings.load()

@@ -12,7 +12,7 @@ loopback name (a web page cannot reach it through DNS rebinding), keeps issued
 access tokens and OAuth codes only as SHA-256 hashes, and protects the approval
 form with a token only the page it serves knows.
 
-aiohttp is imported inside functions: ``tuckaway.cli`` imports this module to
+aiohttp is imported inside functions: ``tuckaway.cli.main`` imports this module to
 build its parser, and other commands should not pay for the import.
 """
 
@@ -39,12 +39,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode, urlsplit
 
-from .store import ITEM_ACTIONS, Store, StoreError, transaction
+from tuckaway.store import ITEM_ACTIONS, Store, StoreError, transaction
 
 if TYPE_CHECKING:
     from aiohttp import web
 
-log = logging.getLogger("tuckaway.server")
+log = logging.getLogger("tuckaway.serve.app")
 
 #: the one user of this server, and the store namespace it publishes
 USERNAME = "local"
@@ -141,7 +141,7 @@ def issue_token(
 def _is_loopback(host: str) -> bool:
     """A listen address or ``Host`` name that is this machine (never ``127.evil.example``:
     a Host check that trusted names starting "127." would let DNS rebinding in)."""
-    from .settings import is_loopback_host
+    from tuckaway.settings import is_loopback_host
 
     return is_loopback_host(host.strip())
 
@@ -836,7 +836,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         if value is not None and value < 1:
             print(f"tuckaway: {option} must be at least 1", file=sys.stderr)
             return 2
-    from . import db
+    from tuckaway import db
 
     conn = db.connect(args.settings.paths.db_path)
     try:

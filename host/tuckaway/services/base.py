@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
-from ..errors import TuckawayError
+from tuckaway.errors import TuckawayError
 
 JSON = dict[str, Any]
 

@@ -13,8 +13,8 @@ import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from . import __version__
-from .errors import Internal, InvalidMessage, InvalidRequest, TuckawayError
+from tuckaway import __version__
+from tuckaway.errors import Internal, InvalidMessage, InvalidRequest, TuckawayError
 
 if TYPE_CHECKING:
     import asyncio
@@ -36,7 +36,7 @@ class Dispatcher:
     """Handles decoded messages for one port."""
 
     def __init__(self, ctx: Any, emit: Emit) -> None:
-        from .context import Context
+        from tuckaway.context import Context
 
         self.ctx: Context = ctx
         self.emit = emit
@@ -46,7 +46,7 @@ class Dispatcher:
     @property
     def batcher(self) -> Any:
         if self._batcher is None:
-            from .batcher import Batcher
+            from tuckaway.delivery.batcher import Batcher
 
             self._batcher = Batcher(self.ctx)
             self._batcher.start()
@@ -62,7 +62,7 @@ class Dispatcher:
                 self._answer(message["id"], self._hello)
                 continue
             try:
-                from .protocol import parse_request
+                from tuckaway.wire.protocol import parse_request
 
                 request = parse_request(message)
             except InvalidMessage as exc:
@@ -184,7 +184,7 @@ class Dispatcher:
         return {**item.to_lookup(), "pending": pending}
 
     def _tags(self, prefix: str) -> dict[str, Any]:
-        from .protocol import MAX_TAG
+        from tuckaway.wire.protocol import MAX_TAG
 
         # Tags a service synced in may be longer than a request may carry: offering them for
         # completion would only lead to a refused request (and could swell the reply).
@@ -192,12 +192,12 @@ class Dispatcher:
         return {"tags": [name for name in names if len(name) <= MAX_TAG]}
 
     def _settings(self) -> dict[str, Any]:
-        from . import configfile
+        from tuckaway import configfile
 
         return configfile.describe(self.ctx.settings)
 
     def _settings_set(self, request: Any) -> dict[str, Any]:
-        from . import configfile
+        from tuckaway import configfile
 
         new = configfile.update(
             self.ctx.settings,
@@ -211,7 +211,7 @@ class Dispatcher:
         return configfile.describe(new)
 
     async def _login(self, request: Any) -> dict[str, Any]:
-        from . import accounts
+        from tuckaway.accounts import signin as accounts
 
         rid = request.id
 
@@ -227,7 +227,7 @@ class Dispatcher:
         return result
 
     async def _logout(self, service: str) -> dict[str, Any]:
-        from . import accounts
+        from tuckaway.accounts import signin as accounts
 
         result: dict[str, Any] = await accounts.logout(self.ctx, service)
         return result

@@ -1,0 +1,7 @@
+"""``python -m tuckaway.cli``."""
+
+import sys
+
+from tuckaway.cli.main import main
+
+sys.exit(main())

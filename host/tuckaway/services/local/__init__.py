@@ -1,0 +1,1 @@
+"""The embedded local list (the default, no account): writes applied to the store."""

@@ -1,0 +1,1 @@
+"""Mastodon bookmarks on the user's server: client, backend, bookmarks import."""
