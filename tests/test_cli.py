@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import ast
 import json
+import subprocess
+import sys
+import textwrap
 from pathlib import Path
 
-from support.hostproc import HostProcess, run_cli
+from support.hostproc import HOST_DIR, HostProcess, run_cli
 
 
 def test_save_then_list_is_the_quick_start(env: dict[str, str]) -> None:
@@ -111,3 +115,87 @@ def test_http_service_urls_on_any_loopback_address_are_accepted(env: dict[str, s
                 "http://localhost:9"):
         ok = run_cli({**env, "TUCKAWAY_POCKET_URL": url}, "status")
         assert ok.returncode == 0, (url, ok.stderr)
+
+
+PACKAGE = HOST_DIR / "tuckaway"
+#: Modules outside cli/ allowed to touch stdout or stderr, and why (reviewed).
+OUTPUT_EXCEPTIONS = {
+    # the fd guard: fd 1 belongs to frames, so stdout is pointed at stderr; and the
+    # few lines the host can say before there is a log file or a port
+    "wire/host.py": "the host's stdout guard and its pre-log refusals",
+    # a log handler on the stream the entry point asked for (-v), or the fallback
+    # when the log file cannot be opened: logging, not printing
+    "logs.py": "the -v log handler and the log file's fallback",
+    # issue 12: these commands move into cli/ with the serve and browsers parts
+    "serve/app.py": "serve's command, until it moves to cli/",
+    "browsers/install.py": "install/uninstall commands, until they move to cli/",
+    "browsers/doctor.py": "doctor's command, until it moves to cli/",
+}
+
+
+def _writes_to_the_terminal(tree: ast.AST) -> list[int]:
+    """Lines that call print() or name sys.stdout / sys.stderr (or import them from sys)."""
+    lines = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+            if node.func.id == "print":
+                lines.append(node.lineno)
+        elif isinstance(node, ast.Attribute) and node.attr in ("stdout", "stderr"):
+            if isinstance(node.value, ast.Name) and node.value.id == "sys":
+                lines.append(node.lineno)
+        elif isinstance(node, ast.ImportFrom) and node.module == "sys":
+            if {a.name for a in node.names} & {"stdout", "stderr", "__stdout__", "__stderr__"}:
+                lines.append(node.lineno)
+    return sorted(lines)
+
+
+def test_no_module_outside_the_cli_writes_to_stdout_or_stderr() -> None:
+    found = {}
+    for path in sorted(PACKAGE.rglob("*.py")):
+        name = path.relative_to(PACKAGE).as_posix()
+        if name.startswith("cli/") or name in OUTPUT_EXCEPTIONS:
+            continue
+        lines = _writes_to_the_terminal(ast.parse(path.read_text(encoding="utf-8")))
+        if lines:
+            found[name] = lines
+    assert found == {}, "the library returns data; only tuckaway/cli/ prints"
+    assert all((PACKAGE / name).exists() for name in OUTPUT_EXCEPTIONS), "stale exception"
+
+
+def test_the_check_sees_every_way_of_writing_to_the_terminal() -> None:
+    source = textwrap.dedent("""
+        import sys
+        from sys import stderr
+        print("a")
+        sys.stdout.write("b")
+        log = sys.stderr
+    """)
+    assert _writes_to_the_terminal(ast.parse(source)) == [3, 4, 5, 6]
+
+
+_LIBRARY_AT_WORK = """
+import asyncio, sys
+from tuckaway import logs
+from tuckaway.context import Context
+from tuckaway.delivery.batcher import submit
+from tuckaway.settings import Settings
+
+settings = Settings.load()
+logs.setup(settings.paths.log_file, "DEBUG")  # as both entry points do
+ctx = Context.open(settings)
+writes = [("save", {"url": "https://a.example/", "tags": ["x"]}),
+          ("archive", {"url": "https://nowhere.example/"})]
+finals = asyncio.run(submit(ctx, writes, 30))
+assert finals[0].error is None and finals[1].error.code == "unknown_item", finals
+assert [i.url for i in ctx.store.items("local").query(state="all")] == ["https://a.example/"]
+assert ctx.outbox.entries() and ctx.accounts()["pocket"]["linked"] is False
+"""
+
+
+def test_the_library_at_work_writes_nothing_to_the_terminal(env: dict[str, str]) -> None:
+    result = subprocess.run(
+        [sys.executable, "-c", _LIBRARY_AT_WORK],
+        env=env, capture_output=True, text=True, timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert (result.stdout, result.stderr) == ("", "")

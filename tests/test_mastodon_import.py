@@ -14,7 +14,8 @@ from support.mastodon_standin import MastodonStandIn, Status
 from support.pocket_standin import ACCESS_TOKEN as POCKET_TOKEN
 from support.pocket_standin import CONSUMER_KEY as POCKET_KEY
 from support.pocket_standin import PocketStandin
-from tuckaway.services.mastodon.importer import Progress, Report
+from tuckaway.cli.imports import Progress
+from tuckaway.services.mastodon.importer import Report
 from tuckaway.settings import Settings
 
 

@@ -26,13 +26,13 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from tuckaway.db import get_meta, set_meta
 from tuckaway.errors import ConfigError
 from tuckaway.logs import register_secret
+from tuckaway.settings import Settings
 
 if TYPE_CHECKING:
     from keyring.backend import KeyringBackend
-
-    from tuckaway.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -137,6 +137,8 @@ def accounts_summary(conn: sqlite3.Connection) -> dict[str, Any]:
 
 def keyring_backend() -> KeyringBackend:
     """The keyring backend in use, or :class:`KeyringUnavailable` if none is usable."""
+    # keyring is imported here, not at the top: ``hello`` reads account metadata from
+    # this module and must not pay for keyring's import (the host's start-up path).
     try:
         import keyring
         from keyring.backends import chainer, fail, null
@@ -232,12 +234,13 @@ def keyring_message(service: str, exc: KeyringUnavailable, *, write: bool = True
     )
 
 
-def _call(what: str, fn: Any, *args: str) -> Any:
+def _call(what: str, fn: str, *args: str) -> str | None:
     backend = keyring_backend()
-    from keyring.errors import KeyringError, PasswordDeleteError
+    from keyring.errors import KeyringError, PasswordDeleteError  # start-up path: see above
 
     try:
-        return getattr(backend, fn)(*args)
+        answer: str | None = getattr(backend, fn)(*args)
+        return answer
     except PasswordDeleteError:
         return None
     except KeyringError as exc:
@@ -354,8 +357,6 @@ class Credentials:
 
     def mastodon_app(self, instance: str) -> MastodonApp | None:
         """The app registered earlier on ``instance``, if both halves are still there."""
-        from tuckaway.db import get_meta
-
         instance = instance.rstrip("/")
         client_id = get_meta(self.conn, _APP_META + instance)
         if not client_id:
@@ -366,8 +367,6 @@ class Credentials:
         return MastodonApp(instance, client_id, found["client_secret"])
 
     def save_mastodon_app(self, app: MastodonApp) -> None:
-        from tuckaway.db import set_meta
-
         instance = app.instance.rstrip("/")
         _write_secret(_APP_ENTRY + instance, {"client_secret": app.client_secret})
         set_meta(self.conn, _APP_META + instance, app.client_id)

@@ -24,12 +24,10 @@ import html
 import logging
 import secrets
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+
+from aiohttp import web
 
 from tuckaway.errors import AuthTimeout
-
-if TYPE_CHECKING:
-    from aiohttp import web
 
 log = logging.getLogger(__name__)
 
@@ -103,8 +101,6 @@ class LoopbackRedirect:
         return uri
 
     async def start(self) -> str:
-        from aiohttp import web
-
         loop = asyncio.get_running_loop()
         self._arrived = loop.create_future()
         self._page = loop.create_future()
@@ -203,8 +199,6 @@ padding:0 1rem;color:#222}}</style></head>
 
 
 def _respond(page: Page, status: int) -> web.StreamResponse:
-    from aiohttp import web
-
     return web.Response(
         status=status,
         text=_HTML.format(title=html.escape(page.title), message=html.escape(page.message)),

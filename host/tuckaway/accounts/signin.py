@@ -10,23 +10,29 @@ the extension.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
+import json
 import logging
 import os
-import sys
 from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode, urlsplit
 
+import aiohttp
+
+from tuckaway.accounts.credentials import (
+    KeyringUnavailable,
+    MastodonApp,
+    MastodonCredentials,
+    PocketCredentials,
+    keyring_backend,
+)
 from tuckaway.accounts.oauth import LoopbackRedirect, Page, new_state, pkce_challenge, pkce_verifier
 from tuckaway.errors import AuthFailed, ConfigError, InvalidRequest, TuckawayError, Unavailable
 from tuckaway.logs import register_secret
 from tuckaway.settings import check_service_url
 
 if TYPE_CHECKING:
-    import aiohttp
-
     from tuckaway.context import Context
 
 log = logging.getLogger(__name__)
@@ -85,8 +91,6 @@ async def login(
 
 async def logout(ctx: Context, service: str) -> dict[str, Any]:
     """Forget ``service``'s token (revoking it first where the service offers that)."""
-    from tuckaway.accounts.credentials import KeyringUnavailable
-
     if service not in ("pocket", "mastodon"):
         raise InvalidRequest(f"unknown service {service!r}", [{"loc": "service", "msg": "unknown"}])
     if service == "mastodon" and ctx.is_linked("mastodon"):
@@ -123,12 +127,6 @@ async def link_token(
     Pocket asks the service nothing (works offline; ``username`` may be empty);
     Mastodon asks ``verify_credentials`` who the token belongs to.
     """
-    from tuckaway.accounts.credentials import (
-        MastodonCredentials,
-        PocketCredentials,
-        keyring_backend,
-    )
-
     token = token.strip()
     if not token:
         raise ConfigError("no access token on stdin")
@@ -178,8 +176,6 @@ def _consumer_key(ctx: Context, given: str | None) -> str:
 async def _login_pocket(
     ctx: Context, on_authorize: OnAuthorize, consumer_key: str | None, wait_s: float
 ) -> dict[str, Any]:
-    from tuckaway.accounts.credentials import PocketCredentials, keyring_backend
-
     base = check_service_url(ctx.settings.pocket_url, "pocket_url")
     key = _consumer_key(ctx, consumer_key)
     keyring_backend()  # before the user approves anything: is there somewhere to put the token?
@@ -244,8 +240,6 @@ def _pocket_error(status: int, answer: Mapping[str, Any], doing: str) -> Tuckawa
 async def _login_mastodon(
     ctx: Context, instance: str, on_authorize: OnAuthorize, wait_s: float
 ) -> dict[str, Any]:
-    from tuckaway.accounts.credentials import MastodonCredentials, keyring_backend
-
     keyring_backend()
     http = await ctx.http()
     app = await _mastodon_app(ctx, http, instance)
@@ -313,9 +307,7 @@ async def _login_mastodon(
     return {"linked": True, "username": acct}
 
 
-async def _mastodon_app(ctx: Context, http: aiohttp.ClientSession, instance: str) -> Any:
-    from tuckaway.accounts.credentials import MastodonApp
-
+async def _mastodon_app(ctx: Context, http: aiohttp.ClientSession, instance: str) -> MastodonApp:
     app = ctx.credentials.mastodon_app(instance)
     if app is not None:
         return app
@@ -342,8 +334,6 @@ async def _mastodon_app(ctx: Context, http: aiohttp.ClientSession, instance: str
 
 async def _mastodon_acct(ctx: Context, instance: str, token: str) -> str:
     """Who ``token`` belongs to, as ``user@host``."""
-    import aiohttp
-
     http = await ctx.http()
     try:
         async with http.get(
@@ -372,8 +362,6 @@ async def _mastodon_revoke(
     client_secret: str | None,
 ) -> None:
     """Best effort: a logout goes on even if the instance cannot be told."""
-    import aiohttp
-
     if not client_id or not client_secret:
         log.info("no client credentials to revoke the mastodon token with; forgetting it only")
         return
@@ -421,8 +409,6 @@ async def _post(
 ) -> tuple[int, dict[str, Any]]:
     """POST JSON (or a form, as OAuth token endpoints take); returns (status, JSON object
     or {"_error": text}). Never logs the body."""
-    import aiohttp
-
     payload: dict[str, Any] = {"data": dict(body)} if form else {"json": dict(body)}
     try:
         async with http.post(
@@ -440,8 +426,6 @@ async def _post(
 async def _json_or_error(resp: aiohttp.ClientResponse) -> dict[str, Any]:
     text = await resp.text(errors="replace")
     try:
-        import json
-
         value = json.loads(text)
     except ValueError:
         value = None
@@ -498,142 +482,4 @@ def _error_page(service: str, exc: TuckawayError) -> Page:
     return _failed_page(service)
 
 
-# -- command line ------------------------------------------------------------------
-
-
-def add_commands(sub: Any) -> None:
-    p = sub.add_parser(
-        "login",
-        help="link a Pocket or Mastodon account",
-        description="Link an account. Opens the service's sign-in page in your browser "
-        "(the address is printed too) and waits for you to approve; the token goes to the "
-        "system keyring. With --access-token-stdin, link a token you already have.",
-    )
-    p.add_argument("service", choices=("pocket", "mastodon"))
-    p.add_argument("--instance", metavar="URL", help="your Mastodon server (mastodon only)")
-    p.add_argument(
-        "--consumer-key",
-        metavar="KEY",
-        help="Pocket consumer key (default: TUCKAWAY_POCKET_CONSUMER_KEY)",
-    )
-    p.add_argument(
-        "--access-token-stdin",
-        action="store_true",
-        help="read an access token from stdin instead of signing in in the browser",
-    )
-    p.add_argument(
-        "--username", default="", help="Pocket user name to show (with --access-token-stdin)"
-    )
-    p.add_argument(
-        "--no-browser", action="store_true", help="only print the address, do not open it"
-    )
-    p.add_argument(
-        "--timeout",
-        type=float,
-        metavar="SECONDS",
-        help=f"how long to wait for your approval (default {round(LOGIN_TIMEOUT_S)})",
-    )
-    p.set_defaults(func=cmd_login)
-
-    p = sub.add_parser(
-        "logout",
-        help="unlink an account and forget its token",
-        description="Forget the account's token (Mastodon tokens are revoked at the server too).",
-    )
-    p.add_argument("service", choices=("pocket", "mastodon"))
-    p.set_defaults(func=cmd_logout)
-
-
-def cmd_login(args: argparse.Namespace) -> int:
-    if args.service == "mastodon" and not args.instance:
-        print("tuckaway: login mastodon needs --instance URL", file=sys.stderr)
-        return 2
-    if args.service == "pocket" and args.instance:
-        print("tuckaway: --instance is only for mastodon", file=sys.stderr)
-        return 2
-    token = sys.stdin.readline() if args.access_token_stdin else None
-    result, released, waiting = asyncio.run(_cli_login(args, token))
-    who = result.get("username")
-    print(f"linked {args.service}" + (f" as {who}" if who else ""))
-    if released:
-        print(f"sent {released - waiting} of {released} write(s) kept while signed out")
-        if waiting:
-            print(f"{waiting} still waiting: see `tuckaway queue`")
-    return 0
-
-
-async def _cli_login(
-    args: argparse.Namespace, token: str | None
-) -> tuple[dict[str, Any], int, int]:
-    """Link the account; then deliver the writes that were held for want of it.
-
-    Returns the result, how many held writes were released, and how many of
-    them are still waiting when the bounded delivery ends.
-    """
-    from tuckaway.context import Context
-
-    ctx = Context.open(args.settings)
-    try:
-        result = await _cli_link(ctx, args, token)
-        released = ctx.outbox.release_held(args.service)
-        waiting = 0
-        if released:
-            from tuckaway.delivery.batcher import Batcher
-
-            batcher = Batcher(ctx)
-            batcher.start((args.service,))
-            await batcher.finish(ctx.settings.request_timeout_s)
-            waiting = sum(1 for e in ctx.outbox.entries() if e.service == args.service)
-        return result, released, waiting
-    finally:
-        await ctx.aclose()
-
-
-async def _cli_link(ctx: Context, args: argparse.Namespace, token: str | None) -> dict[str, Any]:
-    if token is not None:
-        return await link_token(
-            ctx,
-            args.service,
-            token,
-            instance=args.instance,
-            consumer_key=args.consumer_key,
-            username=args.username,
-        )
-
-    async def on_authorize(url: str) -> None:
-        print(
-            f"Open this address to sign in (waiting for you):\n  {url}",
-            file=sys.stderr,
-            flush=True,
-        )
-        if not args.no_browser:
-            import webbrowser
-
-            await asyncio.to_thread(webbrowser.open, url)
-
-    return await login(
-        ctx,
-        args.service,
-        args.instance,
-        on_authorize,
-        consumer_key=args.consumer_key,
-        timeout_s=args.timeout,
-    )
-
-
-def cmd_logout(args: argparse.Namespace) -> int:
-    async def run() -> dict[str, Any]:
-        from tuckaway.context import Context
-
-        ctx = Context.open(args.settings)
-        try:
-            return await logout(ctx, args.service)
-        finally:
-            await ctx.aclose()
-
-    asyncio.run(run())
-    print(f"unlinked {args.service}")
-    return 0
-
-
-__all__ = ["SignInDenied", "add_commands", "link_token", "login", "logout", "normalize_instance"]
+__all__ = ["SignInDenied", "link_token", "login", "logout", "normalize_instance"]

@@ -11,10 +11,15 @@ from datetime import UTC, datetime
 from typing import Any
 
 from tuckaway import __version__
+from tuckaway.cli.common import Subparsers, closing, open_context, print_json
+from tuckaway.context import Context
+from tuckaway.delivery.batcher import Batcher, submit
+from tuckaway.delivery.outbox import Entry
 from tuckaway.errors import InvalidRequest
+from tuckaway.wire.protocol import json_schema, parse_request
 
 
-def add_commands(sub: Any) -> None:
+def add_commands(sub: Subparsers) -> None:
     p = sub.add_parser(
         "save",
         help="save URLs to your reading list",
@@ -71,19 +76,7 @@ def add_commands(sub: Any) -> None:
     p.set_defaults(func=cmd_queue)
 
 
-def _context(args: argparse.Namespace) -> Any:
-    from tuckaway.context import Context
-
-    return Context.open(args.settings)
-
-
-def _print_json(value: Any) -> None:
-    print(json.dumps(value, indent=2, ensure_ascii=False))
-
-
 def cmd_save(args: argparse.Namespace) -> int:
-    from tuckaway.wire.protocol import parse_request
-
     urls = list(args.urls)
     if urls == ["-"]:
         urls = [line.strip() for line in sys.stdin if line.strip()]
@@ -102,9 +95,9 @@ def cmd_save(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
             return 2
-    ctx = _context(args)
+    ctx = open_context(args)
     writes = [(op, ctx.with_default_tags(op, payload)) for op, payload in writes]
-    finals = asyncio.run(_submit(ctx, writes, args.wait))
+    finals = asyncio.run(closing(ctx, lambda ctx: submit(ctx, writes, args.wait)))
     status = 0
     report = []
     for (_, payload), final in zip(writes, finals, strict=True):
@@ -126,7 +119,7 @@ def cmd_save(args: argparse.Namespace) -> int:
             }
         report.append(entry)
     if args.json:
-        _print_json(report)
+        print_json(report)
     else:
         for entry in report:
             if entry["state"] == "saved":
@@ -138,23 +131,14 @@ def cmd_save(args: argparse.Namespace) -> int:
     return status
 
 
-async def _submit(ctx: Any, writes: list[tuple[str, dict[str, Any]]], wait: float) -> Any:
-    from tuckaway.delivery.batcher import submit
-
-    try:
-        return await submit(ctx, writes, wait)
-    finally:
-        await ctx.aclose()
-
-
 def cmd_list(args: argparse.Namespace) -> int:
-    ctx = _context(args)
+    ctx = open_context(args)
     state = "archive" if args.archived else "all" if args.all else "unread"
     items = ctx.store.items(ctx.list_service).query(
         state=state, tag=args.tag, favorite=True if args.favorite else None, count=args.limit
     )
     if args.json:
-        _print_json(
+        print_json(
             [
                 {
                     "item_id": i.item_id,
@@ -182,19 +166,19 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_tags(args: argparse.Namespace) -> int:
-    ctx = _context(args)
+    ctx = open_context(args)
     tags = ctx.store.items(ctx.list_service).tags(args.prefix)
     if args.json:
-        _print_json(tags)
+        print_json(tags)
     else:
         print("\n".join(tags) if tags else "no tags yet")
     return 0
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    ctx = _context(args)
+    ctx = open_context(args)
     s = ctx.settings
-    info = {
+    info: dict[str, Any] = {
         "version": __version__,
         "backend": ctx.list_service,
         "accounts": ctx.accounts(),
@@ -207,7 +191,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         },
     }
     if args.json:
-        _print_json(info)
+        print_json(info)
         return 0
     acc = info["accounts"]
     pocket = acc["pocket"]
@@ -240,8 +224,6 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
-    from tuckaway.wire.protocol import json_schema
-
     text = json.dumps(json_schema(), indent=2, sort_keys=True)
     if args.out:
         with open(args.out, "w", encoding="utf-8") as fh:
@@ -252,7 +234,7 @@ def cmd_schema(args: argparse.Namespace) -> int:
 
 
 def cmd_queue(args: argparse.Namespace) -> int:
-    ctx = _context(args)
+    ctx = open_context(args)
     if args.queue_command == "drop":
         if ctx.outbox.drop(args.id):
             print(f"dropped write {args.id}")
@@ -262,14 +244,18 @@ def cmd_queue(args: argparse.Namespace) -> int:
     if args.queue_command == "retry":
         count = ctx.outbox.retry_now(args.ids or None)
         print(f"retrying {count} write(s)")
-        entries = asyncio.run(_flush(ctx, args.wait)) if count else ctx.outbox.entries()
+        entries = (
+            asyncio.run(closing(ctx, lambda ctx: _flush(ctx, args.wait)))
+            if count
+            else ctx.outbox.entries()
+        )
         print(f"{len(entries)} write(s) still waiting or failed")
         return 0 if not entries else 3
     entries = ctx.outbox.entries()
     # A service's rate limit holds back even the writes that are otherwise due.
     limits = {s: ctx.outbox.not_before(s) for s in {e.service for e in entries}}
     if getattr(args, "json", False):
-        _print_json([e.to_public(limits[e.service]) for e in entries])
+        print_json([e.to_public(limits[e.service]) for e in entries])
         return 0
     if not entries:
         print("the queue is empty: every write has been delivered")
@@ -294,15 +280,9 @@ def cmd_queue(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _flush(ctx: Any, wait: float) -> list[Any]:
+async def _flush(ctx: Context, wait: float) -> list[Entry]:
     """Deliver what is due (bounded by ``wait``); returns what is still waiting or failed."""
-    from tuckaway.delivery.batcher import Batcher
-
     batcher = Batcher(ctx)
     batcher.start()
-    try:
-        await batcher.finish(wait)
-        entries: list[Any] = ctx.outbox.entries()
-        return entries
-    finally:
-        await ctx.aclose()
+    await batcher.finish(wait)
+    return ctx.outbox.entries()

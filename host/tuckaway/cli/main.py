@@ -1,30 +1,35 @@
 """The ``tuckaway`` command line.
 
-Each feature module contributes its sub-commands through a function
-``add_commands(subparsers)``; the modules listed in ``_COMMAND_MODULES`` are
-asked in order. A command's handler takes the parsed ``argparse.Namespace`` and
-returns the exit status. Heavy imports stay inside the handlers.
+Each command module contributes its sub-commands through a function
+``add_commands(subparsers)``; those in ``_COMMANDS`` are asked in order (the
+order of ``tuckaway --help``). A command's handler takes the parsed
+``argparse.Namespace`` and returns the exit status.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from tuckaway import __version__
+from tuckaway.browsers import doctor, install
+from tuckaway.cli import accounts, commands, imports, sync
+from tuckaway.cli.common import Subparsers
 from tuckaway.errors import TuckawayError
+from tuckaway.logs import setup
+from tuckaway.serve import app as serve_app
+from tuckaway.settings import Settings
 
-_COMMAND_MODULES: tuple[str, ...] = (
-    "tuckaway.cli.commands",
-    "tuckaway.serve.app",
-    "tuckaway.accounts.signin",
-    "tuckaway.services.pocket.sync",
-    "tuckaway.services.mastodon.importer",
-    "tuckaway.browsers.install",
-    "tuckaway.browsers.doctor",
+_COMMANDS: tuple[Callable[[Subparsers], None], ...] = (
+    commands.add_commands,
+    serve_app.add_commands,
+    accounts.add_commands,
+    sync.add_commands,
+    imports.add_commands,
+    install.add_commands,
+    doctor.add_commands,
 )
 
 log = logging.getLogger("tuckaway.cli.main")
@@ -41,18 +46,14 @@ def build_parser() -> argparse.ArgumentParser:
         "-v", "--verbose", action="count", default=0, help="log to stderr too (-vv: debug)"
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for name in _COMMAND_MODULES:
-        module = importlib.import_module(name)
-        module.add_commands(sub)
+    for add_commands in _COMMANDS:
+        add_commands(sub)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    from tuckaway.logs import setup
-    from tuckaway.settings import Settings
-
     try:
         settings = Settings.load()
     except TuckawayError as exc:

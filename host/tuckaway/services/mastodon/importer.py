@@ -1,4 +1,4 @@
-"""``tuckaway import mastodon-bookmarks`` and ``tuckaway bookmarks``.
+"""Mastodon bookmarks into the reading list (``tuckaway import mastodon-bookmarks``).
 
 The import walks every page of the user's Mastodon bookmarks and saves each
 post's url, and the url of the page it shares when its preview card has one,
@@ -13,22 +13,25 @@ header's ``next``, whatever cursor the server puts in it) is kept in the
 database's ``meta`` table, and an interrupted import continues from there; a
 completed one clears it, so the next run starts from the newest bookmark.
 A page the server refuses for a while (429, 5xx, no answer) is waited out and
-asked again (``--retries`` times, saying so on stderr) before the import stops.
+asked again (``retries`` times, telling the :class:`ProgressSink`) before the
+import stops. The library prints nothing: ``tuckaway.cli.imports`` draws the progress.
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import json
-import math
-import sys
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any, Protocol
+
+from tuckaway.db import get_meta, set_meta
+from tuckaway.delivery.batcher import backoff_delay, submit
+from tuckaway.errors import InvalidRequest, NotLinked, RateLimited, Unavailable
+from tuckaway.services.mastodon.client import MastodonClient, Page, Status
+from tuckaway.wire.protocol import parse_request
 
 if TYPE_CHECKING:
     from tuckaway.context import Context
-    from tuckaway.services.mastodon.client import MastodonClient, Page, Status
 
 CURSOR_KEY = "mastodon_import:cursor"
 PAGE_SIZE = 40
@@ -38,58 +41,6 @@ PAGE_RETRIES = 5
 #: the longest wait before asking a page again when the server says nothing
 #: (the batcher's exponential backoff with jitter, capped here)
 BACKOFF_CAP_S = 60.0
-
-
-def add_commands(sub: Any) -> None:
-    imp = _import_parsers(sub)
-    p = imp.add_parser(
-        "mastodon-bookmarks",
-        help="save your Mastodon bookmarks into the reading list",
-        description="Walk all your Mastodon bookmarks and save each post (and the page "
-        "it links to, when it has a preview card) to your reading list. Safe to run "
-        "again: what is already saved is skipped; an interrupted run resumes.",
-    )
-    p.add_argument(
-        "--tag",
-        default="mastodon",
-        help="tag for the saved items (default: mastodon; '' for none)",
-    )
-    p.add_argument("--dry-run", action="store_true", help="list what would be saved, save nothing")
-    p.add_argument(
-        "--restart", action="store_true", help="ignore a saved cursor and start from the newest"
-    )
-    p.add_argument(
-        "--wait",
-        type=float,
-        default=120.0,
-        metavar="SECONDS",
-        help="how long to wait for each page's saves (default 120); the rest stays queued",
-    )
-    p.add_argument(
-        "--retries",
-        type=int,
-        default=PAGE_RETRIES,
-        metavar="N",
-        help="how many times to ask again for a page the server refuses with a rate limit "
-        f"or an error (default {PAGE_RETRIES}); then the import stops, resumable",
-    )
-    p.set_defaults(func=cmd_import_bookmarks)
-
-    p = sub.add_parser("bookmarks", help="list your Mastodon bookmarks")
-    p.add_argument("--limit", type=int, default=None, help="at most this many (default: all)")
-    p.add_argument("--json", action="store_true", help="print as JSON")
-    p.set_defaults(func=cmd_bookmarks)
-
-
-def _import_parsers(sub: Any) -> Any:
-    """The sub-commands of ``tuckaway import``, shared with other importers."""
-    existing = sub.choices.get("import")
-    if existing is not None:
-        for action in existing._actions:
-            if isinstance(action, argparse._SubParsersAction):
-                return action
-    p = sub.add_parser("import", help="bring saved things in from elsewhere")
-    return p.add_subparsers(dest="import_source", metavar="SOURCE", required=True)
 
 
 # -- progress -------------------------------------------------------------------------
@@ -106,42 +57,14 @@ class Report:
     planned: list[str] = field(default_factory=list)
 
 
-class Progress:
-    """A one-line bar on a terminal's stderr, plain lines otherwise."""
-
-    _SPIN = "|/-\\"
-
-    def __init__(self, stream: TextIO | None = None) -> None:
-        self.stream = stream or sys.stderr
-        self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
+class ProgressSink(Protocol):
+    """Who hears how the import goes (the command line draws it; tests record it)."""
 
     def update(self, report: Report, done: bool = False) -> None:
-        text = (
-            f"{report.bookmarks} bookmarks read, {report.saved} saved, "
-            f"{report.known} already in the list"
-            + (f", {report.queued} queued" if report.queued else "")
-            + (f", {len(report.failed)} failed" if report.failed else "")
-        )
-        if self.tty:
-            width = 20
-            filled = width if done else report.pages % (width + 1)
-            bar = "#" * filled + "-" * (width - filled)
-            mark = "done" if done else self._SPIN[report.pages % 4]
-            self.stream.write(f"\r[{bar}] {mark} page {report.pages}: {text}\x1b[K")
-            if done:
-                self.stream.write("\n")
-        else:
-            self.stream.write(f"{'done' if done else f'page {report.pages}'}: {text}\n")
-        self.stream.flush()
+        """After each page: the counts so far; ``done`` after the last page."""
 
     def waiting(self, page: int, why: str, seconds: float, retry: int, retries: int) -> None:
-        """Say that page ``page`` is asked again after ``seconds`` (on a line of its own)."""
-        text = (
-            f"page {page}: {why}; waiting {math.ceil(seconds)}s, then asking again "
-            f"(retry {retry} of {retries})"
-        )
-        self.stream.write(f"\r{text}\x1b[K\n" if self.tty else f"{text}\n")
-        self.stream.flush()
+        """Page ``page`` is asked again after ``seconds`` (retry ``retry`` of ``retries``)."""
 
 
 # -- the import -----------------------------------------------------------------------
@@ -166,8 +89,6 @@ def _cursor_owner(ctx: Context) -> str:
 
 def _load_cursor(ctx: Context) -> tuple[str | None, str | None]:
     """``(next_url, max_id)`` where an interrupted import of this account stopped."""
-    from tuckaway.db import get_meta
-
     raw = get_meta(ctx.db, CURSOR_KEY)
     if not raw:
         return None, None
@@ -184,8 +105,6 @@ def _load_cursor(ctx: Context) -> tuple[str | None, str | None]:
 
 
 def _store_cursor(ctx: Context, next_url: str | None) -> None:
-    from tuckaway.db import set_meta
-
     if next_url is None:
         ctx.db.execute("DELETE FROM meta WHERE key = ?", (CURSOR_KEY,))
     else:
@@ -199,16 +118,11 @@ async def import_bookmarks(
     dry_run: bool = False,
     restart: bool = False,
     wait_s: float = 120.0,
-    progress: Progress | None = None,
+    progress: ProgressSink | None = None,
     page_size: int = PAGE_SIZE,
     retries: int = PAGE_RETRIES,
 ) -> Report:
     """Save every bookmarked post (and its card's link) into the reading list."""
-    from tuckaway.delivery.batcher import submit
-    from tuckaway.errors import InvalidRequest, NotLinked
-    from tuckaway.services.mastodon.client import MastodonClient
-    from tuckaway.wire.protocol import parse_request
-
     if not ctx.is_linked("mastodon"):
         raise NotLinked(
             "no Mastodon account is linked: run `tuckaway login mastodon --instance URL`"
@@ -270,14 +184,11 @@ async def _read_page(
     url: str | None,
     number: int,
     retries: int,
-    progress: Progress | None,
+    progress: ProgressSink | None,
 ) -> Page:
     """One page of bookmarks; a rate limit or a failing server is waited out and the
     page asked again, at most ``retries`` times (the server's wait when it says one:
     ``Retry-After`` or ``X-RateLimit-Reset``; else a doubling backoff)."""
-    from tuckaway.delivery.batcher import backoff_delay
-    from tuckaway.errors import RateLimited, Unavailable
-
     retry = 0
     while True:
         try:
@@ -299,79 +210,18 @@ async def _read_page(
             await asyncio.sleep(wait)
 
 
-def cmd_import_bookmarks(args: argparse.Namespace) -> int:
-    from tuckaway.context import Context
-
-    ctx = Context.open(args.settings)
-
-    async def run() -> Report:
-        try:
-            return await import_bookmarks(
-                ctx,
-                tag=args.tag or None,
-                dry_run=args.dry_run,
-                restart=args.restart,
-                wait_s=args.wait,
-                progress=Progress(),
-                retries=args.retries,
-            )
-        finally:
-            await ctx.aclose()
-
-    report = asyncio.run(run())
-    if args.dry_run:
-        for url in report.planned:
-            print(url)
-        print(
-            f"would save {len(report.planned)} url(s); {report.known} already in the list",
-            file=sys.stderr,
-        )
-        return 0
-    for url, message in report.failed:
-        print(f"failed {url}: {message}", file=sys.stderr)
-    print(
-        f"imported {report.bookmarks} bookmark(s): {report.saved} saved, "
-        f"{report.known} already in the list"
-        + (f", {report.queued} still queued" if report.queued else "")
-        + (f", {len(report.failed)} failed" if report.failed else "")
-    )
-    if report.failed:
-        return 1
-    return 3 if report.queued else 0
-
-
 # -- listing --------------------------------------------------------------------------
 
 
-def cmd_bookmarks(args: argparse.Namespace) -> int:
-    from tuckaway.context import Context
-
-    ctx = Context.open(args.settings)
-
-    async def run() -> list[dict[str, Any]]:
-        out: list[dict[str, Any]] = []
-        max_id: str | None = None
-        try:
-            while args.limit is None or len(out) < args.limit:
-                want = PAGE_SIZE if args.limit is None else min(PAGE_SIZE, args.limit - len(out))
-                page = await ctx.read("bookmarks", limit=max(1, want), max_id=max_id)
-                out += page["statuses"]
-                max_id = page["next_max_id"]
-                if max_id is None:
-                    break
-        finally:
-            await ctx.aclose()
-        return out if args.limit is None else out[: args.limit]
-
-    statuses = asyncio.run(run())
-    if args.json:
-        print(json.dumps(statuses, indent=2, ensure_ascii=False))
-        return 0
-    if not statuses:
-        print("no bookmarks")
-    for s in statuses:
-        first = (s["text"] or "").split("\n", 1)[0]
-        print(f"{(s['created_at'] or '')[:10]}  @{s['acct']}  {s['url'] or s['id']}")
-        if first:
-            print(f"            {first[:100]}")
-    return 0
+async def read_bookmarks(ctx: Context, limit: int | None = None) -> list[dict[str, Any]]:
+    """The user's bookmarks, newest first: all of them, or the first ``limit``."""
+    out: list[dict[str, Any]] = []
+    max_id: str | None = None
+    while limit is None or len(out) < limit:
+        want = PAGE_SIZE if limit is None else min(PAGE_SIZE, limit - len(out))
+        page = await ctx.read("bookmarks", limit=max(1, want), max_id=max_id)
+        out += page["statuses"]
+        max_id = page["next_max_id"]
+        if max_id is None:
+            break
+    return out if limit is None else out[:limit]

@@ -3,18 +3,21 @@
 The index (the ``pocket`` namespace of the store) is what ``lookup``, ``tags``
 and item ops naming a ``url`` answer from. Saves made through Tuckaway keep it
 current by themselves; a sync picks up what changed elsewhere (another device,
-the service's web page) with ``/v3/get?since=``.
+the service's web page) with ``/v3/get?since=``. The work is the ``sync`` read
+of the Pocket backend; this module prints its counts.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 from typing import Any
 
+from tuckaway.cli.common import Subparsers, closing, open_context, print_json
+from tuckaway.context import Context
 
-def add_commands(sub: Any) -> None:
+
+def add_commands(sub: Subparsers) -> None:
     p = sub.add_parser(
         "sync",
         help="refresh the index of your Pocket list from the service",
@@ -30,12 +33,12 @@ def add_commands(sub: Any) -> None:
 
 
 def cmd_sync(args: argparse.Namespace) -> int:
-    from tuckaway.context import Context
+    async def sync(ctx: Context) -> dict[str, Any]:
+        return await ctx.read("sync", full=args.full)
 
-    ctx = Context.open(args.settings)
-    result = asyncio.run(_sync(ctx, args.full))
+    result = asyncio.run(closing(open_context(args), sync))
     if args.json:
-        print(json.dumps(result, indent=2))
+        print_json(result)
     else:
         kind = "full sync" if result.get("full") else "sync"
         print(
@@ -43,11 +46,3 @@ def cmd_sync(args: argparse.Namespace) -> int:
             f"{result['deleted']} deleted"
         )
     return 0
-
-
-async def _sync(ctx: Any, full: bool) -> dict[str, Any]:
-    try:
-        result: dict[str, Any] = await ctx.read("sync", full=full)
-        return result
-    finally:
-        await ctx.aclose()
