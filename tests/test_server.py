@@ -19,7 +19,8 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 
 from tuckaway import db
-from tuckaway.serve.app import create_app, hash_secret, issue_token, start_server
+from tuckaway.serve.app import create_app, start_server
+from tuckaway.serve.auth import hash_secret, issue_token
 
 KEY = "1234-testkeytestkey"
 JSON = {"X-Accept": "application/json"}

@@ -80,6 +80,24 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE outbox ADD COLUMN crashes INTEGER NOT NULL DEFAULT 0;
     """,
+    # 3: tuckaway serve's access tokens and OAuth request codes, as SHA-256 hashes
+    # (IF NOT EXISTS: before this migration, serve created them itself)
+    """
+    CREATE TABLE IF NOT EXISTS serve_tokens (
+        token_hash TEXT PRIMARY KEY,
+        username TEXT NOT NULL,
+        consumer_key TEXT,
+        created_at REAL NOT NULL
+    );
+    CREATE TABLE IF NOT EXISTS serve_codes (
+        code_hash TEXT PRIMARY KEY,
+        consumer_key TEXT NOT NULL,
+        redirect_uri TEXT NOT NULL,
+        state TEXT,
+        status TEXT NOT NULL DEFAULT 'pending',
+        created_at REAL NOT NULL
+    );
+    """,
 )
 
 

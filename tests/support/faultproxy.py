@@ -419,7 +419,8 @@ class PocketService:
 
     def start(self) -> PocketService:
         from tuckaway import db
-        from tuckaway.serve.app import create_app, issue_token
+        from tuckaway.serve.app import create_app
+        from tuckaway.serve.auth import issue_token
 
         self._conn = db.connect(self.db_path)
         self.token = issue_token(self._conn)

@@ -20,13 +20,13 @@ import asyncio
 import base64
 import contextlib
 import hashlib
-import html
 import logging
 import secrets
 from dataclasses import dataclass
 
 from aiohttp import web
 
+from tuckaway import pages
 from tuckaway.errors import AuthTimeout
 
 log = logging.getLogger(__name__)
@@ -190,24 +190,12 @@ class LoopbackRedirect:
         return _respond(page, status=200 if page.ok else 400)
 
 
-_HTML = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>{title} · Tuckaway</title>
-<style>body{{font:16px/1.5 system-ui,sans-serif;margin:4rem auto;max-width:30rem;
-padding:0 1rem;color:#222}}</style></head>
-<body><h1>{title}</h1><p>{message}</p></body></html>
-"""
-
-
 def _respond(page: Page, status: int) -> web.StreamResponse:
     return web.Response(
         status=status,
-        text=_HTML.format(title=html.escape(page.title), message=html.escape(page.message)),
+        text=pages.message(page.title, page.message),
         content_type="text/html",
-        headers={
-            "Cache-Control": "no-store",
-            "Referrer-Policy": "no-referrer",
-            "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'",
-        },
+        headers=pages.PAGE_HEADERS,
     )
 
 

@@ -15,16 +15,15 @@ from collections.abc import Callable, Sequence
 
 from tuckaway import __version__
 from tuckaway.browsers import doctor, install
-from tuckaway.cli import accounts, commands, imports, sync
+from tuckaway.cli import accounts, commands, imports, serve, sync
 from tuckaway.cli.common import Subparsers
 from tuckaway.errors import TuckawayError
 from tuckaway.logs import setup
-from tuckaway.serve import app as serve_app
 from tuckaway.settings import Settings
 
 _COMMANDS: tuple[Callable[[Subparsers], None], ...] = (
     commands.add_commands,
-    serve_app.add_commands,
+    serve.add_commands,
     accounts.add_commands,
     sync.add_commands,
     imports.add_commands,
