@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 from tuckaway.delivery.outbox import Entry
 from tuckaway.errors import ActionFailed, Internal, TuckawayError
 from tuckaway.services.base import Defer, Done, Failed, Hold, Outcome, Retry, Write
-from tuckaway.store import transaction
+from tuckaway.db import transaction
 
 if TYPE_CHECKING:
     from tuckaway.context import Context

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tuckaway import db
-from tuckaway.store import transaction
+from tuckaway.db import transaction
 
 TERMINAL = ("done", "failed")
 #: meta key prefix: ``not_before:<service>`` holds the end of the service's rate limit

@@ -23,10 +23,10 @@ from urllib.parse import urlencode, urlsplit
 from aiohttp import web
 
 from tuckaway import pages
+from tuckaway.db import transaction
 from tuckaway.serve.errors import ApiError, Code, bad_request
 from tuckaway.serve.limits import RateLimiter
 from tuckaway.serve.params import Params, json_response, read_params, text
-from tuckaway.store import transaction
 
 log = logging.getLogger(__name__)
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from tuckaway.db import transaction
 from tuckaway.errors import ActionFailed, UnknownItem
 from tuckaway.services.base import Done, Failed, Outcome, Write
 from tuckaway.services.pocket.actions import to_action
-from tuckaway.store import StoreError, transaction
+from tuckaway.store import StoreError
 
 if TYPE_CHECKING:
     from tuckaway.context import Context

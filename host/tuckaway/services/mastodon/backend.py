@@ -190,7 +190,7 @@ def _cursor_of(ctx: Context, page: Page) -> str | None:
 def _store_cursor(ctx: Context, cursor: str, query: str) -> None:
     """One meta row per cursor (an upsert: two host processes paging at once both keep
     theirs), the oldest beyond :data:`_CURSORS_KEPT` forgotten."""
-    from tuckaway.store import transaction
+    from tuckaway.db import transaction
 
     with transaction(ctx.db):
         db.set_meta(ctx.db, _CURSOR_KEY + cursor, json.dumps({"query": query, "at": time.time()}))
