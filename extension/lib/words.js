@@ -47,6 +47,8 @@ export function describeError(error, { service = null } = {}) {
     case "invalid_message":
     case "message_too_large":
       return `The helper app could not read the request: ${message}`;
+    case "config_error":
+      return `The helper app cannot do this with its current setup: ${message || "no reason given"}. "tuckaway doctor" tells more.`;
     case "internal":
       return `The helper app hit an internal error. "tuckaway doctor" and its log file tell more.`;
     default:

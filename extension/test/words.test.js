@@ -21,6 +21,10 @@ describe("errors in words", () => {
     assert.match(describeError({ code: "rate_limited", retryAfter: 29.2 }), /30 s/);
   });
 
+  it("shows the helper app's message for a setup problem", () => {
+    assert.match(describeError({ code: "config_error", message: "no keyring backend" }), /no keyring backend/);
+  });
+
   it("falls back to the message for codes it does not know", () => {
     assert.equal(describeError({ code: "new_code", message: "Specific." }), "Specific.");
   });

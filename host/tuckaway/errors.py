@@ -7,13 +7,13 @@ popup, and never contain a token.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 
 class TuckawayError(Exception):
     """Base of every error the host reports to a caller."""
 
-    code: str = "internal"
+    code: ClassVar[str] = "internal"
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -22,6 +22,21 @@ class TuckawayError(Exception):
     def to_wire(self) -> dict[str, Any]:
         """The ``error`` object of a reply."""
         return {"code": self.code, "message": self.message}
+
+    @classmethod
+    def from_wire(cls, wire: dict[str, Any]) -> TuckawayError:
+        """The error a :meth:`to_wire` object stands for (an outcome read back from the outbox).
+
+        A code this host does not know (a newer host wrote it) comes back as
+        :class:`Internal` with its message.
+        """
+        error_class = CODES.get(str(wire.get("code")), Internal)
+        return error_class._from_fields(str(wire.get("message", "")), wire)
+
+    @classmethod
+    def _from_fields(cls, message: str, wire: dict[str, Any]) -> TuckawayError:
+        """Build from a wire object's message and extra fields (override to read them)."""
+        return cls(message)
 
 
 class InvalidMessage(TuckawayError):
@@ -49,6 +64,11 @@ class InvalidRequest(TuckawayError):
         wire = super().to_wire()
         wire["fields"] = self.fields
         return wire
+
+    @classmethod
+    def _from_fields(cls, message: str, wire: dict[str, Any]) -> TuckawayError:
+        fields = wire.get("fields")
+        return cls(message, list(fields) if isinstance(fields, list) else None)
 
 
 class NotLinked(TuckawayError):
@@ -107,6 +127,11 @@ class RateLimited(TuckawayError):
         wire["retry_after"] = max(0, round(self.retry_after))
         return wire
 
+    @classmethod
+    def _from_fields(cls, message: str, wire: dict[str, Any]) -> TuckawayError:
+        retry_after = wire.get("retry_after")
+        return cls(message, float(retry_after) if isinstance(retry_after, int | float) else 0.0)
+
 
 class Unavailable(TuckawayError):
     """The service cannot be reached or is failing (connection error, 5xx, timeout)."""
@@ -117,4 +142,26 @@ class Unavailable(TuckawayError):
 class ConfigError(TuckawayError):
     """Settings or the environment are unusable (bad URL, no keyring backend)."""
 
-    code = "internal"
+    code = "config_error"
+
+
+#: code -> class: the one table of PROTOCOL.md's error codes (``wire.protocol.ErrorCode``
+#: lists the same codes for the schema; a test keeps the two equal)
+CODES: dict[str, type[TuckawayError]] = {
+    error_class.code: error_class
+    for error_class in (
+        InvalidMessage,
+        MessageTooLarge,
+        InvalidRequest,
+        NotLinked,
+        AuthFailed,
+        ActionFailed,
+        UnknownItem,
+        NotFound,
+        AuthTimeout,
+        Internal,
+        RateLimited,
+        Unavailable,
+        ConfigError,
+    )
+}

@@ -540,6 +540,7 @@ ErrorCode = Literal[
     "internal",
     "rate_limited",
     "unavailable",
+    "config_error",
 ]
 
 
