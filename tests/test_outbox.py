@@ -14,7 +14,7 @@ import pytest
 
 from tuckaway import context as context_module
 from tuckaway.context import Context
-from tuckaway.delivery.batcher import Batcher, backoff_delay, submit
+from tuckaway.delivery.batcher import Batcher, NewWrite, backoff_delay, submit
 from tuckaway.delivery.outbox import Outbox
 from tuckaway.errors import ActionFailed, AuthFailed
 from tuckaway.services.base import Defer, Done, Failed, Hold, Outcome, Retry, Write
@@ -67,6 +67,15 @@ async def until(check: Callable[[], bool], timeout: float = 10) -> None:
     async with asyncio.timeout(timeout):
         while not check():
             await asyncio.sleep(0.01)
+
+
+def enqueue(
+    batcher: Batcher, url: str, on_event: Callable[[dict[str, Any]], None] | None = None
+) -> list[tuple[int, asyncio.Future[Any]]]:
+    """A save of ``url`` recorded through the batcher: its entry id and the future it settles."""
+    return [
+        (q.entry_id, q.future) for q in batcher.enqueue([NewWrite("save", {"url": url}, on_event)])
+    ]
 
 
 def saves(n: int) -> list[tuple[str, dict[str, Any]]]:
@@ -176,13 +185,13 @@ async def test_a_repeat_is_not_merged_across_a_write_that_may_name_the_same_item
 
 
 async def test_retry_keeps_the_write_and_reports_retrying(ctx: Context) -> None:
-    backend_of(ctx).script = [Retry("unavailable", "HTTP 503", None),
-                              Retry("unavailable", "HTTP 500", None)]
+    backend_of(ctx).script = [
+        Retry("unavailable", "HTTP 503", None),
+        Retry("unavailable", "HTTP 500", None),
+    ]
     batcher = Batcher(ctx)
-    [entry_id] = ctx.outbox.add_many([("pocket", "save", {"url": "https://e.org/r"})])
     events: list[dict[str, Any]] = []
-    future = batcher.wait(entry_id, events.append)
-    batcher.kick("pocket", [entry_id])
+    [(entry_id, future)] = enqueue(batcher, "https://e.org/r", events.append)
     final = await asyncio.wait_for(future, 10)
     await batcher.aclose()
     assert final.result is not None
@@ -194,11 +203,9 @@ async def test_retry_keeps_the_write_and_reports_retrying(ctx: Context) -> None:
 async def test_rate_limit_waits_the_services_reset_time(ctx: Context) -> None:
     backend_of(ctx).script = [Retry("rate_limited", "limit", retry_after=1.0)]
     batcher = Batcher(ctx)
-    [entry_id] = ctx.outbox.add_many([("pocket", "save", {"url": "https://e.org/l"})])
     events: list[dict[str, Any]] = []
-    future = batcher.wait(entry_id, events.append)
     started = time.monotonic()
-    batcher.kick("pocket", [entry_id])
+    [(_, future)] = enqueue(batcher, "https://e.org/l", events.append)
     await asyncio.wait_for(future, 10)
     await batcher.aclose()
     assert time.monotonic() - started >= 1.0
@@ -208,16 +215,12 @@ async def test_rate_limit_waits_the_services_reset_time(ctx: Context) -> None:
 async def test_a_write_arriving_during_a_rate_limit_waits_for_its_reset(ctx: Context) -> None:
     backend_of(ctx).script = [Retry("rate_limited", "limit", retry_after=1.0)]
     batcher = Batcher(ctx)
-    [first] = ctx.outbox.add_many([("pocket", "save", {"url": "https://e.org/l1"})])
-    done_first = batcher.wait(first)
     started = time.monotonic()
-    batcher.kick("pocket", [first])
+    [(first, done_first)] = enqueue(batcher, "https://e.org/l1")
     await asyncio.sleep(0.3)  # the limit was hit
     assert len(backend_of(ctx).calls) == 1
-    [later] = ctx.outbox.add_many([("pocket", "save", {"url": "https://e.org/l2"})])
     events: list[dict[str, Any]] = []
-    done_later = batcher.wait(later, events.append)
-    batcher.kick("pocket", [later])
+    [(later, done_later)] = enqueue(batcher, "https://e.org/l2", events.append)
     assert events == [{"event": "retrying", "reason": "rate_limited", "retry_after": 1}]
     final = await asyncio.wait_for(done_later, 10)
     await done_first
@@ -264,10 +267,8 @@ async def test_a_write_arriving_during_another_processs_rate_limit_hears_so_and_
     other.set_not_before("pocket", time.time() + 1.0)
     batcher = Batcher(ctx)
     started = time.monotonic()
-    [entry_id] = ctx.outbox.add_many([("pocket", "save", {"url": "https://e.org/other"})])
     events: list[dict[str, Any]] = []
-    future = batcher.wait(entry_id, events.append)
-    batcher.kick("pocket", [entry_id])
+    [(_, future)] = enqueue(batcher, "https://e.org/other", events.append)
     await until(lambda: bool(events), timeout=0.9)  # before the reset, without a call
     assert backend_of(ctx).calls == []
     assert events == [{"event": "retrying", "reason": "rate_limited", "retry_after": 1}]
@@ -307,8 +308,11 @@ def test_no_row_is_claimed_before_the_services_reset_in_any_process(tmp_path: Pa
 async def test_one_failed_write_fails_alone(ctx: Context) -> None:
     bad = "https://e.org/1"
     backend_of(ctx).script = [
-        lambda w: Failed(ActionFailed("nope")) if w.payload["url"] == bad else
-        Done({"item_id": "x", "url": w.payload["url"]})
+        lambda w: (
+            Failed(ActionFailed("nope"))
+            if w.payload["url"] == bad
+            else Done({"item_id": "x", "url": w.payload["url"]})
+        )
     ]
     finals = await submit(ctx, saves(3), timeout_s=5)
     assert [f.error is None for f in finals if f] == [True, False, True]
@@ -318,13 +322,13 @@ async def test_one_failed_write_fails_alone(ctx: Context) -> None:
 async def test_hold_keeps_writes_until_login_releases_them(ctx: Context) -> None:
     backend_of(ctx).script = [Hold(AuthFailed("401"))]
     finals = await submit(ctx, saves(2), timeout_s=5)
-    assert all(f is not None and f.error is not None and f.error.code == "auth_failed"
-               for f in finals)
+    assert all(
+        f is not None and f.error is not None and f.error.code == "auth_failed" for f in finals
+    )
     assert ctx.outbox.counts() == {"held": 2}
     assert ctx.outbox.pending_count() == 2
-    assert ctx.outbox.release_held("pocket") == 2
     batcher = Batcher(ctx)
-    batcher.start()
+    assert batcher.release_held("pocket") == 2
     await batcher.finish(5)
     assert ctx.outbox.counts() == {"done": 2}
 
@@ -333,8 +337,11 @@ async def test_deferred_writes_go_in_the_next_batch(ctx: Context) -> None:
     backend_of(ctx).script = [
         lambda w: Defer() if w.op == "archive" else Done({"item_id": "1", "url": ""})
     ]
-    await submit(ctx, [("save", {"url": "https://e.org/d"}),
-                       ("archive", {"url": "https://e.org/d"})], timeout_s=5)
+    await submit(
+        ctx,
+        [("save", {"url": "https://e.org/d"}), ("archive", {"url": "https://e.org/d"})],
+        timeout_s=5,
+    )
     calls = backend_of(ctx).calls
     assert [[w.op for w in c] for c in calls] == [["save", "archive"], ["archive"]]
 
@@ -364,7 +371,7 @@ async def test_a_crash_after_service_failures_is_retried_not_failed(ctx: Context
 async def test_a_write_that_keeps_crashing_the_backend_fails_after_max_crashes(
     ctx: Context,
 ) -> None:
-    from tuckaway.delivery.batcher import MAX_INTERNAL_ATTEMPTS
+    from tuckaway.delivery.worker import MAX_INTERNAL_ATTEMPTS
 
     def boom(w: Write) -> Outcome:
         raise RuntimeError("bug")
@@ -395,16 +402,14 @@ def _fail_once(monkeypatch: pytest.MonkeyPatch, owner: Any, name: str) -> list[i
 async def test_a_failed_worker_pass_is_logged_and_the_write_still_answered(
     ctx: Context, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, where: str
 ) -> None:
-    from tuckaway.delivery import batcher as batcher_module
+    from tuckaway.delivery.worker import Worker
 
     if where == "claim":
         calls = _fail_once(monkeypatch, Outbox, "claim")
     else:
-        calls = _fail_once(monkeypatch, batcher_module._Worker, "_apply")
+        calls = _fail_once(monkeypatch, Worker, "_record")
     batcher = Batcher(ctx)
-    [entry_id] = ctx.outbox.add_many([("pocket", "save", {"url": "https://e.org/locked"})])
-    future = batcher.wait(entry_id)
-    batcher.kick("pocket", [entry_id])
+    [(_, future)] = enqueue(batcher, "https://e.org/locked")
     final = await asyncio.wait_for(future, 10)
     await batcher.aclose()
     assert final.result is not None and len(calls) >= 2
@@ -485,9 +490,8 @@ async def test_the_worker_does_not_spin_while_its_only_write_is_blocked(ctx: Con
     [save_id] = ctx.outbox.add_many([("pocket", "save", {"url": url})])
     ctx.outbox.claim("pocket", 100, 30)
     ctx.outbox.hold([save_id], {"code": "auth_failed", "message": "401"})
-    archive = ctx.outbox.add_many([("pocket", "archive", {"url": url})])
     batcher = Batcher(ctx)
-    batcher.kick("pocket", archive)
+    batcher.enqueue([NewWrite("archive", {"url": url})])
     ticks = 0
 
     async def tick() -> None:
@@ -561,9 +565,7 @@ async def test_a_delivery_longer_than_its_lease_keeps_the_lease(ctx: Context) ->
     ctx._backends["pocket"] = slow  # type: ignore[assignment]
     other = Outbox(db.connect(ctx.settings.paths.db_path), "other-process")
     batcher = Batcher(ctx)
-    [entry_id] = ctx.outbox.add_many([("pocket", "save", {"url": "https://e.org/long"})])
-    future = batcher.wait(entry_id)
-    batcher.kick("pocket", [entry_id])
+    [(_, future)] = enqueue(batcher, "https://e.org/long")
     await asyncio.wait_for(slow.started.wait(), 5)
     taken = []
     while not future.done():
@@ -581,9 +583,7 @@ async def test_stopping_with_a_request_in_flight_gives_its_lease_back(ctx: Conte
     slow = Slow(3600)
     ctx._backends["pocket"] = slow  # type: ignore[assignment]
     batcher = Batcher(ctx)
-    [entry_id] = ctx.outbox.add_many([("pocket", "save", {"url": "https://e.org/eof"})])
-    batcher.wait(entry_id)
-    batcher.kick("pocket", [entry_id])
+    [(entry_id, _)] = enqueue(batcher, "https://e.org/eof")
     await asyncio.wait_for(slow.started.wait(), 5)
     await batcher.aclose()
     other = Outbox(db.connect(ctx.settings.paths.db_path), "next-host")

@@ -91,11 +91,10 @@ async def _login_and_deliver(
     them are still waiting when the bounded delivery ends.
     """
     result = await _link(ctx, args, token)
-    released = ctx.outbox.release_held(args.service)
+    batcher = Batcher(ctx)
+    released = batcher.release_held(args.service)
     waiting = 0
     if released:
-        batcher = Batcher(ctx)
-        batcher.start((args.service,))
         await batcher.finish(ctx.settings.request_timeout_s)
         waiting = sum(1 for e in ctx.outbox.entries() if e.service == args.service)
     return result, released, waiting

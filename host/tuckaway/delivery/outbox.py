@@ -23,7 +23,6 @@ from typing import Any
 from tuckaway import db
 from tuckaway.db import transaction
 
-TERMINAL = ("done", "failed")
 #: meta key prefix: ``not_before:<service>`` holds the end of the service's rate limit
 _NOT_BEFORE = "not_before:"
 #: the claim's rows: due, not leased, not behind an earlier row of its url that cannot
@@ -114,12 +113,13 @@ class Entry:
 
 def dedupe_key(service: str, op: str, payload: dict[str, Any]) -> str:
     canonical = json.dumps([service, op, payload], sort_keys=True, separators=(",", ":"))
-    import hashlib  # not needed for the first reply: keep it off the cold start
+    # This module answers the first `hello` (pending_count); hashlib is not needed for it.
+    import hashlib
 
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:32]
 
 
-def _url_of(op: str, payload: dict[str, Any]) -> str | None:
+def _url_of(payload: dict[str, Any]) -> str | None:
     url = payload.get("url") or payload.get("status_url")
     return str(url) if url else None
 
@@ -147,7 +147,7 @@ class Outbox:
                         op,
                         json.dumps(payload, separators=(",", ":")),
                         dedupe_key(service, op, payload),
-                        _url_of(op, payload),
+                        _url_of(payload),
                         now,
                         now,
                     ),
@@ -303,11 +303,7 @@ class Outbox:
             )
         return cur.rowcount
 
-    def release_held(self, service: str) -> int:
-        """After a login: held writes of ``service`` are due again; how many."""
-        return len(self.release_held_ids(service))
-
-    def release_held_ids(self, service: str) -> list[int]:
+    def release_held(self, service: str) -> list[int]:
         """After a login: held writes of ``service`` are due again; their ids, in order."""
         with transaction(self.conn):
             ids = [

@@ -19,6 +19,8 @@ from tuckaway.errors import Internal, InvalidMessage, InvalidRequest, TuckawayEr
 if TYPE_CHECKING:
     import asyncio
 
+    from tuckaway.delivery.batcher import Batcher
+
 log = logging.getLogger(__name__)
 
 Emit = Callable[[dict[str, Any]], None]
@@ -41,10 +43,10 @@ class Dispatcher:
         self.ctx: Context = ctx
         self.emit = emit
         self._tasks: set[asyncio.Task[None]] = set()
-        self._batcher: Any = None
+        self._batcher: Batcher | None = None
 
     @property
-    def batcher(self) -> Any:
+    def batcher(self) -> Batcher:
         if self._batcher is None:
             from tuckaway.delivery.batcher import Batcher
 
@@ -221,9 +223,7 @@ class Dispatcher:
         result: dict[str, Any] = await accounts.login(
             self.ctx, request.service, request.instance, on_authorize
         )
-        released = self.ctx.outbox.release_held_ids(request.service)
-        if released:
-            self.batcher.kick(request.service, released)
+        self.batcher.release_held(request.service)
         return result
 
     async def _logout(self, service: str) -> dict[str, Any]:
@@ -255,18 +255,20 @@ class Dispatcher:
     # -- writes --------------------------------------------------------------
 
     def _accept_writes(self, writes: list[Any]) -> None:
-        rows = [
-            (
-                self.ctx.service_for(request.op),
+        from tuckaway.delivery.batcher import NewWrite
+
+        new = [
+            NewWrite(
                 request.op,
                 self.ctx.with_default_tags(request.op, request.payload()),
+                self._event_sink(request.id),
             )
             for request in writes
         ]
         try:
-            ids = self.ctx.outbox.add_many(rows)
+            queued = self.batcher.enqueue(new)
         except Exception:
-            log.exception("could not record %d write(s)", len(rows))
+            log.exception("could not record %d write(s)", len(new))
             for request in writes:
                 self.emit(
                     error_reply(
@@ -275,16 +277,9 @@ class Dispatcher:
                     )
                 )
             return
-        batcher = self.batcher
-        kicks: dict[str, list[int]] = {}
-        for request, (service, _, _), entry_id in zip(writes, rows, ids, strict=True):
-            rid = request.id
-            self.emit({"id": rid, "event": "queued"})
-            future = batcher.wait(entry_id, self._event_sink(rid))
-            future.add_done_callback(self._reply_when_settled(rid))
-            kicks.setdefault(service, []).append(entry_id)
-        for service, kicked in kicks.items():
-            batcher.kick(service, kicked)
+        for request, entry in zip(writes, queued, strict=True):
+            self.emit({"id": request.id, "event": "queued"})
+            entry.future.add_done_callback(self._reply_when_settled(request.id))
 
     def _reply_when_settled(self, rid: str | int) -> Callable[[asyncio.Future[Any]], None]:
         """The final reply of a write, sent when the batcher settles it (no task per write)."""
