@@ -126,10 +126,8 @@ OUTPUT_EXCEPTIONS = {
     # a log handler on the stream the entry point asked for (-v), or the fallback
     # when the log file cannot be opened: logging, not printing
     "logs.py": "the -v log handler and the log file's fallback",
-    # issue 12: these commands move into cli/ with the serve and browsers parts
+    # issue 12: serve's command moves into cli/ with the serve part
     "serve/app.py": "serve's command, until it moves to cli/",
-    "browsers/install.py": "install/uninstall commands, until they move to cli/",
-    "browsers/doctor.py": "doctor's command, until it moves to cli/",
 }
 
 

@@ -10,10 +10,11 @@ import pytest
 from aiohttp import web
 
 from support.hostproc import run_cli
-from test_install import make_platform, write_host_wrapper
+from test_install import cli_env, make_platform, write_host_wrapper
 from tuckaway import HOST_NAME
 from tuckaway.browsers.doctor import Check, check_queue, probe_hello, run
-from tuckaway.browsers.install import BY_KEY, install
+from tuckaway.browsers.install import install
+from tuckaway.browsers.table import BY_KEY
 from tuckaway.context import Context
 from tuckaway.settings import Settings
 
@@ -139,7 +140,7 @@ def test_windows_layout_follows_the_registry_to_the_manifest(
     entry = install(platform, tmp_path / "state", [BY_KEY["edge"]], host_path).installed[0]
     (check,) = browser_checks(run(platform, settings, [BY_KEY["edge"]]), "edge")
     assert check.status == "ok"
-    assert check.message.startswith(f"Microsoft Edge (HKCU\\{BY_KEY['edge'].win_key}\\{HOST_NAME})")
+    assert check.message.startswith(f"Microsoft Edge (HKCU\\{BY_KEY['edge'].windows.keys[0]}\\{HOST_NAME})")
     Path(entry.manifest).unlink()
     (check,) = browser_checks(run(platform, settings, [BY_KEY["edge"]]), "edge")
     assert check.status == "fail" and "missing" in check.message
@@ -200,15 +201,6 @@ def test_probe_of_a_program_that_cannot_start(tmp_path: Path) -> None:
 
 
 # -- as a user runs it ----------------------------------------------------------------------
-
-
-def cli_env(tmp_path: Path, env: dict[str, str], **extra: str) -> dict[str, str]:
-    user_home = tmp_path / "userhome"
-    user_home.mkdir(exist_ok=True)
-    out = {k: v for k, v in env.items() if not k.startswith("XDG_")}
-    out["HOME"] = str(user_home)
-    out.update(extra)
-    return out
 
 
 def test_doctor_on_a_healthy_install_exits_zero(

@@ -21,17 +21,13 @@ import pytest
 
 from support.hostproc import HostProcess, run_cli
 from tuckaway import HOST_NAME
-from tuckaway.browsers.install import (
-    BROWSERS,
-    MANIFEST_FILE,
-    Browser,
-    Platform,
-    install,
-    manifest_problems,
-    read_record,
-    uninstall,
-)
+from tuckaway.browsers.install import install, uninstall
+from tuckaway.browsers.locations import MANIFEST_FILE, locations
+from tuckaway.browsers.manifest import manifest_problems
+from tuckaway.browsers.platform import Platform
+from tuckaway.browsers.record import read_record
 from tuckaway.browsers.registry import MemoryRegistry
+from tuckaway.browsers.table import BROWSERS, Browser
 from tuckaway.ids import CHROME_ORIGIN, GECKO_EXTENSION_ID
 
 OSES = ["linux", "darwin", "windows"]
@@ -99,7 +95,11 @@ def test_user_install_writes_a_manifest_the_browser_accepts(
 ) -> None:
     platform = make_platform(tmp_path, os_name)
     report = install(platform, state_dir, [b], host_path)
-    assert [e.browser for e in report.installed] == [b.key]
+    if not locations(platform, b, "user"):  # Arc exists on macOS only
+        assert report.installed == [] and report.skipped[0]["browser"] == b.key
+        return
+    assert {e.browser for e in report.installed} == {b.key}
+    assert len(report.installed) == len(locations(platform, b, "user"))
     entry = report.installed[0]
     manifest_path = Path(entry.manifest)
     assert manifest_path.name == MANIFEST_FILE
@@ -117,7 +117,7 @@ def test_user_install_writes_a_manifest_the_browser_accepts(
         assert "allowed_origins" not in manifest
     if os_name == "windows":
         assert isinstance(platform.registry, MemoryRegistry)
-        key = f"{b.win_key}\\{HOST_NAME}"
+        key = f"{b.windows.keys[0]}\\{HOST_NAME}"
         assert platform.registry.get_default("HKCU", key) == str(manifest_path)
         assert platform.registry.get_default("HKLM", key) is None
     else:
@@ -131,6 +131,8 @@ def test_the_registered_host_answers_hello_when_started_the_browsers_way(
     b: Browser,
 ) -> None:
     platform = make_platform(tmp_path, os_name)
+    if not locations(platform, b, "user"):
+        pytest.skip(f"{b.label} has no native messaging on {os_name}")
     entry = install(platform, state_dir, [b], host_path).installed[0]
     with start_like_browser(b, platform, Path(entry.manifest), env) as host:
         reply = host.request({"id": "h", "op": "hello"})
@@ -161,10 +163,11 @@ def test_system_install_goes_to_the_system_place_or_says_why_not(
 ) -> None:
     platform = make_platform(tmp_path, os_name)
     report = install(platform, state_dir, [b], host_path, system=True)
-    if b.system_dir(platform) is None:
+    if not locations(platform, b, "system"):
         assert report.installed == []
         assert report.skipped[0]["browser"] == b.key
-        assert f"--browser {b.key}" in report.skipped[0]["reason"]
+        if locations(platform, b, "user"):
+            assert f"--browser {b.key}" in report.skipped[0]["reason"]
         return
     entry = report.installed[0]
     manifest_path = Path(entry.manifest)
@@ -173,7 +176,7 @@ def test_system_install_goes_to_the_system_place_or_says_why_not(
     assert manifest_problems(json.loads(manifest_path.read_text("utf-8")), b.family) == []
     if os_name == "windows":
         assert platform.registry is not None
-        key = f"{b.win_key}\\{HOST_NAME}"
+        key = f"{b.windows.keys[0]}\\{HOST_NAME}"
         assert platform.registry.get_default("HKLM", key) == str(manifest_path)
         assert platform.registry.get_default("HKCU", key) is None
 
@@ -204,12 +207,12 @@ def test_uninstall_of_one_browser_keeps_what_another_shares(
     install(platform, state_dir, [by_key["chrome"], by_key["opera"], by_key["edge"]], host_path)
     uninstall(platform, state_dir, [by_key["opera"]])
     assert platform.registry is not None
-    chrome_key = f"{by_key['chrome'].win_key}\\{HOST_NAME}"
+    chrome_key = f"{by_key['chrome'].windows.keys[0]}\\{HOST_NAME}"
     manifest = platform.registry.get_default("HKCU", chrome_key)
     assert manifest is not None and Path(manifest).is_file()
     uninstall(platform, state_dir, [by_key["chrome"]])
     assert platform.registry.get_default("HKCU", chrome_key) is None
-    edge_key = f"{by_key['edge'].win_key}\\{HOST_NAME}"
+    edge_key = f"{by_key['edge'].windows.keys[0]}\\{HOST_NAME}"
     assert platform.registry.get_default("HKCU", edge_key) == manifest
     assert Path(manifest).is_file()
 
@@ -350,11 +353,16 @@ def test_snap_firefox_uses_the_portal_note(tmp_path: Path, state_dir: Path,
 # -- the commands, as a user runs them ------------------------------------------------------
 
 
-def cli_env(tmp_path: Path, env: dict[str, str]) -> dict[str, str]:
+def cli_env(tmp_path: Path, env: dict[str, str], **extra: str) -> dict[str, str]:
+    """The CLI's environment: a fake home, and a fake root so this machine's browsers stay out."""
     user_home = tmp_path / "userhome"
     user_home.mkdir(exist_ok=True)
+    root = tmp_path / "root"
+    root.mkdir(exist_ok=True)
     out = {k: v for k, v in env.items() if not k.startswith("XDG_")}
     out["HOME"] = str(user_home)
+    out["TUCKAWAY_SYSTEM_ROOT"] = str(root)
+    out.update(extra)
     return out
 
 
@@ -432,7 +440,7 @@ def test_without_an_installed_host_install_asks_for_host_path(
 ) -> None:
     import sysconfig
 
-    from tuckaway.browsers.install import find_host
+    from tuckaway.browsers.launchers import find_host
     from tuckaway.errors import ConfigError
 
     lonely = tmp_path / "bin" / "python"

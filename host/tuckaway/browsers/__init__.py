@@ -1,4 +1,8 @@
-"""Browsers: where each reads native-messaging manifests, install, doctor, the registry.
+"""Browsers: where each reads native-messaging manifests; install, doctor, self-healing.
 
-May import the core modules only; the CLI prints what these functions return.
+``table`` (the browser table, plain data) -> ``locations`` (the one list of
+places per platform and browser) -> ``install``/``doctor``; ``manifest``,
+``launchers``, ``sandbox`` (Flatpak), ``record`` (what install wrote),
+``registry`` (Windows), ``platform`` (OS, home, root). May import the core
+modules only; ``cli/browsers.py`` prints what these functions return.
 """

@@ -17,25 +17,46 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Sequence
+import urllib.error
+import urllib.request
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from tuckaway import HOST_NAME
-from tuckaway.browsers.install import (
-    BROWSERS,
-    MANIFEST_FILE,
-    Browser,
-    Platform,
-    manifest_problems,
-    snap_advice,
-)
+from tuckaway import HOST_NAME, __version__
+from tuckaway.accounts.credentials import KEYRING_SERVICE, KeyringUnavailable, keyring_backend
+from tuckaway.browsers.install import snap_advice
+from tuckaway.browsers.launchers import FLATPAK_PERMISSION, flatpak_can_spawn
+from tuckaway.browsers.locations import Location, found_by, locations
+from tuckaway.browsers.manifest import manifest_problems, read_manifest
+from tuckaway.browsers.platform import Platform
+from tuckaway.browsers.table import BROWSERS, Browser
+from tuckaway.context import Context
+from tuckaway.ids import CHROME_ORIGIN, GECKO_EXTENSION_ID
 from tuckaway.settings import DEFAULT_POCKET_URL, Settings
 
 Status = Literal["ok", "warn", "fail", "info"]
 HELLO_TIMEOUT_S = 10.0
 SERVICE_TIMEOUT_S = 5.0
+# What a browser passes on to the host it starts, at least: a desktop session's basics.
+BROWSER_PATH = "/usr/bin:/bin"
+KEPT_ENV = (
+    "HOME",
+    "USER",
+    "LOGNAME",
+    "LANG",
+    "DISPLAY",
+    "WAYLAND_DISPLAY",
+    "DBUS_SESSION_BUS_ADDRESS",
+    "XDG_RUNTIME_DIR",
+    "XDG_CONFIG_HOME",
+    "XDG_DATA_HOME",
+    "XDG_STATE_HOME",
+    "SYSTEMROOT",
+    "LOCALAPPDATA",
+    "APPDATA",
+)
 
 
 @dataclass
@@ -52,30 +73,29 @@ class Check:
 # -- browsers ------------------------------------------------------------------------
 
 
-def _locations(platform: Platform, b: Browser) -> list[tuple[str, Path]]:
-    """(where, manifest path) for every registration of ``b`` that exists."""
-    out: list[tuple[str, Path]] = []
-    if platform.os == "windows":
-        if platform.registry is not None:
-            for hive in ("HKCU", "HKLM"):
-                value = platform.registry.get_default(hive, b.registry_key())
-                if value:
-                    out.append((f"{hive}\\{b.registry_key()}", Path(value)))
-        return out
-    candidates = [("user", b.user_dir(platform)), ("system", b.system_dir(platform))]
-    app = b.flatpak_dir(platform)
-    if app is not None and b.flatpak is not None:
-        candidates.append(("flatpak", app / b.flatpak.manifest_dir))
-    for where, d in candidates:
-        if d is not None and (d / MANIFEST_FILE).exists():
-            out.append((where, d / MANIFEST_FILE))
+def registered(platform: Platform, b: Browser) -> list[tuple[Location, Path]]:
+    """(location, manifest path) for every place ``b`` reads that holds a registration."""
+    out: list[tuple[Location, Path]] = []
+    for loc in locations(platform, b):
+        if loc.registry is not None:
+            value = platform.registry.get_default(*loc.registry) if platform.registry else None
+            if value:
+                out.append((loc, Path(value)))
+        elif loc.manifest.exists():
+            out.append((loc, loc.manifest))
     return out
+
+
+def browser_env(environ: Mapping[str, str]) -> dict[str, str]:
+    """The minimal environment a browser started from a desktop gives the host."""
+    env = {k: environ[k] for k in KEPT_ENV if k in environ}
+    env.update({k: v for k, v in environ.items() if k.startswith("TUCKAWAY_")})
+    env["PATH"] = BROWSER_PATH
+    return env
 
 
 def browser_args(b: Browser, platform: Platform, manifest_path: Path) -> list[str]:
     """The arguments ``b`` passes to the host it starts."""
-    from tuckaway.ids import CHROME_ORIGIN, GECKO_EXTENSION_ID
-
     if b.family == "chrome":
         args = [CHROME_ORIGIN]
         if platform.os == "windows":
@@ -155,104 +175,98 @@ def _says(b: Browser, what: str) -> str:
     return f"the extension sees '{texts[(b.family, what)]}'"
 
 
-def check_browser(platform: Platform, b: Browser, timeout: float = HELLO_TIMEOUT_S) -> list[Check]:
-    reinstall = f"tuckaway install --browser {b.key}"
-    found = _locations(platform, b)
-    present = b.detected(platform) or b.flatpak_dir(platform) is not None
+def check_browser(
+    platform: Platform,
+    b: Browser,
+    timeout: float = HELLO_TIMEOUT_S,
+    env: Mapping[str, str] | None = None,
+) -> list[Check]:
+    """Every registration of ``b``: one check each; or why there is none."""
+    found = registered(platform, b)
     snap = snap_advice(platform, b)
     # A Chrome-family Snap cannot start the host at all: say why, not "not registered".
-    snap_checks = (
+    checks = (
         [] if snap is None else [Check(b.key, "info" if b.family == "firefox" else "warn", snap)]
     )
     if not found:
-        if present:
-            return [
-                Check(
-                    b.key,
-                    "fail",
-                    f"{b.label}: {HOST_NAME} is not registered, so {_says(b, 'not_found')}",
-                    reinstall,
-                ),
-                *snap_checks,
-            ]
-        return snap_checks or [Check(b.key, "info", f"{b.label}: not found on this machine")]
-    checks: list[Check] = list(snap_checks)
-    for where, manifest_path in found:
-        label = f"{b.label} ({where})"
-        try:
-            manifest = json.loads(manifest_path.read_text("utf-8"))
-        except FileNotFoundError:
-            checks.append(
-                Check(
-                    b.key,
-                    "fail",
-                    f"{label}: the registry names {manifest_path}, which is missing",
-                    reinstall,
-                )
-            )
-            continue
-        except (OSError, ValueError) as exc:
-            checks.append(
-                Check(b.key, "fail", f"{label}: cannot read {manifest_path}: {exc}", reinstall)
-            )
-            continue
-        problems = manifest_problems(manifest, b.family)
-        if problems:
-            checks.append(
-                Check(b.key, "fail", f"{label}: {manifest_path}: " + "; ".join(problems), reinstall)
-            )
-            continue
-        path = Path(manifest["path"])
-        if not path.is_file():
-            checks.append(
-                Check(
-                    b.key,
-                    "fail",
-                    f"{label}: the manifest names {path}, which does not exist "
-                    f"({_says(b, 'exited')})",
-                    f"{reinstall}  (after reinstalling Tuckaway if it was removed)",
-                )
-            )
-            continue
-        if platform.os != "windows" and not os.access(path, os.X_OK):
-            checks.append(
-                Check(b.key, "fail", f"{label}: {path} is not executable", f"chmod +x '{path}'")
-            )
-            continue
-        if where == "flatpak":
-            checks.append(_check_flatpak(platform, b, label, path))
-            continue
-        if platform.os == "windows" and sys.platform != "win32":
-            checks.append(Check(b.key, "ok", f"{label}: {manifest_path} -> {path}"))
-            continue
-        reply, why = probe_hello([str(path), *browser_args(b, platform, manifest_path)], timeout)
-        if reply is None:
-            checks.append(
-                Check(
-                    b.key,
-                    "fail",
-                    f"{label}: {path} did not answer hello when started as {b.label} starts "
-                    f"it: {why} ({_says(b, 'exited')})",
-                    f"run `{path} --version` to see it start, and read the log "
-                    "(`tuckaway status` shows where); then " + reinstall,
-                )
-            )
-            continue
-        result = reply.get("result", {})
-        checks.append(
-            Check(
-                b.key,
-                "ok",
-                f"{label}: {manifest_path} -> {path}; answers hello "
-                f"(version {result.get('version')}, {reply['_elapsed_s']:.2f}s)",
-            )
-        )
+        if found_by(platform, b) is not None and not (snap and b.family == "chrome"):
+            message = f"{b.label}: {HOST_NAME} is not registered, so {_says(b, 'not_found')}"
+            return [Check(b.key, "fail", message, f"tuckaway install --browser {b.key}"), *checks]
+        return checks or [Check(b.key, "info", f"{b.label}: not found on this machine")]
+    run_env = browser_env(os.environ if env is None else env)
+    for loc, manifest_path in found:
+        checks.append(check_location(platform, b, loc, manifest_path, timeout, run_env))
     return checks
 
 
-def _check_flatpak(platform: Platform, b: Browser, label: str, wrapper: Path) -> Check:
-    from tuckaway.browsers.install import FLATPAK_PERMISSION, flatpak_can_spawn
+def check_location(
+    platform: Platform,
+    b: Browser,
+    loc: Location,
+    manifest_path: Path,
+    timeout: float,
+    env: dict[str, str],
+) -> Check:
+    """One registration: the manifest, the program it names, and a hello through it."""
+    label = f"{b.label} ({loc.where})"
+    reinstall = f"tuckaway install --browser {b.key}"
+    try:
+        manifest = read_manifest(manifest_path)
+    except FileNotFoundError:
+        message = f"{label}: the registry names {manifest_path}, which is missing"
+        return Check(b.key, "fail", message, reinstall)
+    except (OSError, ValueError) as exc:
+        message = f"{label}: {manifest_path} is not valid JSON ({exc})"
+        return Check(b.key, "fail", message, reinstall)
+    problems = manifest_problems(manifest, b.family)
+    if problems:
+        return Check(b.key, "fail", f"{label}: {manifest_path}: " + "; ".join(problems), reinstall)
+    path = Path(manifest["path"])
+    if not path.is_file():
+        message = f"{label}: the manifest names {path}, which does not exist ({_says(b, 'exited')})"
+        return Check(
+            b.key, "fail", message, f"{reinstall}  (after reinstalling Tuckaway if it was removed)"
+        )
+    if platform.os != "windows" and not os.access(path, os.X_OK):
+        return Check(b.key, "fail", f"{label}: {path} is not executable", f"chmod +x '{path}'")
+    if loc.variant == "flatpak" and _is_spawn_wrapper(path):
+        return _check_flatpak(platform, b, label, path)
+    if platform.os == "windows" and sys.platform != "win32":
+        return Check(b.key, "ok", f"{label}: {manifest_path} -> {path}")
+    reply, why = probe_hello([str(path), *browser_args(b, platform, manifest_path)], timeout, env)
+    if reply is None:
+        message = (
+            f"{label}: {path} did not answer hello when started as {b.label} starts "
+            f"it (PATH={BROWSER_PATH}): {why} ({_says(b, 'exited')})"
+        )
+        fix = (
+            f"run `{path} --version` to see it start, and read the log "
+            "(`tuckaway status` shows where); then " + reinstall
+        )
+        return Check(b.key, "fail", message, fix)
+    version = reply.get("result", {}).get("version")
+    if version != __version__:
+        message = (
+            f"{label}: {path} is version {version}, not {__version__} (a stale copy or an "
+            "older install)"
+        )
+        return Check(b.key, "fail", message, reinstall)
+    return Check(
+        b.key,
+        "ok",
+        f"{label}: {manifest_path} -> {path}; answers hello "
+        f"(version {version}, {reply['_elapsed_s']:.2f}s)",
+    )
 
+
+def _is_spawn_wrapper(path: Path) -> bool:
+    try:
+        return b"flatpak-spawn --host" in path.read_bytes()[:512]
+    except OSError:
+        return False
+
+
+def _check_flatpak(platform: Platform, b: Browser, label: str, wrapper: Path) -> Check:
     assert b.flatpak is not None
     app_id = b.flatpak.app_id
     if not flatpak_can_spawn(platform, app_id):
@@ -269,8 +283,6 @@ def _check_flatpak(platform: Platform, b: Browser, label: str, wrapper: Path) ->
 
 
 def check_keyring(linked: bool, timeout: float = 5.0) -> Check:
-    from tuckaway.accounts.credentials import KEYRING_SERVICE, KeyringUnavailable, keyring_backend
-
     try:
         backend = keyring_backend()
     except KeyringUnavailable as exc:
@@ -307,9 +319,6 @@ def check_keyring(linked: bool, timeout: float = 5.0) -> Check:
 
 
 def check_service(url: str, timeout: float = SERVICE_TIMEOUT_S) -> Check:
-    import urllib.error
-    import urllib.request
-
     req = urllib.request.Request(url.rstrip("/") + "/v3/get", method="GET")  # noqa: S310
     started = time.monotonic()
     try:
@@ -355,7 +364,7 @@ def run(
 ) -> list[Check]:
     checks: list[Check] = []
     for b in browsers:
-        checks.extend(check_browser(platform, b, timeout))
+        checks.extend(check_browser(platform, b, timeout, env))
     if all(c.status == "info" for c in checks):
         checks.append(
             Check(
@@ -370,8 +379,6 @@ def run(
     linked = False
     counts: dict[str, int] = {}
     if settings.paths.db_path.exists():
-        from tuckaway.context import Context
-
         ctx = Context(settings)
         try:
             accounts = ctx.accounts()
@@ -394,46 +401,3 @@ def run(
         checks.append(Check("service", "info", "service: none linked (saves go to the local list)"))
     checks.append(check_queue(counts))
     return checks
-
-
-# -- the command ----------------------------------------------------------------------------
-
-_MARK = {"ok": "ok  ", "warn": "warn", "fail": "FAIL", "info": " -  "}
-
-
-def add_commands(sub: Any) -> None:
-    p = sub.add_parser(
-        "doctor",
-        help="check the browser registrations, the host, the keyring and the service",
-        description="Check every browser's registration (and start the host the way that "
-        "browser does), the keyring, the service and the queue. Each problem comes with "
-        "its fix; the exit status is 1 when something is broken.",
-    )
-    p.add_argument("--browser", "-b", action="append", default=[], metavar="NAME")
-    p.add_argument(
-        "--timeout",
-        type=float,
-        default=HELLO_TIMEOUT_S,
-        metavar="SECONDS",
-        help=f"how long to wait for the host's hello (default {HELLO_TIMEOUT_S:g})",
-    )
-    p.add_argument("--json", action="store_true", help="print the checks as JSON")
-    p.set_defaults(func=cmd_doctor)
-
-
-def cmd_doctor(args: Any) -> int:
-    from tuckaway.browsers.install import browser
-
-    platform = Platform.current()
-    chosen = [browser(n) for n in args.browser] or list(BROWSERS)
-    checks = run(platform, args.settings, chosen, timeout=args.timeout)
-    broken = any(c.status == "fail" for c in checks)
-    if args.json:
-        print(json.dumps({"ok": not broken, "checks": [c.to_json() for c in checks]}, indent=2))
-        return 1 if broken else 0
-    for c in checks:
-        print(f"{_MARK[c.status]}  {c.message}")
-        if c.fix:
-            print(f"      fix: {c.fix}")
-    print("something is broken: see the fixes above" if broken else "all good")
-    return 1 if broken else 0

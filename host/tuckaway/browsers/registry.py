@@ -1,7 +1,8 @@
 """A small interface to the Windows registry, for native-messaging host keys.
 
 Browsers on Windows find a host through a registry key whose default value is
-the manifest's path (``HKCU`` for one user, ``HKLM`` for all). Install and
+the manifest's path (``HKCU`` for one user, ``HKLM`` for all, in both its
+64-bit and 32-bit views: ``HKLM`` and ``HKLM32`` here). Install and
 doctor only need three things: set a key's default value, read it, delete the
 key. :class:`WinRegistry` does them with ``winreg`` (Windows only);
 :class:`MemoryRegistry` keeps them in a dict, for tests on any OS.
@@ -12,7 +13,7 @@ from __future__ import annotations
 import sys
 from typing import Protocol
 
-HIVES = ("HKCU", "HKLM")
+HIVES = ("HKCU", "HKLM", "HKLM32")  # HKLM32: the 32-bit view (WOW6432Node)
 
 
 class Registry(Protocol):
@@ -46,36 +47,37 @@ class MemoryRegistry:
 
 
 if sys.platform == "win32":  # pragma: no cover - exercised on Windows only
+    import winreg
 
     class WinRegistry:
-        """The real registry (``winreg``)."""
+        """The real registry (``winreg``); HKLM and HKLM32 are its 64-bit and 32-bit views."""
 
-        def _hive(self, hive: str) -> int:
-            import winreg
-
-            return {"HKCU": winreg.HKEY_CURRENT_USER, "HKLM": winreg.HKEY_LOCAL_MACHINE}[hive]
+        def _open(self, hive: str) -> tuple[int, int]:
+            views = {
+                "HKCU": (winreg.HKEY_CURRENT_USER, 0),
+                "HKLM": (winreg.HKEY_LOCAL_MACHINE, winreg.KEY_WOW64_64KEY),
+                "HKLM32": (winreg.HKEY_LOCAL_MACHINE, winreg.KEY_WOW64_32KEY),
+            }
+            return views[hive]
 
         def set_default(self, hive: str, key: str, value: str) -> None:
-            import winreg
-
-            with winreg.CreateKeyEx(self._hive(hive), key, 0, winreg.KEY_WRITE) as handle:
+            root, view = self._open(hive)
+            with winreg.CreateKeyEx(root, key, 0, winreg.KEY_WRITE | view) as handle:
                 winreg.SetValueEx(handle, "", 0, winreg.REG_SZ, value)
 
         def get_default(self, hive: str, key: str) -> str | None:
-            import winreg
-
+            root, view = self._open(hive)
             try:
-                with winreg.OpenKey(self._hive(hive), key) as handle:
+                with winreg.OpenKey(root, key, 0, winreg.KEY_READ | view) as handle:
                     value, _kind = winreg.QueryValueEx(handle, "")
             except OSError:
                 return None
             return str(value)
 
         def delete_key(self, hive: str, key: str) -> bool:
-            import winreg
-
+            root, view = self._open(hive)
             try:
-                winreg.DeleteKey(self._hive(hive), key)
+                winreg.DeleteKeyEx(root, key, view or winreg.KEY_WOW64_64KEY)
             except OSError:
                 return False
             return True

@@ -14,8 +14,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 from tuckaway import __version__
-from tuckaway.browsers import doctor, install
-from tuckaway.cli import accounts, commands, imports, serve, sync
+from tuckaway.cli import accounts, browsers, commands, imports, serve, sync
 from tuckaway.cli.common import Subparsers
 from tuckaway.errors import TuckawayError
 from tuckaway.logs import setup
@@ -27,8 +26,7 @@ _COMMANDS: tuple[Callable[[Subparsers], None], ...] = (
     accounts.add_commands,
     sync.add_commands,
     imports.add_commands,
-    install.add_commands,
-    doctor.add_commands,
+    browsers.add_commands,
 )
 
 log = logging.getLogger("tuckaway.cli.main")
