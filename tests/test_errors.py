@@ -8,7 +8,7 @@ import pytest
 
 from tuckaway import errors
 from tuckaway.errors import CODES, ConfigError, Internal, RateLimited, TuckawayError
-from tuckaway.wire.protocol import ErrorCode
+from tuckaway.wire.results import ErrorCode
 
 
 def test_the_code_table_is_the_schemas_list_of_error_codes() -> None:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from tuckaway.errors import InvalidMessage, InvalidRequest
-from tuckaway.wire.protocol import OPS, RESULTS, json_schema, parse_request
+from tuckaway.wire.protocol import OPS, RESULTS, parse_request
+from tuckaway.wire.schema import json_schema
 
 
 def fields_of(message: object) -> list[dict[str, str]]:

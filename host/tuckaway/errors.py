@@ -145,7 +145,7 @@ class ConfigError(TuckawayError):
     code = "config_error"
 
 
-#: code -> class: the one table of PROTOCOL.md's error codes (``wire.protocol.ErrorCode``
+#: code -> class: the one table of PROTOCOL.md's error codes (``wire.results.ErrorCode``
 #: lists the same codes for the schema; a test keeps the two equal)
 CODES: dict[str, type[TuckawayError]] = {
     error_class.code: error_class

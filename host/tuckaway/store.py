@@ -18,11 +18,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tuckaway.db import transaction
-from tuckaway.services.pocket.actions import ITEM_OPS
+from tuckaway.services.pocket.actions import ACTIONS
+from tuckaway.services.pocket.actions import ITEM_ACTIONS as ITEM_ACTIONS  # for serve
 
 UNREAD, ARCHIVED, DELETED = 0, 1, 2
-ITEM_ACTIONS = ITEM_OPS  # Pocket names its item actions as the protocol names the ops
-ACTIONS = ITEM_ACTIONS | {"add", "tag_rename", "tag_delete"}
 
 
 class StoreError(Exception):

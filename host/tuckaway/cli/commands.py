@@ -16,7 +16,8 @@ from tuckaway.context import Context
 from tuckaway.delivery.batcher import Batcher, submit
 from tuckaway.delivery.outbox import Entry
 from tuckaway.errors import InvalidRequest
-from tuckaway.wire.protocol import json_schema, parse_request
+from tuckaway.wire.protocol import parse_request
+from tuckaway.wire.schema import json_schema
 
 
 def add_commands(sub: Subparsers) -> None:

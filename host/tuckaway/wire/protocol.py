@@ -1,17 +1,19 @@
-"""The wire contract (PROTOCOL.md) as pydantic v2 models.
+"""The wire contract's requests (PROTOCOL.md) as pydantic v2 models: THE list of ops.
 
 Requests form one discriminated union on ``op``; every model forbids unknown
-fields. :func:`parse_request` turns a decoded JSON value into a request model
-or raises :class:`~tuckaway.errors.InvalidMessage` /
-:class:`~tuckaway.errors.InvalidRequest` with ``fields`` that say where and why.
-Result and event models exist for the JSON Schema (``tuckaway schema``) that
-the extension's tests validate against.
+fields and says, as class attributes, whether it is a write, which service
+does it and which result model (:mod:`tuckaway.wire.results`) answers it.
+Every other list of ops (``OPS``, ``WRITE_OPS``, ``ITEM_OPS``, ``RESULTS``,
+the schema's, the dispatcher's) is derived from the union here.
+:func:`parse_request` turns a decoded JSON value into a request model or raises
+:class:`~tuckaway.errors.InvalidMessage` / :class:`~tuckaway.errors.InvalidRequest`
+with ``fields`` that say where and why.
 """
 
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal, get_args
 from urllib.parse import urlsplit
 
 from pydantic import (
@@ -28,14 +30,25 @@ from pydantic import (
 )
 
 from tuckaway.errors import InvalidMessage, InvalidRequest
-from tuckaway.services.pocket.actions import ITEM_OPS, LIST_OPS
+from tuckaway.wire.results import (
+    BookmarkResult,
+    BookmarksResult,
+    EditableSetting,
+    EmptyResult,
+    HelloResult,
+    ItemResult,
+    LoginResult,
+    LogoutResult,
+    LookupResult,
+    SaveResult,
+    SettingsResult,
+    TagsResult,
+)
 
 MAX_URL = 8192
 MAX_TAG = 100
 MAX_TAGS = 100
 MAX_TITLE = 2000
-
-WRITE_OPS = frozenset({*LIST_OPS, "bookmark", "unbookmark"})
 #: whitespace (Unicode's, as ``str.isspace``) and control characters: never in a saved url
 _URL_FORBIDDEN = re.compile(r"[\s\x00-\x1f\x7f]")
 
@@ -93,14 +106,26 @@ RequestId = Annotated[StrictStr, Field(min_length=1, max_length=64)] | StrictInt
 TagList = Annotated[list[Tag], Field(max_length=MAX_TAGS)]
 
 
+Service = Literal["list", "mastodon"]
+
+
 class _Request(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+    #: the model of the reply's ``result``
+    result: ClassVar[type[BaseModel]]
+    #: recorded in the outbox first, answered once delivered (PROTOCOL.md's "W")
+    write: ClassVar[bool] = False
+    #: who does it: the host itself (None), the reading list (local or Pocket), Mastodon
+    handled_by: ClassVar[Service | None] = None
+    #: the field a whole-request rule ("exactly one of ...") is reported on
+    rule_field: ClassVar[str] = ""
 
     id: RequestId
 
     @property
     def is_write(self) -> bool:
-        return getattr(self, "op", "") in WRITE_OPS
+        return self.write
 
     def payload(self) -> dict[str, Any]:
         """The op's fields, without ``id`` and ``op``, unset optionals left out."""
@@ -112,7 +137,13 @@ def _exactly_one(*names: str) -> dict[str, Any]:
 
 
 class _ItemTarget(_Request):
+    """A write on one reading-list item, named by ``item_id`` or ``url``."""
+
     model_config = ConfigDict(json_schema_extra=_exactly_one("item_id", "url"))
+    result = ItemResult
+    write = True
+    handled_by = "list"
+    rule_field = "url"
 
     item_id: TextId | None = None
     url: WebUrl | None = None
@@ -124,14 +155,38 @@ class _ItemTarget(_Request):
         return self
 
 
+class _StatusTarget(_Request):
+    """A Mastodon status, named by ``status_url`` or ``status_id``."""
+
+    model_config = ConfigDict(json_schema_extra=_exactly_one("status_url", "status_id"))
+    result = BookmarkResult
+    handled_by = "mastodon"
+    rule_field = "status_url"
+
+    status_url: WebUrl | None = None
+    status_id: TextId | None = None
+
+    @model_validator(mode="after")
+    def _one_status(self) -> _StatusTarget:
+        if (self.status_url is None) == (self.status_id is None):
+            raise ValueError("give exactly one of status_url or status_id")
+        return self
+
+
 class Hello(_Request):
     """Who is there: name, version, backend, accounts, queued writes."""
+
+    result = HelloResult
 
     op: Literal["hello"]
 
 
 class Save(_Request):
     """Save a page (W)."""
+
+    result = SaveResult
+    write = True
+    handled_by = "list"
 
     op: Literal["save"]
     url: WebUrl
@@ -155,6 +210,10 @@ class TagsAction(_ItemTarget):
 class TagRename(_Request):
     """Rename a tag on every item (W)."""
 
+    result = EmptyResult
+    write = True
+    handled_by = "list"
+
     op: Literal["tag_rename"]
     old_tag: Tag
     new_tag: Tag
@@ -163,12 +222,18 @@ class TagRename(_Request):
 class TagDelete(_Request):
     """Delete a tag from every item (W)."""
 
+    result = EmptyResult
+    write = True
+    handled_by = "list"
+
     op: Literal["tag_delete"]
     tag: Tag
 
 
 class Lookup(_Request):
     """Is this url saved, and in what state."""
+
+    result = LookupResult
 
     op: Literal["lookup"]
     url: WebUrl
@@ -177,44 +242,31 @@ class Lookup(_Request):
 class Tags(_Request):
     """Known tag names for completion."""
 
+    result = TagsResult
+
     op: Literal["tags"]
     prefix: Annotated[StrictStr, Field(max_length=MAX_TAG)] | None = None
 
 
-class BookmarkAction(_Request):
+class BookmarkAction(_StatusTarget):
     """bookmark, unbookmark a Mastodon status (W)."""
 
-    model_config = ConfigDict(json_schema_extra=_exactly_one("status_url", "status_id"))
+    write = True
 
     op: Literal["bookmark", "unbookmark"]
-    status_url: WebUrl | None = None
-    status_id: TextId | None = None
-
-    @model_validator(mode="after")
-    def _one_status(self) -> BookmarkAction:
-        if (self.status_url is None) == (self.status_id is None):
-            raise ValueError("give exactly one of status_url or status_id")
-        return self
 
 
-class BookmarkState(_Request):
+class BookmarkState(_StatusTarget):
     """Whether a Mastodon status is bookmarked (read; the popup's toggle asks)."""
 
-    model_config = ConfigDict(json_schema_extra=_exactly_one("status_url", "status_id"))
-
     op: Literal["bookmark_state"]
-    status_url: WebUrl | None = None
-    status_id: TextId | None = None
-
-    @model_validator(mode="after")
-    def _one_status(self) -> BookmarkState:
-        if (self.status_url is None) == (self.status_id is None):
-            raise ValueError("give exactly one of status_url or status_id")
-        return self
 
 
 class Bookmarks(_Request):
     """One page of the user's Mastodon bookmarks."""
+
+    result = BookmarksResult
+    handled_by = "mastodon"
 
     op: Literal["bookmarks"]
     limit: Annotated[StrictInt, Field(ge=1, le=40)] = 20
@@ -231,6 +283,8 @@ class Login(_Request):
             "else": {"not": {"required": ["instance"]}},
         }
     )
+    result = LoginResult
+    rule_field = "instance"
 
     op: Literal["login"]
     service: Literal["pocket", "mastodon"]
@@ -248,6 +302,8 @@ class Login(_Request):
 class Logout(_Request):
     """Forget an account's token."""
 
+    result = LogoutResult
+
     op: Literal["logout"]
     service: Literal["pocket", "mastodon"]
 
@@ -255,16 +311,16 @@ class Logout(_Request):
 class SettingsGet(_Request):
     """The host settings the options page edits, and where each comes from."""
 
+    result = SettingsResult
+
     op: Literal["settings"]
-
-
-EditableSetting = Literal[
-    "pocket_url", "pocket_consumer_key", "batch_quiet_ms", "batch_max_delay_ms", "batch_max_actions"
-]
 
 
 class SettingsSet(_Request):
     """Change host settings in config.toml (``reset`` removes keys: back to the defaults)."""
+
+    result = SettingsResult
+    rule_field = "reset"
 
     op: Literal["settings_set"]
     pocket_url: WebUrl | None = None
@@ -306,36 +362,48 @@ Request = Annotated[
     | SettingsSet,
     Field(discriminator="op"),
 ]
-OPS: tuple[str, ...] = (
-    "hello",
-    "save",
-    "archive",
-    "readd",
-    "favorite",
-    "unfavorite",
-    "delete",
-    "tags_add",
-    "tags_remove",
-    "tags_replace",
-    "tags_clear",
-    "tag_rename",
-    "tag_delete",
-    "lookup",
-    "tags",
-    "bookmark",
-    "unbookmark",
-    "bookmark_state",
-    "bookmarks",
-    "login",
-    "logout",
-    "settings",
-    "settings_set",
-)
-
-_adapter: TypeAdapter[Any] | None = None
 
 
-def _request_adapter() -> TypeAdapter[Any]:
+def ops_of(model: type[_Request]) -> tuple[str, ...]:
+    """The op names a request model stands for (its ``op`` literal)."""
+    return get_args(model.model_fields["op"].annotation)
+
+
+#: the request models, in the union's order
+REQUEST_MODELS: tuple[type[_Request], ...] = get_args(get_args(Request)[0])
+#: op -> its request model
+MODELS: dict[str, type[_Request]] = {op: m for m in REQUEST_MODELS for op in ops_of(m)}
+OPS: tuple[str, ...] = tuple(MODELS)
+WRITE_OPS = frozenset(op for op, m in MODELS.items() if m.write)
+#: writes on one item, named by item_id or url
+ITEM_OPS = frozenset(op for op, m in MODELS.items() if issubclass(m, _ItemTarget))
+#: the reading list's writes (each one Pocket action)
+LIST_OPS = frozenset(op for op in WRITE_OPS if MODELS[op].handled_by == "list")
+#: write op -> its service ("list": the reading list, local or Pocket)
+WRITE_SERVICE: dict[str, Service] = {
+    op: m.handled_by for op, m in MODELS.items() if m.write and m.handled_by is not None
+}
+#: read op a service answers -> the service whose account it needs
+READ_SERVICE: dict[str, Service] = {
+    op: m.handled_by for op, m in MODELS.items() if not m.write and m.handled_by is not None
+}
+
+
+def _results() -> dict[str, type[BaseModel]]:
+    missing = [m.__name__ for m in REQUEST_MODELS if not hasattr(m, "result")]
+    if missing:
+        raise TypeError(f"request models without a result model: {', '.join(missing)}")
+    return {op: m.result for op, m in MODELS.items()}
+
+
+#: op -> the model of its reply's ``result``
+RESULTS: dict[str, type[BaseModel]] = _results()
+
+_adapter: TypeAdapter[Request] | None = None
+
+
+def request_adapter() -> TypeAdapter[Request]:
+    """The union's validator, built on first use (it costs more than the models)."""
     global _adapter
     if _adapter is None:
         _adapter = TypeAdapter(Request)
@@ -356,7 +424,7 @@ def request_id(message: Any) -> str | int | None:
     return None
 
 
-def parse_request(message: Any) -> Any:
+def parse_request(message: Any) -> Request:
     """Validate one decoded message; returns the request model.
 
     Raises InvalidMessage (not an object, no usable id) or InvalidRequest.
@@ -370,7 +438,7 @@ def parse_request(message: Any) -> Any:
         msg = "missing op" if op is None else f"unknown op {op!r}"
         raise InvalidRequest(f"{msg}; known ops: {', '.join(OPS)}", [{"loc": "op", "msg": msg}])
     try:
-        return _request_adapter().validate_python(message)
+        return request_adapter().validate_python(message)
     except ValidationError as exc:
         fields = [
             {"loc": _loc(err["loc"], op), "msg": _msg(err)} for err in exc.errors(include_url=False)
@@ -379,24 +447,13 @@ def parse_request(message: Any) -> Any:
         raise InvalidRequest(f"invalid {op} request: {summary}", fields) from None
 
 
-#: where a whole-request rule (exactly one of ..., instance for mastodon) is reported
-_REQUEST_RULE_LOC = {
-    **dict.fromkeys(ITEM_OPS, "url"),
-    "settings_set": "reset",
-    "bookmark": "status_url",
-    "unbookmark": "status_url",
-    "bookmark_state": "status_url",
-    "login": "instance",
-}
-
-
 def _loc(loc: tuple[int | str, ...], op: str) -> str:
     parts = list(loc)
     if parts and parts[0] == op:
         parts = parts[1:]
     parts = [p for p in parts if not (isinstance(p, str) and p.startswith("function-"))]
     if not parts:  # a model validator: name the field the rule is about
-        return _REQUEST_RULE_LOC.get(op, "")
+        return MODELS[op].rule_field
     return ".".join(str(p) for p in parts)
 
 
@@ -419,249 +476,3 @@ def _json_kind(value: Any) -> str:
     if isinstance(value, str):
         return "a string"
     return type(value).__name__
-
-
-# -- replies, events (for the schema and for tests) ------------------------
-
-
-class _Out(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class PocketAccount(_Out):
-    linked: bool
-    username: str | None = None
-
-
-class MastodonAccount(_Out):
-    linked: bool
-    instance: str | None = None
-    acct: str | None = None
-
-
-class Accounts(_Out):
-    pocket: PocketAccount
-    mastodon: MastodonAccount
-
-
-class HelloResult(_Out):
-    name: Literal["tuckaway"]
-    version: str
-    protocol: Literal[1]
-    backend: Literal["local", "pocket"]
-    accounts: Accounts
-    pending: int
-
-
-class SaveResult(_Out):
-    item_id: str
-    url: str
-    item: dict[str, Any]
-
-
-class ItemResult(_Out):
-    item_id: str
-
-
-class EmptyResult(_Out):
-    pass
-
-
-class LookupResult(_Out):
-    saved: bool
-    item_id: str | None
-    status: Literal["unread", "archived"] | None
-    favorite: bool
-    tags: list[str]
-    pending: int
-
-
-class TagsResult(_Out):
-    tags: list[str]
-
-
-class BookmarkResult(_Out):
-    status_id: str
-    url: str | None
-    bookmarked: bool
-
-
-class StatusSummary(_Out):
-    id: str
-    url: str | None
-    created_at: str
-    acct: str
-    text: str
-
-
-class BookmarksResult(_Out):
-    statuses: list[StatusSummary]
-    next_max_id: str | None
-
-
-class LoginResult(_Out):
-    linked: bool
-    username: str | None = None
-
-
-class LogoutResult(_Out):
-    linked: Literal[False]
-
-
-class SettingsValues(_Out):
-    pocket_url: str
-    pocket_consumer_key_set: bool
-    batch_quiet_ms: int
-    batch_max_delay_ms: int
-    batch_max_actions: int
-
-
-class SettingsResult(_Out):
-    values: SettingsValues
-    sources: dict[EditableSetting, Literal["default", "config", "environment"]]
-    config_file: str
-
-
-class FieldError(_Out):
-    loc: str
-    msg: str
-
-
-ErrorCode = Literal[
-    "invalid_message",
-    "message_too_large",
-    "invalid_request",
-    "not_linked",
-    "auth_failed",
-    "action_failed",
-    "unknown_item",
-    "not_found",
-    "auth_timeout",
-    "internal",
-    "rate_limited",
-    "unavailable",
-    "config_error",
-]
-
-
-class ErrorBody(_Out):
-    code: ErrorCode
-    message: str
-    fields: list[FieldError] | None = None
-    retry_after: float | None = None
-
-
-class OkReply(_Out):
-    id: str | int
-    ok: Literal[True]
-    result: dict[str, Any]
-
-
-class ErrorReply(_Out):
-    id: str | int | None
-    ok: Literal[False]
-    error: ErrorBody
-
-
-class QueuedEvent(_Out):
-    id: str | int
-    event: Literal["queued"]
-
-
-class RetryingEvent(_Out):
-    id: str | int
-    event: Literal["retrying"]
-    reason: Literal["unavailable", "rate_limited"]
-    retry_after: float | None
-
-
-class AuthorizeEvent(_Out):
-    id: str | int
-    event: Literal["authorize"]
-    url: str
-
-
-RESULTS: dict[str, type[BaseModel]] = {
-    "hello": HelloResult,
-    "save": SaveResult,
-    "archive": ItemResult,
-    "readd": ItemResult,
-    "favorite": ItemResult,
-    "unfavorite": ItemResult,
-    "delete": ItemResult,
-    "tags_add": ItemResult,
-    "tags_remove": ItemResult,
-    "tags_replace": ItemResult,
-    "tags_clear": ItemResult,
-    "tag_rename": EmptyResult,
-    "tag_delete": EmptyResult,
-    "lookup": LookupResult,
-    "tags": TagsResult,
-    "bookmark": BookmarkResult,
-    "unbookmark": BookmarkResult,
-    "bookmark_state": BookmarkResult,
-    "bookmarks": BookmarksResult,
-    "login": LoginResult,
-    "logout": LogoutResult,
-    "settings": SettingsResult,
-    "settings_set": SettingsResult,
-}
-
-
-def json_schema() -> dict[str, Any]:
-    """The whole protocol as one JSON Schema document (``tuckaway schema``)."""
-    from pydantic.json_schema import models_json_schema
-
-    models: list[tuple[Any, Literal["validation", "serialization"]]] = [
-        (m, "validation")
-        for m in (
-            Hello,
-            Save,
-            ItemAction,
-            TagsAction,
-            TagRename,
-            TagDelete,
-            Lookup,
-            Tags,
-            BookmarkAction,
-            BookmarkState,
-            Bookmarks,
-            Login,
-            Logout,
-            SettingsGet,
-            SettingsSet,
-            OkReply,
-            ErrorReply,
-            QueuedEvent,
-            RetryingEvent,
-            AuthorizeEvent,
-            *dict.fromkeys(RESULTS.values()),
-        )
-    ]
-    _, top = models_json_schema(models, ref_template="#/$defs/{model}")
-    request_schema = _request_adapter().json_schema(ref_template="#/$defs/{model}")
-    defs = dict(top.get("$defs", {}))
-    defs.update(request_schema.pop("$defs", {}))
-    return {
-        "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "title": "Tuckaway native-messaging protocol",
-        "description": "Requests (oneOf on op), replies, events and per-op results. Protocol 1.",
-        "protocol": 1,
-        "write_ops": sorted(WRITE_OPS),
-        "$defs": defs,
-        "properties": {
-            "request": request_schema,
-            "reply": {"oneOf": [{"$ref": "#/$defs/OkReply"}, {"$ref": "#/$defs/ErrorReply"}]},
-            "event": {
-                "oneOf": [
-                    {"$ref": "#/$defs/QueuedEvent"},
-                    {"$ref": "#/$defs/RetryingEvent"},
-                    {"$ref": "#/$defs/AuthorizeEvent"},
-                ]
-            },
-            "results": {
-                "type": "object",
-                "properties": {op: {"$ref": f"#/$defs/{m.__name__}"} for op, m in RESULTS.items()},
-            },
-        },
-    }

@@ -10,22 +10,12 @@ from __future__ import annotations
 import time
 from typing import Any
 
-#: ops on one item (named by item_id or url); also Pocket's action names for them
-ITEM_OPS = frozenset(
-    {
-        "archive",
-        "readd",
-        "favorite",
-        "unfavorite",
-        "delete",
-        "tags_add",
-        "tags_remove",
-        "tags_replace",
-        "tags_clear",
-    }
-)
-#: the reading list's write ops (PROTOCOL.md), each one Pocket action
-LIST_OPS = frozenset({"save", *ITEM_OPS, "tag_rename", "tag_delete"})
+from tuckaway.wire.protocol import ITEM_OPS, LIST_OPS
+
+#: Pocket's ``/v3/send`` action names for the reading list's writes: the op names, but ``add``
+ACTIONS = frozenset("add" if op == "save" else op for op in LIST_OPS)
+#: the actions on one item (named by item_id or url)
+ITEM_ACTIONS = ITEM_OPS
 
 
 def to_action(op: str, payload: dict[str, Any], now: int | None = None) -> dict[str, Any]:

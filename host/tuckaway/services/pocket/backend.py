@@ -43,8 +43,9 @@ from typing import TYPE_CHECKING, Any
 from tuckaway.accounts.credentials import KeyringUnavailable, keyring_message
 from tuckaway.errors import ActionFailed, NotLinked, UnknownItem
 from tuckaway.services.base import Defer, Done, Failed, Hold, Outcome, Retry, Write
-from tuckaway.services.pocket.actions import ITEM_OPS, to_action
+from tuckaway.services.pocket.actions import to_action
 from tuckaway.store import StoreError
+from tuckaway.wire.protocol import ITEM_OPS
 
 if TYPE_CHECKING:
     from tuckaway.accounts.credentials import PocketCredentials
@@ -101,7 +102,6 @@ URL_CAP = 8192  # a longer url is left out, not cut: a cut url leads nowhere
 TITLE_CAP = 2000
 EXCERPT_CAP = 500
 SCALAR_CAP = 200
-_ITEM_OPS = ITEM_OPS
 
 
 @dataclass
@@ -164,14 +164,14 @@ class PocketBackend:
                 continue
             if write.op in {"tag_rename", "tag_delete"}:
                 foldable.clear()  # it may touch any item saved earlier in the batch
-            elif write.op in _ITEM_OPS and payload.get("item_id"):
+            elif write.op in ITEM_OPS and payload.get("item_id"):
                 target = self._url_of(str(payload["item_id"])) if saving else None
                 if target is not None and target in held:
                     outcomes[i] = Defer("an earlier write on this item waits for the next batch")
                     continue
                 if target is not None:
                     foldable.discard(target)
-            elif write.op in _ITEM_OPS:
+            elif write.op in ITEM_OPS:
                 if url in saving:
                     if write.op == "tags_add" and url in foldable:
                         _fold_tags(saving[url].action, payload.get("tags") or [])

@@ -1,0 +1,174 @@
+"""The host's side of the wire contract as pydantic models: results, replies, events.
+
+Nothing here is validated at run time: the host builds its replies as plain
+dicts. The models are the JSON Schema (``tuckaway schema``) that the
+extension's tests and ours check replies against; each request model in
+:mod:`tuckaway.wire.protocol` names its result model here.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+EditableSetting = Literal[
+    "pocket_url", "pocket_consumer_key", "batch_quiet_ms", "batch_max_delay_ms", "batch_max_actions"
+]
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class PocketAccount(_Out):
+    linked: bool
+    username: str | None = None
+
+
+class MastodonAccount(_Out):
+    linked: bool
+    instance: str | None = None
+    acct: str | None = None
+
+
+class Accounts(_Out):
+    pocket: PocketAccount
+    mastodon: MastodonAccount
+
+
+class HelloResult(_Out):
+    name: Literal["tuckaway"]
+    version: str
+    protocol: Literal[1]
+    backend: Literal["local", "pocket"]
+    accounts: Accounts
+    pending: int
+
+
+class SaveResult(_Out):
+    item_id: str
+    url: str
+    item: dict[str, Any]
+
+
+class ItemResult(_Out):
+    item_id: str
+
+
+class EmptyResult(_Out):
+    pass
+
+
+class LookupResult(_Out):
+    saved: bool
+    item_id: str | None
+    status: Literal["unread", "archived"] | None
+    favorite: bool
+    tags: list[str]
+    pending: int
+
+
+class TagsResult(_Out):
+    tags: list[str]
+
+
+class BookmarkResult(_Out):
+    status_id: str
+    url: str | None
+    bookmarked: bool
+
+
+class StatusSummary(_Out):
+    id: str
+    url: str | None
+    created_at: str
+    acct: str
+    text: str
+
+
+class BookmarksResult(_Out):
+    statuses: list[StatusSummary]
+    next_max_id: str | None
+
+
+class LoginResult(_Out):
+    linked: bool
+    username: str | None = None
+
+
+class LogoutResult(_Out):
+    linked: Literal[False]
+
+
+class SettingsValues(_Out):
+    pocket_url: str
+    pocket_consumer_key_set: bool
+    batch_quiet_ms: int
+    batch_max_delay_ms: int
+    batch_max_actions: int
+
+
+class SettingsResult(_Out):
+    values: SettingsValues
+    sources: dict[EditableSetting, Literal["default", "config", "environment"]]
+    config_file: str
+
+
+class FieldError(_Out):
+    loc: str
+    msg: str
+
+
+ErrorCode = Literal[
+    "invalid_message",
+    "message_too_large",
+    "invalid_request",
+    "not_linked",
+    "auth_failed",
+    "action_failed",
+    "unknown_item",
+    "not_found",
+    "auth_timeout",
+    "internal",
+    "rate_limited",
+    "unavailable",
+    "config_error",
+]
+
+
+class ErrorBody(_Out):
+    code: ErrorCode
+    message: str
+    fields: list[FieldError] | None = None
+    retry_after: float | None = None
+
+
+class OkReply(_Out):
+    id: str | int
+    ok: Literal[True]
+    result: dict[str, Any]
+
+
+class ErrorReply(_Out):
+    id: str | int | None
+    ok: Literal[False]
+    error: ErrorBody
+
+
+class QueuedEvent(_Out):
+    id: str | int
+    event: Literal["queued"]
+
+
+class RetryingEvent(_Out):
+    id: str | int
+    event: Literal["retrying"]
+    reason: Literal["unavailable", "rate_limited"]
+    retry_after: float | None
+
+
+class AuthorizeEvent(_Out):
+    id: str | int
+    event: Literal["authorize"]
+    url: str
