@@ -8,6 +8,7 @@ import re
 import sqlite3
 import subprocess
 import sys
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -89,22 +90,25 @@ def error_of(resp: aiohttp.ClientResponse) -> tuple[int, str]:
 
 
 async def test_add_saves_the_url_and_answers_the_item(client: Client, token: str) -> None:
+    before = int(time.time())
     answer = await ok(client, "/v3/add", token, url=A, title="Page A", tags="x, y", time=1700000000)
     item = answer["item"]
     assert answer["status"] == 1
     assert item["given_url"] == A and item["resolved_title"] == "Page A"
-    assert item["time_added"] == "1700000000" and item["status"] == "0"
+    assert before <= int(item["time_added"]) <= time.time() and item["status"] == "0"
     assert set(item["tags"]) == {"x", "y"}
     assert isinstance(item["item_id"], str)
 
 
-@pytest.mark.parametrize("when", [1700000000.0, "1700000000", "soon", None])
-async def test_add_takes_time_as_a_number_or_string_and_ignores_garbage(
+@pytest.mark.parametrize("when", [1700000000.0, "1700000000", 1796083200123, "soon", None])
+async def test_add_stores_the_servers_time_whatever_time_the_client_sends(
     client: Client, token: str, when: Any
 ) -> None:
+    # Pocket's /v3/add did not check `time`; clients send Date.now() milliseconds
+    before = int(time.time())
     item = (await ok(client, "/v3/add", token, url=A, time=when))["item"]
-    assert (item["time_added"] == "1700000000") == (when not in ("soon", None))
-    assert int(item["time_added"]) > 0
+    for field in ("time_added", "time_updated"):
+        assert before <= int(item[field]) <= time.time()
 
 
 async def test_add_of_a_known_url_is_the_same_item(client: Client, token: str) -> None:
@@ -403,9 +407,13 @@ async def test_send_without_actions_is_a_400(client: Client, token: str) -> None
 # -- /v3/get -------------------------------------------------------------------
 
 
-async def test_get_of_an_empty_list_answers_an_empty_array(client: Client, token: str) -> None:
+async def test_get_of_an_empty_list_answers_an_empty_array_with_status_2(
+    client: Client, token: str
+) -> None:
     answer = await ok(client, "/v3/get", token)
-    assert answer["list"] == [] and answer["status"] == 1 and isinstance(answer["since"], int)
+    assert answer["list"] == [] and answer["status"] == 2 and answer["since"] == 0
+    answer = await ok(client, "/v3/get", token, since=1796083200)
+    assert answer["list"] == [] and answer["since"] == 1796083200
 
 
 async def test_get_filters_sorts_and_pages_like_pocket(client: Client, token: str) -> None:
@@ -455,6 +463,180 @@ async def test_get_refuses_bad_parameters(
 ) -> None:
     resp = await call(client, "/v3/get", token, **params)
     assert resp.status == 400 and resp.headers["X-Error"]
+
+
+# -- as Pocket did it (issue 16) -------------------------------------------------
+
+
+async def test_a_client_time_in_milliseconds_never_dates_an_item_into_the_future(
+    client: Client, token: str, two_items: dict[str, str]
+) -> None:
+    # node-getpocket and friends send Date.now(): Pocket stored its own clock
+    millis = int(time.time() * 1000)
+    await send(client, token, {"action": "favorite", "item_id": two_items["a"], "time": millis})
+    item = (await listing(client, token, state="all"))[two_items["a"]]
+    assert int(item["time_updated"]) <= time.time()
+    assert int(item["time_favorited"]) <= time.time()
+    later = int(time.time()) + 2
+    assert (await ok(client, "/v3/get", token, since=later))["list"] == []
+
+
+async def test_an_old_client_time_still_counts_as_a_change_now(
+    client: Client, token: str, two_items: dict[str, str]
+) -> None:
+    synced = int(time.time())
+    await send(client, token, {"action": "archive", "item_id": two_items["b"], "time": "1000"})
+    changed = await listing(client, token, state="all", since=synced)
+    assert changed[two_items["b"]]["status"] == "1"
+    item = changed[two_items["b"]]
+    assert int(item["time_updated"]) >= int(item["time_added"]) >= synced - 1
+
+
+@pytest.mark.parametrize("since", ["1796083200.0", 1796083200.5, "0.0"])
+async def test_get_takes_a_decimal_since_as_pockyt_sends_it(
+    client: Client, token: str, since: Any
+) -> None:
+    assert (await call(client, "/v3/get", token, since=since)).status == 200
+
+
+async def test_get_items_carry_sort_id_and_pockets_other_fields(client: Client, token: str) -> None:
+    for url in (A, B, "https://example.org/c"):
+        await ok(client, "/v3/add", token, url=url)
+    answer = await ok(client, "/v3/get", token, sort="oldest")
+    entries = list(answer["list"].values())
+    assert [e["given_url"] for e in sorted(entries, key=lambda e: e["sort_id"])] == [
+        A,
+        B,
+        "https://example.org/c",
+    ]
+    assert {(e["is_index"], e["lang"], e["time_to_read"]) for e in entries} == {("0", "", 0)}
+    assert answer["status"] == 1
+    assert answer["since"] == max(int(e["time_updated"]) for e in entries)
+
+
+async def test_get_state_queue_and_read_are_unread_and_archive(
+    client: Client, token: str, two_items: dict[str, str]
+) -> None:
+    await send(client, token, {"action": "archive", "item_id": two_items["a"]})
+    assert list(await listing(client, token, state="queue")) == [two_items["b"]]
+    assert list(await listing(client, token, state="read")) == [two_items["a"]]
+    assert list(await listing(client, token, state="ARCHIVE")) == [two_items["a"]]
+
+
+async def test_get_offset_without_count_skips_that_many(client: Client, token: str) -> None:
+    for url in (A, B, "https://example.org/c"):
+        await ok(client, "/v3/add", token, url=url)
+    answer = await listing(client, token, sort="oldest", offset=1)
+    assert [i["given_url"] for i in answer.values()] == [B, "https://example.org/c"]
+
+
+async def test_get_domain_takes_in_subdomains_but_not_lookalikes(
+    client: Client, token: str
+) -> None:
+    urls = [
+        "https://one.example/a",
+        "https://www.one.example/b",
+        "http://news.one.example:8080/c",
+        "https://notone.example/d",
+        "https://other.example/one.example/e",
+    ]
+    for url in urls:
+        await ok(client, "/v3/add", token, url=url)
+    found = await listing(client, token, domain="one.example", sort="oldest")
+    assert [i["given_url"] for i in found.values()] == urls[:3]
+    paged = await listing(client, token, domain="one.example", sort="oldest", count=1, offset=1)
+    assert [i["given_url"] for i in paged.values()] == urls[1:2]
+
+
+async def test_get_content_type_finds_nothing_serve_cannot_know(client: Client, token: str) -> None:
+    await ok(client, "/v3/add", token, url=A)
+    answer = await ok(client, "/v3/get", token, contentType="article")
+    assert answer["list"] == [] and answer["status"] == 2
+    assert (await call(client, "/v3/get", token, contentType="podcast")).status == 400
+
+
+@pytest.mark.parametrize(
+    "action",
+    [
+        {"action": "archive", "item_id": "abc"},
+        {"action": "archive", "item_id": ""},
+        {"action": "archive", "item_id": "-1"},
+        {"action": "archive", "url": A, "time": "12abc"},
+        {"action": "archive", "url": A, "time": 1.5},
+        {"action": "add", "url": A, "title": ""},
+        {"action": "add", "url": A, "tags": "a,,b"},
+        {"action": "add", "url": A, "tags": ""},
+        {"action": "tags_add", "url": A, "tags": ["a", "b"]},
+        {"action": "tags_add", "url": A},
+        {"action": "tags_remove", "url": A, "tags": "a,"},
+        {"action": "tag_rename", "old_tag": "a"},
+        {"action": "tag_rename", "old_tag": "", "new_tag": "b"},
+        {"action": "tag_delete", "tag": ""},
+        {"action": ""},
+    ],
+    ids=[
+        "item-id-letters",
+        "item-id-empty",
+        "item-id-negative",
+        "time-letters",
+        "time-fraction",
+        "empty-title",
+        "empty-tag-inside",
+        "empty-tags",
+        "tags-as-list",
+        "tags-missing",
+        "trailing-comma",
+        "rename-without-new",
+        "rename-empty-old",
+        "delete-empty-tag",
+        "empty-action-name",
+    ],
+)
+async def test_send_refuses_what_pockets_validators_refused(
+    client: Client, token: str, two_items: dict[str, str], action: dict[str, Any]
+) -> None:
+    batch = [{"action": "archive", "item_id": two_items["a"]}, action]
+    resp = await call(client, "/v3/send", token, actions=batch)
+    assert error_of(resp) == (400, "130") and resp.headers["X-Error"]
+    assert list(await listing(client, token, state="archive")) == []
+
+
+async def test_send_refuses_an_empty_batch(client: Client, token: str) -> None:
+    assert error_of(await call(client, "/v3/send", token, actions=[])) == (400, "130")
+
+
+@pytest.mark.parametrize(
+    "body", [{"title": ""}, {"tags": "a,,b"}, {"tags": []}, {"tags": ["a", ""]}]
+)
+async def test_add_refuses_an_empty_title_or_tag(
+    client: Client, token: str, body: dict[str, Any]
+) -> None:
+    assert (await call(client, "/v3/add", token, url=A, **body)).status == 400
+    assert await listing(client, token, state="all") == {}
+
+
+@pytest.mark.parametrize(
+    "params",
+    [{"favorite": "yes"}, {"sort": "random"}, {"detailType": "full"}, {"since": "-5"}],
+)
+async def test_get_refuses_values_pocket_refused(
+    client: Client, token: str, params: dict[str, Any]
+) -> None:
+    assert (await call(client, "/v3/get", token, **params)).status == 400
+
+
+async def test_oauth_takes_get_as_pypocket_sends_it(
+    client: Client, app_callback: tuple[str, list[str]]
+) -> None:
+    redirect_uri, _ = app_callback
+    query = {"consumer_key": KEY, "redirect_uri": redirect_uri}
+    resp = await client.get("/v3/oauth/request", params=query, headers=JSON)
+    code = (await resp.json())["code"]
+    await answer_approval_page(client, code, redirect_uri, "approve")
+    resp = await client.get(
+        "/v3/oauth/authorize", params={"consumer_key": KEY, "code": code}, headers=JSON
+    )
+    assert resp.status == 200 and (await resp.json())["username"] == "local"
 
 
 # -- rate limits -----------------------------------------------------------------

@@ -16,6 +16,7 @@ import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from tuckaway.db import transaction
 from tuckaway.services.pocket.actions import ACTIONS
@@ -233,8 +234,9 @@ class ItemList:
             where.append("(i.title LIKE ? OR i.url LIKE ?)")
             args += [f"%{search}%", f"%{search}%"]
         if domain:
-            where.append("(i.url LIKE ? OR i.url LIKE ?)")
-            args += [f"%://{domain}/%", f"%://{domain}"]
+            # a first cut in SQL; _on_domain below decides (subdomains count, paths do not)
+            where.append("i.url LIKE ?")
+            args.append(f"%{domain}%")
         order = {
             "newest": "i.time_added DESC, i.rowid DESC",
             "oldest": "i.time_added ASC, i.rowid ASC",
@@ -242,10 +244,14 @@ class ItemList:
             "site": "i.url ASC",
         }.get(sort, "i.time_added DESC, i.rowid DESC")
         sql = f"SELECT i.* FROM items i WHERE {' AND '.join(where)} ORDER BY {order}"  # noqa: S608
-        if count is not None:
+        if not domain:  # LIMIT -1: all; Pocket took an offset without a count too
             sql += " LIMIT ? OFFSET ?"
-            args += [count, offset]
-        return [self._row_to_item(r) for r in self.conn.execute(sql, args).fetchall()]
+            args += [-1 if count is None else count, offset]
+        rows = self.conn.execute(sql, args).fetchall()
+        if domain:
+            end = None if count is None else offset + count
+            rows = [r for r in rows if _on_domain(r["url"], domain)][offset:end]
+        return [self._row_to_item(r) for r in rows]
 
     def get(self, params: Mapping[str, Any]) -> dict[str, Any]:
         """A ``/v3/get`` answer: ``list`` is ``[]`` when empty, as Pocket sends it."""
@@ -509,6 +515,13 @@ class ItemList:
         )
         if old != new:
             self.conn.execute("DELETE FROM item_tags WHERE ns = ? AND tag = ?", (self.ns, old))
+
+
+def _on_domain(url: str, domain: str) -> bool:
+    """Whether ``url``'s host is ``domain`` or one of its subdomains, as Pocket matched it."""
+    host = (urlsplit(url).hostname or "").rstrip(".")
+    want = domain.lower().strip(".")
+    return host == want or host.endswith("." + want)
 
 
 def _first(item: Mapping[str, Any], *keys: str) -> Any:

@@ -73,6 +73,7 @@ def create_app(
         ("/v3/oauth/authorize", oauth.authorize),
     ):
         app.router.add_post(path, handler)
+        app.router.add_get(path, handler, allow_head=False)  # pypocket signs in with GET
     for path, handler in (("/v3/add", api.add), ("/v3/send", api.send), ("/v3/get", api.get)):
         app.router.add_post(path, handler)
         app.router.add_get(path, handler, allow_head=False)
