@@ -10,7 +10,8 @@ Rows (docs/performance.md explains each one):
 * warm save round trip (p50, p99) into the local store, vs the echo host;
 * throughput: saves per second over one port into the local store, vs echo;
 * memory: peak RSS of an idle host, and after 10,000 writes, vs echo;
-* Pocket rows against ``tuckaway serve`` (bench/pocket.py).
+* Pocket rows against ``tuckaway serve`` (bench/pocket.py);
+* the list page's ``list`` and search over 100,000 items (bench/listing.py).
 
 Nothing here asserts a time: the numbers are printed and written as JSON.
 """
@@ -336,9 +337,15 @@ Section = Callable[[Config], list[Row]]
 
 
 def sections() -> list[tuple[str, Section]]:
+    from bench.listing import listing_rows
     from bench.pocket import pocket_rows
 
-    return [("cold start", cold_start), ("local store", local_rows), ("pocket", pocket_rows)]
+    return [
+        ("cold start", cold_start),
+        ("local store", local_rows),
+        ("list page", listing_rows),
+        ("pocket", pocket_rows),
+    ]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -27,6 +27,10 @@ EXPECTED_ROWS = {
     "burst_one_port_latency",
     "burst_two_hosts_calls",
     "burst_two_hosts_latency",
+    "list_first_p50",
+    "list_first_p99",
+    "search_p50",
+    "search_p99",
 }
 
 

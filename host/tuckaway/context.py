@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
     from tuckaway.accounts.credentials import Credentials
     from tuckaway.delivery.outbox import Outbox
+    from tuckaway.listing import Listing
     from tuckaway.services.base import Backend
     from tuckaway.store import Store
 
@@ -78,6 +79,12 @@ class Context:
         from tuckaway.store import Store
 
         return Store(self.db)
+
+    def listing(self, ns: str) -> Listing:
+        """Pages, search and tag counts of one list (``local`` or ``pocket``)."""
+        from tuckaway.listing import Listing
+
+        return Listing(self.db, ns)
 
     @cached_property
     def outbox(self) -> Outbox:

@@ -15,6 +15,19 @@ from pathlib import Path
 #: How long a process waits for the others when several open the file at once.
 BUSY_TIMEOUT_S = 10.0
 
+
+def _domain_sql(url: str) -> str:
+    """SQL for the host part of ``url`` (what follows ``://`` up to the next ``/``)."""
+    rest = f"substr({url}, instr({url}, '://') + 3)"
+    return f"substr({rest}, 1, instr({rest} || '/', '/') - 1)"
+
+
+def _tags_sql(ns: str, item_id: str) -> str:
+    """SQL for an item's tags as one space-separated text."""
+    select = f"SELECT group_concat(tag, ' ') FROM item_tags WHERE ns = {ns} AND item_id = {item_id}"  # noqa: S608
+    return f"coalesce(({select}), '')"
+
+
 #: Each entry upgrades the schema by one version; never edit a shipped entry.
 MIGRATIONS: tuple[str, ...] = (
     # 1: items and tags (per namespace), the outbox, accounts, key/value meta
@@ -98,6 +111,42 @@ MIGRATIONS: tuple[str, ...] = (
         created_at REAL NOT NULL
     );
     """,
+    # 4: the list page (issue 13): excerpt and word count as services describe an item,
+    # an index for keyset pages, and an FTS5 index of title, url, domain, tags and excerpt
+    # that triggers keep in step with every writer (older hosts' writes included)
+    f"""
+    ALTER TABLE items ADD COLUMN excerpt TEXT NOT NULL DEFAULT '';
+    ALTER TABLE items ADD COLUMN word_count INTEGER;
+    CREATE INDEX items_added ON items (ns, status, time_added);
+    CREATE VIRTUAL TABLE items_fts USING fts5(
+        title, url, domain, tags, excerpt, tokenize = 'unicode61 remove_diacritics 2'
+    );
+    INSERT INTO items_fts (rowid, title, url, domain, tags, excerpt)
+        SELECT rowid, title, url, {_domain_sql("url")}, {_tags_sql("ns", "item_id")}, excerpt
+        FROM items;
+    CREATE TRIGGER items_fts_insert AFTER INSERT ON items BEGIN
+        INSERT INTO items_fts (rowid, title, url, domain, tags, excerpt)
+        VALUES (new.rowid, new.title, new.url, {_domain_sql("new.url")},
+                {_tags_sql("new.ns", "new.item_id")}, new.excerpt);
+    END;
+    CREATE TRIGGER items_fts_update AFTER UPDATE OF item_id, url, title, excerpt ON items BEGIN
+        DELETE FROM items_fts WHERE rowid = old.rowid;
+        INSERT INTO items_fts (rowid, title, url, domain, tags, excerpt)
+        VALUES (new.rowid, new.title, new.url, {_domain_sql("new.url")},
+                {_tags_sql("new.ns", "new.item_id")}, new.excerpt);
+    END;
+    CREATE TRIGGER items_fts_delete AFTER DELETE ON items BEGIN
+        DELETE FROM items_fts WHERE rowid = old.rowid;
+    END;
+    CREATE TRIGGER item_tags_fts_insert AFTER INSERT ON item_tags BEGIN
+        UPDATE items_fts SET tags = {_tags_sql("new.ns", "new.item_id")}
+        WHERE rowid = (SELECT rowid FROM items WHERE ns = new.ns AND item_id = new.item_id);
+    END;
+    CREATE TRIGGER item_tags_fts_delete AFTER DELETE ON item_tags BEGIN
+        UPDATE items_fts SET tags = {_tags_sql("old.ns", "old.item_id")}
+        WHERE rowid = (SELECT rowid FROM items WHERE ns = old.ns AND item_id = old.item_id);
+    END;
+    """,  # noqa: S608 - built from the two helpers above, no outside text
 )
 
 
@@ -157,7 +206,18 @@ def migrate(conn: sqlite3.Connection) -> int:
 
 
 def _statements(script: str) -> list[str]:
-    return [s.strip() for s in script.split(";") if s.strip()]
+    """Split a migration into statements; a trigger's body keeps its own semicolons."""
+    statements: list[str] = []
+    pending = ""
+    for part in script.split(";"):
+        pending += part + ";"
+        if sqlite3.complete_statement(pending):
+            if pending.strip(" \n;"):
+                statements.append(pending.strip())
+            pending = ""
+    if pending.strip(" \n;"):
+        statements.append(pending.strip())
+    return statements
 
 
 def get_meta(conn: sqlite3.Connection, key: str) -> str | None:

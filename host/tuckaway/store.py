@@ -64,6 +64,8 @@ class Item:
     time_read: int = 0
     time_favorited: int = 0
     resolved_url: str | None = None
+    excerpt: str = ""
+    word_count: int | None = None
 
     def to_pocket(self, detail: str = "complete") -> dict[str, Any]:
         """The item as Pocket's ``/v3/get`` and ``/v3/add`` answer it (numbers as strings)."""
@@ -82,11 +84,11 @@ class Item:
             "time_updated": str(self.time_updated),
             "time_read": str(self.time_read),
             "time_favorited": str(self.time_favorited),
-            "excerpt": "",
+            "excerpt": self.excerpt,
             "is_article": "0",
             "has_image": "0",
             "has_video": "0",
-            "word_count": "0",
+            "word_count": str(self.word_count or 0),
         }
         if detail == "complete":
             data["tags"] = {t: {"item_id": self.item_id, "tag": t} for t in self.tags}
@@ -101,6 +103,12 @@ class Item:
             "favorite": self.favorite,
             "tags": list(self.tags),
         }
+
+
+_LIVE_TAGS = (
+    "SELECT t.tag, count(*) FROM item_tags t JOIN items i ON i.ns = t.ns AND i.item_id = t.item_id "
+    "WHERE t.ns = ? AND i.status != 2 AND t.tag LIKE ? ESCAPE '\\' GROUP BY t.tag"
+)
 
 
 def _now() -> int:
@@ -146,6 +154,8 @@ class ItemList:
             time_read=row["time_read"],
             time_favorited=row["time_favorited"],
             resolved_url=row["resolved_url"],
+            excerpt=row["excerpt"],
+            word_count=row["word_count"],
         )
 
     def _by_url(self, url: str) -> sqlite3.Row | None:
@@ -179,15 +189,18 @@ class ItemList:
 
     def tags(self, prefix: str = "", limit: int = 1000) -> list[str]:
         """Known tag names (of live items), for completion; case-insensitive prefix."""
+        return [tag for tag, _ in self.tag_counts(prefix, limit, by_use=False)]
+
+    def tag_counts(
+        self, prefix: str = "", limit: int = 1000, *, by_use: bool = True
+    ) -> list[tuple[str, int]]:
+        """Tags of live items and how many carry each: most used first, or by name."""
         escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        order = "count(*) DESC, t.tag COLLATE NOCASE" if by_use else "t.tag COLLATE NOCASE"
         rows = self.conn.execute(
-            "SELECT DISTINCT t.tag FROM item_tags t JOIN items i "
-            "ON i.ns = t.ns AND i.item_id = t.item_id "
-            "WHERE t.ns = ? AND i.status != 2 AND t.tag LIKE ? ESCAPE '\\' "
-            "ORDER BY t.tag COLLATE NOCASE LIMIT ?",
-            (self.ns, escaped + "%", limit),
+            _LIVE_TAGS + f" ORDER BY {order} LIMIT ?", (self.ns, escaped + "%", limit)
         )
-        return [r[0] for r in rows]
+        return [(r[0], int(r[1])) for r in rows]
 
     def query(
         self,
@@ -355,7 +368,9 @@ class ItemList:
             self.conn.execute(
                 "UPDATE items SET item_id = ?, url = CASE WHEN ? != '' THEN ? ELSE url END, "
                 "title = CASE WHEN ? != '' THEN ? ELSE title END, status = ?, "
-                "favorite = ?, resolved_url = ?, time_updated = ? WHERE rowid = ?",
+                "favorite = ?, resolved_url = ?, time_updated = ?, "
+                "excerpt = coalesce(?, excerpt), word_count = coalesce(?, word_count) "
+                "WHERE rowid = ?",
                 (
                     item_id,
                     url,
@@ -366,6 +381,8 @@ class ItemList:
                     int(str(item.get("favorite") or "0") in {"1", "true", "True"}),
                     item.get("resolved_url"),
                     _int(item.get("time_updated"), now),
+                    item.get("excerpt") if isinstance(item.get("excerpt"), str) else None,
+                    _int(item.get("word_count"), 0) or None,
                     row["rowid"],
                 ),
             )

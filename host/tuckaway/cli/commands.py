@@ -16,6 +16,7 @@ from tuckaway.context import Context
 from tuckaway.delivery.batcher import Batcher, submit
 from tuckaway.delivery.outbox import Entry
 from tuckaway.errors import InvalidRequest
+from tuckaway.listing import Query, all_pages
 from tuckaway.wire.protocol import parse_request
 from tuckaway.wire.schema import json_schema
 
@@ -49,6 +50,10 @@ def add_commands(sub: Subparsers) -> None:
     state.add_argument("--all", action="store_true", help="unread and archived items")
     p.add_argument("--tag", help="items with this tag ('_untagged_' for none)")
     p.add_argument("--favorite", action="store_true", help="favorites only")
+    p.add_argument("--search", nargs="+", metavar="WORD", help="items matching every word")
+    p.add_argument(
+        "--sort", choices=("newest", "oldest", "title", "relevance"), help="default: newest"
+    )
     p.add_argument("--limit", type=int, default=None, help="at most this many")
     p.add_argument("--json", action="store_true", help="print as JSON")
     p.set_defaults(func=cmd_list)
@@ -135,34 +140,33 @@ def cmd_save(args: argparse.Namespace) -> int:
 def cmd_list(args: argparse.Namespace) -> int:
     ctx = open_context(args)
     state = "archive" if args.archived else "all" if args.all else "unread"
-    items = ctx.store.items(ctx.list_service).query(
-        state=state, tag=args.tag, favorite=True if args.favorite else None, count=args.limit
+    query = Query(
+        state=state,
+        tag=args.tag,
+        favorite=True if args.favorite else None,
+        search=" ".join(args.search) if args.search else None,
+        sort=args.sort,
     )
+    items = list(all_pages(ctx.listing(ctx.list_service), query, args.limit))
     if args.json:
-        print_json(
-            [
-                {
-                    "item_id": i.item_id,
-                    "url": i.url,
-                    "title": i.title,
-                    "status": "archived" if i.status == 1 else "unread",
-                    "favorite": i.favorite,
-                    "tags": i.tags,
-                    "time_added": i.time_added,
-                }
-                for i in items
-            ]
-        )
+        keys = ("item_id", "url", "title", "status", "favorite", "tags", "time_added")
+        print_json([{k: i[k] for k in keys} for i in items])
         return 0
     if not items:
-        print("nothing saved yet" if state != "archive" else "nothing archived")
+        print(
+            "nothing matches"
+            if args.search
+            else "nothing saved yet"
+            if state != "archive"
+            else "nothing archived"
+        )
     for i in items:
-        when = datetime.fromtimestamp(i.time_added, UTC).strftime("%Y-%m-%d")
-        marks = ("*" if i.favorite else " ") + ("A" if i.status == 1 else " ")
-        tags = f"  [{', '.join(i.tags)}]" if i.tags else ""
-        print(f"{i.item_id:>8} {marks} {when}  {i.title or i.url}{tags}")
-        if i.title:
-            print(f"{'':>22}{i.url}")
+        when = datetime.fromtimestamp(i["time_added"], UTC).strftime("%Y-%m-%d")
+        marks = ("*" if i["favorite"] else " ") + ("A" if i["status"] == "archived" else " ")
+        tags = f"  [{', '.join(i['tags'])}]" if i["tags"] else ""
+        print(f"{i['item_id']:>8} {marks} {when}  {i['title'] or i['url']}{tags}")
+        if i["title"]:
+            print(f"{'':>22}{i['url']}")
     return 0
 
 

@@ -142,7 +142,9 @@ class Dispatcher:
         elif op == "lookup":
             self._answer(request.id, lambda: self._lookup(request.url))
         elif op == "tags":
-            self._answer(request.id, lambda: self._tags(request.prefix or ""))
+            self._answer(request.id, lambda: self._tags(request.prefix or "", request.counts))
+        elif op == "list":
+            self._answer(request.id, lambda: self._list(request))
         elif op == "bookmarks":
             self._spawn(
                 request.id, self.ctx.read("bookmarks", limit=request.limit, max_id=request.max_id)
@@ -185,13 +187,23 @@ class Dispatcher:
             }
         return {**item.to_lookup(), "pending": pending}
 
-    def _tags(self, prefix: str) -> dict[str, Any]:
+    def _tags(self, prefix: str, counts: bool = False) -> dict[str, Any]:
         from tuckaway.wire.protocol import MAX_TAG
 
         # Tags a service synced in may be longer than a request may carry: offering them for
         # completion would only lead to a refused request (and could swell the reply).
-        names = self.ctx.store.items(self.ctx.list_service).tags(prefix)
+        items = self.ctx.store.items(self.ctx.list_service)
+        if counts:
+            pairs = items.tag_counts(prefix)
+            return {"tags": [{"tag": t, "count": n} for t, n in pairs if len(t) <= MAX_TAG]}
+        names = items.tags(prefix)
         return {"tags": [name for name in names if len(name) <= MAX_TAG]}
+
+    def _list(self, request: Any) -> dict[str, Any]:
+        from tuckaway.listing import Query
+
+        query = Query(**request.payload())
+        return self.ctx.listing(self.ctx.list_service).page(query)
 
     def _settings(self) -> dict[str, Any]:
         from tuckaway import configfile

@@ -21,6 +21,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    StrictBool,
     StrictInt,
     StrictStr,
     TypeAdapter,
@@ -37,6 +38,7 @@ from tuckaway.wire.results import (
     EmptyResult,
     HelloResult,
     ItemResult,
+    ListResult,
     LoginResult,
     LogoutResult,
     LookupResult,
@@ -240,12 +242,32 @@ class Lookup(_Request):
 
 
 class Tags(_Request):
-    """Known tag names for completion."""
+    """Known tag names for completion; with ``counts``, how many items carry each."""
 
     result = TagsResult
 
     op: Literal["tags"]
     prefix: Annotated[StrictStr, Field(max_length=MAX_TAG)] | None = None
+    counts: StrictBool = False
+
+
+MAX_SEARCH = 500
+MAX_CURSOR = 4096
+
+
+class ListItems(_Request):
+    """One page of the list (local, or the linked account's synced index)."""
+
+    result = ListResult
+
+    op: Literal["list"]
+    state: Literal["unread", "archive", "all"] = "unread"
+    favorite: StrictBool | None = None
+    tag: Tag | None = None
+    search: Annotated[StrictStr, Field(max_length=MAX_SEARCH)] | None = None
+    sort: Literal["newest", "oldest", "title", "relevance"] | None = None
+    limit: Annotated[StrictInt, Field(ge=1, le=200)] = 50
+    cursor: Annotated[StrictStr, Field(min_length=1, max_length=MAX_CURSOR)] | None = None
 
 
 class BookmarkAction(_StatusTarget):
@@ -353,6 +375,7 @@ Request = Annotated[
     | TagDelete
     | Lookup
     | Tags
+    | ListItems
     | BookmarkAction
     | BookmarkState
     | Bookmarks

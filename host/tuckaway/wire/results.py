@@ -69,8 +69,34 @@ class LookupResult(_Out):
     pending: int
 
 
+class TagCount(_Out):
+    tag: str
+    count: int
+
+
 class TagsResult(_Out):
+    tags: list[str] | list[TagCount]
+
+
+class ListedItem(_Out):
+    item_id: str
+    url: str
+    title: str
+    excerpt: str
+    domain: str
     tags: list[str]
+    status: Literal["unread", "archived"]
+    favorite: bool
+    time_added: int
+    time_updated: int
+    word_count: int | None = None
+    has_article: bool
+
+
+class ListResult(_Out):
+    items: list[ListedItem]
+    next_cursor: str | None
+    total: int
 
 
 class BookmarkResult(_Out):

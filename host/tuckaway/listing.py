@@ -1,0 +1,249 @@
+"""The ``list`` op: pages of one namespace's items, searched with FTS5.
+
+Pages are keyset pages: the cursor holds the sort key of the last item sent, so
+items saved while a page is open never push an item into the next page twice or
+out of it. Relevance is a score of the item alone (which columns hold each
+word), not FTS5's bm25, whose corpus statistics shift as items arrive and would
+reorder a search between two pages. Every page fits one native-messaging frame:
+it is cut short, never refused, when the items would pass the budget.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+import re
+import sqlite3
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from typing import Any
+from urllib.parse import urlsplit
+
+from tuckaway.errors import InvalidRequest
+
+#: Room for one reply's items: 1 MiB less the envelope (id, next_cursor, total).
+PAGE_BUDGET = 1024 * 1024 - 8 * 1024
+#: Longer titles and excerpts are cut in a reply (a synced item may carry anything).
+MAX_FIELD = 20_000
+UNTAGGED = "_untagged_"
+#: What a word found in each FTS column adds to an item's relevance.
+WEIGHTS = {"title": 10, "tags": 6, "domain": 4, "url": 2, "excerpt": 1}
+_WORD = re.compile(r"\w+", re.UNICODE)
+#: An IN list SQLite builds once per query (not a test per item).
+_MATCHES = "i.rowid IN (SELECT rowid FROM items_fts WHERE items_fts MATCH ?)"
+_STATES = {"unread": "i.status = 0", "archive": "i.status = 1", "all": "i.status != 2"}
+
+
+@dataclass(frozen=True)
+class Query:
+    """The filters and order of one ``list`` request."""
+
+    state: str = "unread"
+    favorite: bool | None = None
+    tag: str | None = None
+    search: str | None = None
+    sort: str | None = None
+    limit: int = 50
+    cursor: str | None = None
+
+    @property
+    def words(self) -> list[str]:
+        return [w.lower() for w in _WORD.findall(self.search or "")][:16]
+
+    @property
+    def order(self) -> str:
+        """The effective sort: relevance when searching, unless asked otherwise."""
+        if self.sort == "relevance" and not self.words:
+            return "newest"
+        return self.sort or ("relevance" if self.words else "newest")
+
+    def fingerprint(self) -> str:
+        key = json.dumps([self.state, self.favorite, self.tag, self.words, self.order])
+        return hashlib.sha256(key.encode()).hexdigest()[:12]
+
+
+def fts_query(words: list[str]) -> str:
+    """Every word as a quoted prefix: ``rust asy`` matches "Rust async"."""
+    return " ".join('"' + w.replace('"', '""') + '"*' for w in words)
+
+
+def domain_of(url: str) -> str:
+    try:
+        host = urlsplit(url).hostname or ""
+    except ValueError:
+        return ""
+    return host.removeprefix("www.")
+
+
+class Listing:
+    """Pages of one namespace (``local`` or a linked account's index)."""
+
+    def __init__(self, conn: sqlite3.Connection, ns: str) -> None:
+        self.conn = conn
+        self.ns = ns
+
+    def page(self, query: Query) -> dict[str, Any]:
+        """``{items, next_cursor, total}`` for one ``list`` request."""
+        where, args = self._filters(query)
+        select, order, key_cols, score_args = self._ordering(query)
+        base = (
+            f"SELECT {select} FROM items i "  # noqa: S608
+            f"WHERE {' AND '.join(where)}"
+        )
+        count = f"SELECT count(*) FROM items i WHERE {' AND '.join(where)}"  # noqa: S608
+        total = int(self.conn.execute(count, args).fetchone()[0])
+        after = ""
+        after_args: list[Any] = []
+        if query.cursor is not None:
+            after, after_args = self._after(query, key_cols)
+        sql = f"SELECT * FROM ({base}) {after} ORDER BY {order} LIMIT ?"  # noqa: S608
+        rows = self.conn.execute(sql, [*score_args, *args, *after_args, query.limit + 1]).fetchall()
+        items, cut = self._fit(rows[: query.limit])
+        more = cut or len(rows) > query.limit
+        last = rows[len(items) - 1] if items else None
+        cursor = self._cursor(query, last, key_cols) if more and last is not None else None
+        return {"items": items, "next_cursor": cursor, "total": total}
+
+    # -- building the query ------------------------------------------------
+
+    def _filters(self, query: Query) -> tuple[list[str], list[Any]]:
+        where = ["i.ns = ?", _STATES[query.state]]
+        args: list[Any] = [self.ns]
+        if query.favorite is not None:
+            where.append("i.favorite = ?")
+            args.append(int(query.favorite))
+        if query.tag == UNTAGGED:
+            where.append(
+                "NOT EXISTS (SELECT 1 FROM item_tags t WHERE t.ns = i.ns AND t.item_id = i.item_id)"
+            )
+        elif query.tag:
+            where.append(
+                "EXISTS (SELECT 1 FROM item_tags t WHERE t.ns = i.ns AND t.item_id = i.item_id "
+                "AND t.tag = ?)"
+            )
+            args.append(query.tag)
+        if query.words:
+            # A page in time order walks the index and stops at its limit.
+            where.append(_MATCHES)
+            args.append(fts_query(query.words))
+        return where, args
+
+    def _ordering(self, query: Query) -> tuple[str, str, tuple[str, ...], list[Any]]:
+        """Selected columns, ORDER BY, the key columns a cursor holds, the score's args."""
+        cols = "i.rowid AS rid, i.*"
+        if query.order == "oldest":
+            return cols, "time_added ASC, rid ASC", ("time_added", "rid"), []
+        if query.order == "title":
+            cols += ", lower(i.title) AS sort_title"
+            return cols, "sort_title ASC, rid ASC", ("sort_title", "rid"), []
+        if query.order == "relevance":
+            terms = []
+            score_args: list[Any] = []
+            for word in query.words:
+                for column, weight in WEIGHTS.items():
+                    terms.append(f"({_MATCHES}) * {weight}")
+                    score_args.append(f"{{{column}}} : {fts_query([word])}")
+            cols += f", ({' + '.join(terms)}) AS score"
+            order = "score DESC, time_added DESC, rid DESC"
+            return cols, order, ("score", "time_added", "rid"), score_args
+        return cols, "time_added DESC, rid DESC", ("time_added", "rid"), []
+
+    @staticmethod
+    def _after(query: Query, key_cols: tuple[str, ...]) -> tuple[str, list[Any]]:
+        """WHERE clause for the rows after the cursor's key, in the page's order."""
+        key = decode_cursor(query, len(key_cols))
+        ascending = query.order in {"oldest", "title"}
+        op = ">" if ascending else "<"
+        return f"WHERE ({', '.join(key_cols)}) {op} ({', '.join('?' * len(key))})", key
+
+    def _cursor(self, query: Query, row: sqlite3.Row, key_cols: tuple[str, ...]) -> str:
+        body = {"q": query.fingerprint(), "k": [row[c] for c in key_cols]}
+        raw = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+        return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+    # -- the reply ---------------------------------------------------------
+
+    def _fit(self, rows: list[sqlite3.Row]) -> tuple[list[dict[str, Any]], bool]:
+        """The rows as reply items, as many as the frame holds (at least one)."""
+        tags = self._tags_of([str(r["item_id"]) for r in rows])
+        items: list[dict[str, Any]] = []
+        used = 0
+        for row in rows:
+            item = _item(row, tags.get(str(row["item_id"]), []))
+            size = len(json.dumps(item, ensure_ascii=False).encode()) + 1
+            if items and used + size > PAGE_BUDGET:
+                return items, True
+            items.append(item)
+            used += size
+        return items, False
+
+    def _tags_of(self, item_ids: list[str]) -> dict[str, list[str]]:
+        found: dict[str, list[str]] = {}
+        if not item_ids:
+            return found
+        marks = ",".join("?" * len(item_ids))
+        rows = self.conn.execute(
+            f"SELECT item_id, tag FROM item_tags WHERE ns = ? AND item_id IN ({marks}) "  # noqa: S608
+            "ORDER BY tag",
+            [self.ns, *item_ids],
+        )
+        for item_id, tag in rows:
+            found.setdefault(item_id, []).append(tag)
+        return found
+
+
+def all_pages(listing: Listing, query: Query, limit: int | None = None) -> Iterator[dict[str, Any]]:
+    """Every item the query finds (up to ``limit``), page after page."""
+    left = limit
+    query = replace(query, limit=200 if left is None else max(1, min(200, left)))
+    while left is None or left > 0:
+        page = listing.page(query)
+        yield from page["items"][:left]
+        if left is not None:
+            left -= len(page["items"])
+        if page["next_cursor"] is None:
+            return
+        query = replace(query, cursor=page["next_cursor"])
+
+
+def decode_cursor(query: Query, length: int) -> list[Any]:
+    """The sort key a cursor holds; refused if it belongs to another query."""
+    assert query.cursor is not None
+    try:
+        padded = query.cursor + "=" * (-len(query.cursor) % 4)
+        body = json.loads(base64.urlsafe_b64decode(padded.encode()))
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        body = None
+    ok = isinstance(body, dict) and isinstance(body.get("k"), list) and len(body["k"]) == length
+    if not ok:
+        raise InvalidRequest(
+            "cursor is not one this host gave", [{"loc": "cursor", "msg": "unknown cursor"}]
+        )
+    assert isinstance(body, dict)
+    if body.get("q") != query.fingerprint():
+        msg = "cursor belongs to another filter, search or sort: start again without it"
+        raise InvalidRequest(msg, [{"loc": "cursor", "msg": msg}])
+    key: list[Any] = body["k"]
+    return key
+
+
+def _item(row: sqlite3.Row, tags: list[str]) -> dict[str, Any]:
+    word_count = row["word_count"]
+    item: dict[str, Any] = {
+        "item_id": str(row["item_id"]),
+        "url": row["url"],
+        "title": row["title"][:MAX_FIELD],
+        "excerpt": row["excerpt"][:MAX_FIELD],
+        "domain": domain_of(row["url"]),
+        "tags": tags,
+        "status": "archived" if row["status"] == 1 else "unread",
+        "favorite": bool(row["favorite"]),
+        "time_added": int(row["time_added"]),
+        "time_updated": int(row["time_updated"]),
+        "has_article": bool(word_count),
+    }
+    if word_count:
+        item["word_count"] = int(word_count)
+    return item
