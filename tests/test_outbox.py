@@ -48,19 +48,23 @@ class Scripted:
         return None
 
 
-@pytest.fixture
-def ctx(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Context:
+def scripted_context(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, backend: Scripted) -> Context:
+    """A Context whose every write goes to ``backend`` (as the Pocket service)."""
     settings = Settings.load({"TUCKAWAY_HOME": str(tmp_path)})
     settings = replace(settings, batch_quiet_ms=50, batch_max_delay_ms=400, retry_max_s=0.2)
-    c = Context(settings)
-    backend = Scripted()
-    c._backends["pocket"] = backend  # type: ignore[assignment]
     monkeypatch.setattr(Context, "service_for", lambda self, op: "pocket")
-    return c
+    return Context(settings, backends={"pocket": lambda _ctx: backend})
+
+
+@pytest.fixture
+def ctx(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Context:
+    return scripted_context(tmp_path, monkeypatch, Scripted())
 
 
 def backend_of(ctx: Context) -> Scripted:
-    return ctx._backends["pocket"]  # type: ignore[return-value]
+    backend = ctx.backend("pocket")
+    assert isinstance(backend, Scripted)
+    return backend
 
 
 async def until(check: Callable[[], bool], timeout: float = 10) -> None:
@@ -557,12 +561,14 @@ class Slow(Scripted):
         return await super().deliver(writes)
 
 
-async def test_a_delivery_longer_than_its_lease_keeps_the_lease(ctx: Context) -> None:
+async def test_a_delivery_longer_than_its_lease_keeps_the_lease(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from tuckaway import db
 
-    ctx.settings = replace(ctx.settings, lease_s=0.6)
     slow = Slow(1.8)
-    ctx._backends["pocket"] = slow  # type: ignore[assignment]
+    ctx = scripted_context(tmp_path, monkeypatch, slow)
+    ctx.settings = replace(ctx.settings, lease_s=0.6)
     other = Outbox(db.connect(ctx.settings.paths.db_path), "other-process")
     batcher = Batcher(ctx)
     [(_, future)] = enqueue(batcher, "https://e.org/long")
@@ -577,11 +583,13 @@ async def test_a_delivery_longer_than_its_lease_keeps_the_lease(ctx: Context) ->
     assert ctx.outbox.counts() == {"done": 1}
 
 
-async def test_stopping_with_a_request_in_flight_gives_its_lease_back(ctx: Context) -> None:
+async def test_stopping_with_a_request_in_flight_gives_its_lease_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from tuckaway import db
 
     slow = Slow(3600)
-    ctx._backends["pocket"] = slow  # type: ignore[assignment]
+    ctx = scripted_context(tmp_path, monkeypatch, slow)
     batcher = Batcher(ctx)
     [(entry_id, _)] = enqueue(batcher, "https://e.org/eof")
     await asyncio.wait_for(slow.started.wait(), 5)

@@ -2,10 +2,23 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 import pytest
 
+from tuckaway import PROTOCOL_VERSION
 from tuckaway.errors import InvalidMessage, InvalidRequest
-from tuckaway.wire.protocol import OPS, RESULTS, parse_request
+from tuckaway.wire import dispatch, protocol
+from tuckaway.wire.protocol import (
+    ITEM_OPS,
+    LIST_OPS,
+    OPS,
+    READ_SERVICE,
+    RESULTS,
+    WRITE_OPS,
+    WRITE_SERVICE,
+    parse_request,
+)
 from tuckaway.wire.schema import json_schema
 
 
@@ -165,3 +178,41 @@ def test_schema_covers_every_op_and_result() -> None:
         ops.update(op.get("enum") or [op.get("const")])
     assert ops == set(OPS)
     assert set(schema["properties"]["results"]["properties"]) == set(RESULTS) == set(OPS)
+
+
+def test_the_op_lists_are_read_off_the_request_union() -> None:
+    assert ITEM_OPS == {
+        "archive", "readd", "favorite", "unfavorite", "delete",
+        "tags_add", "tags_remove", "tags_replace", "tags_clear",
+    }  # fmt: skip
+    assert LIST_OPS == {"save", *ITEM_OPS, "tag_rename", "tag_delete"}
+    assert WRITE_OPS == {*LIST_OPS, "bookmark", "unbookmark"}
+    assert WRITE_SERVICE == {**dict.fromkeys(LIST_OPS, "list"), "bookmark": "mastodon",
+                             "unbookmark": "mastodon"}  # fmt: skip
+    assert READ_SERVICE == {"bookmarks": "mastodon", "bookmark_state": "mastodon"}
+    assert len(OPS) == len(set(OPS)) == len(RESULTS)
+
+
+def test_a_request_model_without_a_result_model_is_refused(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    class Odd(protocol._Request):
+        op: Literal["odd"]
+
+    monkeypatch.setattr(protocol, "REQUEST_MODELS", (*protocol.REQUEST_MODELS, Odd))
+    with pytest.raises(TypeError, match="Odd"):
+        protocol._results()
+
+
+def test_every_read_op_has_exactly_one_handler() -> None:
+    answered, tasks, by_service = set(dispatch.ANSWERS), set(dispatch.TASKS), set(READ_SERVICE)
+    assert answered | tasks | by_service == set(OPS) - WRITE_OPS
+    assert not answered & tasks and not answered & by_service and not tasks & by_service
+
+
+def test_the_schema_lists_the_ops_the_extension_builds_from() -> None:
+    schema = json_schema()
+    assert schema["protocol"] == PROTOCOL_VERSION
+    assert schema["write_ops"] == sorted(WRITE_OPS)
+    assert schema["item_ops"] == sorted(ITEM_OPS)
+    assert schema["tag_ops"] == ["tags_add", "tags_remove", "tags_replace"]

@@ -1,9 +1,11 @@
 """Per-process wiring: settings, the database, the store, the outbox, backends.
 
-Everything is created on first use so that ``hello`` on a cold start touches
-only SQLite, and aiohttp or keyring are imported only by the ops that need
-them. Backends are found by service name through ``BACKENDS``; the protocol
-layer never imports one.
+Everything is created on first use, and this module is on the first
+``hello``'s path: that reply touches only SQLite, so the modules that bring
+in pydantic (the protocol's tables), aiohttp or keyring are imported by the
+methods that need them. Backends come from a mapping of service name to
+factory (``BACKENDS`` unless a test passes its own); the protocol layer never
+imports one.
 """
 
 from __future__ import annotations
@@ -11,49 +13,73 @@ from __future__ import annotations
 import importlib
 import os
 import sqlite3
+from collections.abc import Callable, Mapping
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
+from tuckaway import __version__, db
+from tuckaway.accounts.credentials import (
+    Credentials,
+    KeyringUnavailable,
+    accounts_summary,
+    is_linked,
+    keyring_message,
+)
+from tuckaway.delivery.outbox import Outbox
+from tuckaway.errors import NotLinked, Unavailable
 from tuckaway.settings import Settings
 
 if TYPE_CHECKING:
     import aiohttp
 
-    from tuckaway.accounts.credentials import Credentials
-    from tuckaway.delivery.outbox import Outbox
     from tuckaway.listing import Listing
     from tuckaway.services.base import Backend
     from tuckaway.store import Store
 
-#: service name -> "module:factory"; a factory takes the Context and returns a Backend.
-BACKENDS: dict[str, str] = {
-    "local": "tuckaway.services.local.backend:create",
-    "pocket": "tuckaway.services.pocket.backend:create",
-    "mastodon": "tuckaway.services.mastodon.backend:create",
+#: makes the backend of one service for a Context
+BackendFactory = Callable[["Context"], "Backend"]
+#: service -> the module with its backend (``create(ctx)``) and the reads it serves
+SERVICE_MODULES: dict[str, str] = {
+    "local": "tuckaway.services.local.backend",
+    "pocket": "tuckaway.services.pocket.backend",
+    "mastodon": "tuckaway.services.mastodon.backend",
 }
-MASTODON_OPS = frozenset({"bookmark", "unbookmark"})
-#: read ops served by a backend module: op -> "module:function" taking (ctx, **fields)
+#: read op -> its function in the service's module, taking (ctx, **fields): the protocol's
+#: reads a service answers (``protocol.READ_SERVICE``), and the host's own ``sync``
 READS: dict[str, str] = {
-    "bookmarks": "tuckaway.services.mastodon.backend:list_bookmarks",
-    "bookmark_state": "tuckaway.services.mastodon.backend:bookmark_state",
-    "sync": "tuckaway.services.pocket.backend:sync",
+    "bookmarks": "list_bookmarks",
+    "bookmark_state": "bookmark_state",
+    "sync": "sync",
 }
-#: read op -> the service whose account it needs
-READ_SERVICE: dict[str, str] = {
-    "bookmarks": "mastodon",
-    "bookmark_state": "mastodon",
-    "sync": "pocket",
-}
+#: reads that are not protocol ops -> their service
+OWN_READS: dict[str, str] = {"sync": "pocket"}
 #: how a service is named in messages
 SERVICE_NAMES = {"pocket": "Pocket", "mastodon": "Mastodon", "local": "the local list"}
+
+
+def _from_module(service: str) -> BackendFactory:
+    """The service module's ``create``, imported when the first write needs it."""
+
+    def create(ctx: Context) -> Backend:
+        factory: BackendFactory = importlib.import_module(SERVICE_MODULES[service]).create
+        return factory(ctx)
+
+    return create
+
+
+#: the real backends, by service
+BACKENDS: Mapping[str, BackendFactory] = {name: _from_module(name) for name in SERVICE_MODULES}
 
 
 class Context:
     """What one host process (or one CLI command) works with."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(
+        self, settings: Settings, backends: Mapping[str, BackendFactory] = BACKENDS
+    ) -> None:
         self.settings = settings
         self.owner = f"{os.getpid()}-{os.urandom(4).hex()}"
+        self._factories = backends
         self._backends: dict[str, Backend] = {}
         self._http: aiohttp.ClientSession | None = None
 
@@ -70,42 +96,32 @@ class Context:
 
     @cached_property
     def db(self) -> sqlite3.Connection:
-        from tuckaway import db
-
         return db.connect(self.settings.paths.db_path)
 
     @cached_property
     def store(self) -> Store:
-        from tuckaway.store import Store
+        from tuckaway.store import Store  # it imports the protocol's tables (pydantic)
 
         return Store(self.db)
 
     def listing(self, ns: str) -> Listing:
         """Pages, search and tag counts of one list (``local`` or ``pocket``)."""
-        from tuckaway.listing import Listing
+        from tuckaway.listing import Listing  # hashlib: not before the first reply
 
         return Listing(self.db, ns)
 
     @cached_property
     def outbox(self) -> Outbox:
-        from tuckaway.delivery.outbox import Outbox
-
         return Outbox(self.db, self.owner)
 
     @cached_property
     def credentials(self) -> Credentials:
-        from tuckaway.accounts.credentials import Credentials
-
         return Credentials(self.settings, self.db)
 
     def is_linked(self, service: str) -> bool:
-        from tuckaway.accounts.credentials import is_linked
-
         return is_linked(self.db, service)
 
     def accounts(self) -> dict[str, Any]:
-        from tuckaway.accounts.credentials import accounts_summary
-
         return accounts_summary(self.db)
 
     @property
@@ -114,7 +130,17 @@ class Context:
         return "pocket" if self.is_linked("pocket") else "local"
 
     def service_for(self, op: str) -> str:
-        return "mastodon" if op in MASTODON_OPS else self.list_service
+        """The service a write op goes to (the reading list's: local or Pocket)."""
+        from tuckaway.wire.protocol import WRITE_SERVICE
+
+        service = WRITE_SERVICE[op]
+        return self.list_service if service == "list" else service
+
+    def read_service(self, op: str) -> str:
+        """The service whose account the read ``op`` needs."""
+        from tuckaway.wire.protocol import READ_SERVICE
+
+        return OWN_READS.get(op) or READ_SERVICE[op]
 
     def with_default_tags(self, op: str, payload: dict[str, Any]) -> dict[str, Any]:
         """A write's payload as it is recorded: a save naming no tags gets ``default_tags``.
@@ -132,8 +158,6 @@ class Context:
         if self._http is None or self._http.closed:
             import aiohttp
 
-            from tuckaway import __version__
-
             self._http = aiohttp.ClientSession(
                 headers={"User-Agent": f"Tuckaway/{__version__} (+native host)"},
                 timeout=aiohttp.ClientTimeout(total=self.settings.request_timeout_s),
@@ -143,9 +167,7 @@ class Context:
     def backend(self, service: str) -> Backend:
         backend = self._backends.get(service)
         if backend is None:
-            module_name, _, factory = BACKENDS[service].partition(":")
-            module = importlib.import_module(module_name)
-            backend = getattr(module, factory)(self)
+            backend = self._factories[service](self)
             self._backends[service] = backend
         return backend
 
@@ -156,23 +178,17 @@ class Context:
         needs has no account, and ``Unavailable`` (saying what to do) when the
         keyring that holds its token cannot be read.
         """
-        from tuckaway.accounts.credentials import KeyringUnavailable, keyring_message
-
-        service = READ_SERVICE[op]
+        service = self.read_service(op)
         if not self.is_linked(service):
-            from tuckaway.errors import NotLinked
-
             raise NotLinked(
                 f"no {service} account is linked: sign in from the extension's options"
                 f" page or run `tuckaway login {service}`"
             )
-        module_name, _, function = READS[op].partition(":")
-        handler = getattr(importlib.import_module(module_name), function)
+        module = importlib.import_module(SERVICE_MODULES[service])
+        handler = getattr(module, READS[op])
         try:
             result: dict[str, Any] = await handler(self, **fields)
         except KeyringUnavailable as exc:  # locked, or its service is not running yet
-            from tuckaway.errors import Unavailable
-
             raise Unavailable(keyring_message(SERVICE_NAMES[service], exc, write=False)) from exc
         return result
 

@@ -1,29 +1,36 @@
 """Requests in, replies and events out: one handler per op.
 
-Reads answer from SQLite at once. Writes are recorded in the outbox (one
-commit for every write that arrived together), acknowledged with ``queued``,
-and answered when the batcher settles them. The dispatcher knows services only
-by name; the backends behind them are the Context's business.
+Reads answer from SQLite at once (``ANSWERS``), wait on the user (``TASKS``)
+or are a service's (the request model names it; the Context runs them).
+Writes are recorded in the outbox (one commit for every write that arrived
+together), acknowledged with ``queued``, and answered when the batcher settles
+them. The dispatcher knows services only by name; the backends behind them
+are the Context's business. This module answers the first ``hello``, so what
+needs asyncio or pydantic is imported where it is used.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
-from tuckaway import __version__
+from tuckaway import PROTOCOL_VERSION, __version__, configfile
+from tuckaway.context import Context
 from tuckaway.errors import Internal, InvalidMessage, InvalidRequest, TuckawayError
 
 if TYPE_CHECKING:
     import asyncio
 
     from tuckaway.delivery.batcher import Batcher
+    from tuckaway.delivery.waiters import Final
+    from tuckaway.wire.protocol import ListItems, Login, Request, SettingsSet
 
 log = logging.getLogger(__name__)
 
 Emit = Callable[[dict[str, Any]], None]
+Result = dict[str, Any]
 
 
 def error_reply(rid: str | int | None, error: TuckawayError) -> dict[str, Any]:
@@ -37,10 +44,8 @@ def ok_reply(rid: str | int, result: dict[str, Any]) -> dict[str, Any]:
 class Dispatcher:
     """Handles decoded messages for one port."""
 
-    def __init__(self, ctx: Any, emit: Emit) -> None:
-        from tuckaway.context import Context
-
-        self.ctx: Context = ctx
+    def __init__(self, ctx: Context, emit: Emit) -> None:
+        self.ctx = ctx
         self.emit = emit
         self._tasks: set[asyncio.Task[None]] = set()
         self._batcher: Batcher | None = None
@@ -48,7 +53,7 @@ class Dispatcher:
     @property
     def batcher(self) -> Batcher:
         if self._batcher is None:
-            from tuckaway.delivery.batcher import Batcher
+            from tuckaway.delivery.batcher import Batcher  # asyncio: not before the first reply
 
             self._batcher = Batcher(self.ctx)
             self._batcher.start()
@@ -58,9 +63,9 @@ class Dispatcher:
 
     def handle_many(self, messages: list[Any]) -> None:
         """Handle messages that arrived together; their writes share one commit."""
-        writes: list[Any] = []
+        writes: list[Request] = []
         for message in messages:
-            if _is_plain_hello(message):
+            if is_plain_hello(message):
                 self._answer(message["id"], self._hello)
                 continue
             try:
@@ -93,7 +98,7 @@ class Dispatcher:
         except Exception:
             log.exception("background start-up work failed")
 
-    def _background(self, work: Any, what: str) -> None:
+    def _background(self, work: Coroutine[Any, Any, object], what: str) -> None:
         import asyncio
 
         async def run() -> None:
@@ -135,39 +140,20 @@ class Dispatcher:
             log.exception("request %r failed", rid)
             self.emit(error_reply(rid, _internal()))
 
-    def _read(self, request: Any) -> None:
-        op = request.op
-        if op == "hello":
-            self._answer(request.id, self._hello)
-        elif op == "lookup":
-            self._answer(request.id, lambda: self._lookup(request.url))
-        elif op == "tags":
-            self._answer(request.id, lambda: self._tags(request.prefix or "", request.counts))
-        elif op == "list":
-            self._answer(request.id, lambda: self._list(request))
-        elif op == "bookmarks":
-            self._spawn(
-                request.id, self.ctx.read("bookmarks", limit=request.limit, max_id=request.max_id)
-            )
-        elif op == "bookmark_state":
-            target = request.model_dump(include={"status_url", "status_id"}, exclude_none=True)
-            self._spawn(request.id, self.ctx.read("bookmark_state", **target))
-        elif op == "login":
-            self._spawn(request.id, self._login(request))
-        elif op == "logout":
-            self._spawn(request.id, self._logout(request.service))
-        elif op == "settings":
-            self._answer(request.id, self._settings)
-        elif op == "settings_set":
-            self._answer(request.id, lambda: self._settings_set(request))
-        else:  # pragma: no cover - parse_request admits only known ops
-            self.emit(error_reply(request.id, Internal(f"no handler for {op}")))
+    def _read(self, request: Request) -> None:
+        if request.handled_by is not None:  # a service's read: its backend module answers
+            self._spawn(request.id, self.ctx.read(request.op, **request.payload()))
+        elif request.op in TASKS:
+            self._spawn(request.id, TASKS[request.op](self, request))
+        else:
+            answer = ANSWERS[request.op]
+            self._answer(request.id, lambda: answer(self, request))
 
     def _hello(self) -> dict[str, Any]:
         return {
             "name": "tuckaway",
             "version": __version__,
-            "protocol": 1,
+            "protocol": PROTOCOL_VERSION,
             "backend": self.ctx.list_service,
             "accounts": self.ctx.accounts(),
             "pending": self.ctx.outbox.pending_count(),
@@ -188,7 +174,7 @@ class Dispatcher:
         return {**item.to_lookup(), "pending": pending}
 
     def _tags(self, prefix: str, counts: bool = False) -> dict[str, Any]:
-        from tuckaway.wire.protocol import MAX_TAG
+        from tuckaway.wire.protocol import MAX_TAG  # pydantic: not before the first reply
 
         # Tags a service synced in may be longer than a request may carry: offering them for
         # completion would only lead to a refused request (and could swell the reply).
@@ -199,20 +185,16 @@ class Dispatcher:
         names = items.tags(prefix)
         return {"tags": [name for name in names if len(name) <= MAX_TAG]}
 
-    def _list(self, request: Any) -> dict[str, Any]:
-        from tuckaway.listing import Query
+    def _list(self, request: ListItems) -> dict[str, Any]:
+        from tuckaway.listing import Query  # hashlib: not before the first reply
 
         query = Query(**request.payload())
         return self.ctx.listing(self.ctx.list_service).page(query)
 
     def _settings(self) -> dict[str, Any]:
-        from tuckaway import configfile
-
         return configfile.describe(self.ctx.settings)
 
-    def _settings_set(self, request: Any) -> dict[str, Any]:
-        from tuckaway import configfile
-
+    def _settings_set(self, request: SettingsSet) -> dict[str, Any]:
         new = configfile.update(
             self.ctx.settings,
             request.changes(),
@@ -224,8 +206,8 @@ class Dispatcher:
         self.ctx.use_settings(new)
         return configfile.describe(new)
 
-    async def _login(self, request: Any) -> dict[str, Any]:
-        from tuckaway.accounts import signin as accounts
+    async def _login(self, request: Login) -> dict[str, Any]:
+        from tuckaway.accounts import signin as accounts  # aiohttp: only for a sign-in
 
         rid = request.id
 
@@ -244,7 +226,7 @@ class Dispatcher:
         result: dict[str, Any] = await accounts.logout(self.ctx, service)
         return result
 
-    def _spawn(self, rid: str | int, work: Any) -> None:
+    def _spawn(self, rid: str | int, work: Coroutine[Any, Any, Result]) -> None:
         import asyncio
 
         async def run() -> None:
@@ -266,7 +248,7 @@ class Dispatcher:
 
     # -- writes --------------------------------------------------------------
 
-    def _accept_writes(self, writes: list[Any]) -> None:
+    def _accept_writes(self, writes: list[Request]) -> None:
         from tuckaway.delivery.batcher import NewWrite
 
         new = [
@@ -293,10 +275,10 @@ class Dispatcher:
             self.emit({"id": request.id, "event": "queued"})
             entry.future.add_done_callback(self._reply_when_settled(request.id))
 
-    def _reply_when_settled(self, rid: str | int) -> Callable[[asyncio.Future[Any]], None]:
+    def _reply_when_settled(self, rid: str | int) -> Callable[[asyncio.Future[Final]], None]:
         """The final reply of a write, sent when the batcher settles it (no task per write)."""
 
-        def reply(future: asyncio.Future[Any]) -> None:
+        def reply(future: asyncio.Future[Final]) -> None:
             if future.cancelled():  # the port closed and the host is stopping
                 return
             final = future.result()
@@ -314,7 +296,23 @@ class Dispatcher:
         return sink
 
 
-def _is_plain_hello(message: Any) -> bool:
+#: reads the host answers at once from its own files and settings
+ANSWERS: dict[str, Callable[[Dispatcher, Any], Result]] = {
+    "hello": lambda d, _: d._hello(),
+    "lookup": lambda d, request: d._lookup(request.url),
+    "tags": lambda d, request: d._tags(request.prefix or "", request.counts),
+    "list": Dispatcher._list,
+    "settings": lambda d, _: d._settings(),
+    "settings_set": Dispatcher._settings_set,
+}
+#: reads that wait on the user (a sign-in) or the keyring: run as tasks, the port keeps serving
+TASKS: dict[str, Callable[[Dispatcher, Any], Coroutine[Any, Any, Result]]] = {
+    "login": Dispatcher._login,
+    "logout": lambda d, request: d._logout(request.service),
+}
+
+
+def is_plain_hello(message: Any) -> bool:
     """``{"id": .., "op": "hello"}`` answered without loading the validation models."""
     if not isinstance(message, dict) or message.get("op") != "hello" or len(message) != 2:
         return False

@@ -20,11 +20,17 @@ import json
 import logging
 import os
 import sys
+import threading
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from tuckaway import HOST_NAME, __version__
+from tuckaway.context import Context
 from tuckaway.errors import InvalidMessage, MessageTooLarge, TuckawayError
+from tuckaway.ids import CHROME_EXTENSION_ID, GECKO_EXTENSION_ID
+from tuckaway.logs import open_deferred, setup
+from tuckaway.settings import Settings
+from tuckaway.wire.dispatch import Dispatcher, is_plain_hello
 from tuckaway.wire.framing import (
     FrameReader,
     FrameTooLarge,
@@ -35,9 +41,6 @@ from tuckaway.wire.framing import (
 
 if TYPE_CHECKING:
     import asyncio
-
-    from tuckaway.context import Context
-    from tuckaway.wire.dispatch import Dispatcher
 
 log = logging.getLogger("tuckaway.wire.host")
 
@@ -52,8 +55,6 @@ def caller_allowed(argv: Sequence[str], allowed_ids: Sequence[str] = ()) -> tupl
     Chrome-family browsers pass ``chrome-extension://ID/`` first; Firefox
     passes the manifest path and the add-on id. No argument: started by hand.
     """
-    from tuckaway.ids import CHROME_EXTENSION_ID, GECKO_EXTENSION_ID
-
     if not argv:
         return True, "started by hand"
     first = argv[0]
@@ -91,9 +92,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         return 0
     frames_fd = guard_stdout()
-    from tuckaway.logs import setup
-    from tuckaway.settings import Settings
-
     try:
         settings = Settings.load()
     except TuckawayError as exc:
@@ -111,7 +109,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     stream = sys.stdin.buffer
     try:
         early = _first_message(settings, stream, writer)
-        import asyncio
+        import asyncio  # after the first reply: a plain hello is answered without it
 
         asyncio.run(serve(settings, stream, writer, early))
     except Exception:
@@ -131,16 +129,11 @@ class Early:
         self.dispatcher: Dispatcher | None = None
 
 
-def _first_message(settings: Any, stream: BinaryIO, writer: FrameWriter) -> Early:
+def _first_message(settings: Settings, stream: BinaryIO, writer: FrameWriter) -> Early:
     """Read the first frame; answer it now if it is a plain ``hello``, else keep it for the loop."""
     early = Early()
     item, early.ended = _next_item(FrameReader(stream))
-    from tuckaway.wire.dispatch import _is_plain_hello
-
-    if _is_plain_hello(item):
-        from tuckaway.context import Context
-        from tuckaway.wire.dispatch import Dispatcher
-
+    if is_plain_hello(item):
         early.ctx = Context(settings)
         early.dispatcher = Dispatcher(early.ctx, writer.write)
         early.dispatcher.handle_many([item])
@@ -152,14 +145,10 @@ def _first_message(settings: Any, stream: BinaryIO, writer: FrameWriter) -> Earl
 
 
 async def serve(
-    settings: Any, stream: BinaryIO, writer: FrameWriter, early: Early | None = None
+    settings: Settings, stream: BinaryIO, writer: FrameWriter, early: Early | None = None
 ) -> None:
     """Serve one port until EOF; then finish accepted writes (bounded) and return."""
     import asyncio
-    import threading
-
-    from tuckaway.context import Context
-    from tuckaway.wire.dispatch import Dispatcher
 
     early = early or Early()
     loop = asyncio.get_running_loop()
@@ -209,7 +198,9 @@ async def serve(
         await ctx.aclose()
 
 
-def _read_frames(stream: BinaryIO, loop: asyncio.AbstractEventLoop, inbox: Any) -> None:
+def _read_frames(
+    stream: BinaryIO, loop: asyncio.AbstractEventLoop, inbox: asyncio.Queue[Any]
+) -> None:
     def put(item: Any) -> None:
         loop.call_soon_threadsafe(inbox.put_nowait, item)
 
@@ -250,15 +241,11 @@ def _decode(body: bytes) -> Any:
 
 def _warm_up() -> None:
     """After the first reply: open the log file, load the validation models on a thread."""
-    import threading
-
-    from tuckaway.logs import open_deferred
-
     open_deferred()
 
     def load() -> None:
         try:
-            from tuckaway.wire.protocol import parse_request
+            from tuckaway.wire.protocol import parse_request  # pydantic, on this thread
 
             parse_request({"id": 0, "op": "lookup", "url": "https://warm.up/"})
         except Exception:

@@ -29,6 +29,7 @@ from pydantic import (
     WithJsonSchema,
     model_validator,
 )
+from pydantic_core import ErrorDetails
 
 from tuckaway.errors import InvalidMessage, InvalidRequest
 from tuckaway.wire.results import (
@@ -480,7 +481,7 @@ def _loc(loc: tuple[int | str, ...], op: str) -> str:
     return ".".join(str(p) for p in parts)
 
 
-def _msg(err: Any) -> str:
+def _msg(err: ErrorDetails) -> str:
     message = str(err["msg"])
     if err["type"] == "extra_forbidden":
         return "unknown field"

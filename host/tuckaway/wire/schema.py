@@ -12,6 +12,7 @@ from typing import Any, Literal
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
+from tuckaway import PROTOCOL_VERSION
 from tuckaway.wire.protocol import (
     ITEM_OPS,
     MODELS,
@@ -42,8 +43,11 @@ def json_schema() -> dict[str, Any]:
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "title": "Tuckaway native-messaging protocol",
-        "description": "Requests (oneOf on op), replies, events and per-op results. Protocol 1.",
-        "protocol": 1,
+        "description": (
+            "Requests (oneOf on op), replies, events and per-op results."
+            f" Protocol {PROTOCOL_VERSION}."
+        ),
+        "protocol": PROTOCOL_VERSION,
         "write_ops": sorted(WRITE_OPS),
         "item_ops": sorted(ITEM_OPS),
         "tag_ops": sorted(op for op in ITEM_OPS if "tags" in MODELS[op].model_fields),
