@@ -15,7 +15,11 @@ headers of real Mastodon (see ../shared/api/mastodon-notes.md):
   cursor's name, extra parameters and the link's base can be changed:
   ``cursor_param``, ``cursor_extra``, ``next_base``),
   ``GET /api/v2/search`` (``resolve=true`` fetches remote urls it knows).
-- 401 ``The access token is invalid`` for a bad bearer token.
+- 401 ``The access token is invalid`` for a bad bearer token; 403 ``This action is
+  outside the authorized scopes`` for a token without the endpoint's scope, each
+  endpoint asking what its Mastodon controller asks (``_doorkeeper``). Tokens from
+  the OAuth flow hold exactly the scopes asked for; :meth:`link` signs a host in
+  through that flow (PKCE), :meth:`link_token` with a token of chosen scopes.
 - Faults on demand: :meth:`MastodonStandIn.inject` (any status, headers, body
   or delay for the next N matching requests), :meth:`rate_limit` (429 with
   ``X-RateLimit-Reset`` and/or ``Retry-After``) and :meth:`exhaust` (a
@@ -35,7 +39,10 @@ import hashlib
 import html
 import itertools
 import json
+import re
 import secrets
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -50,6 +57,12 @@ JSON = dict[str, Any]
 
 INVALID_TOKEN = {"error": "The access token is invalid"}
 NO_USER = {"error": "This method requires an authenticated user"}
+#: Api::BaseController#doorkeeper_forbidden_render_options
+OUTSIDE_SCOPES = {"error": "This action is outside the authorized scopes"}
+RESOLVE_NEEDS_USER = {
+    "error": "Search queries that resolve remote resources are not supported without "
+    "authentication"
+}
 RECORD_NOT_FOUND = {"error": "Record not found"}
 RATE_LIMIT = 300
 
@@ -119,6 +132,7 @@ class Status:
     card_url: str | None = None
     content_html: str | None = None
     bookmarked: bool = False
+    visibility: str = "public"  # public, unlisted, private, direct
     #: merged over the status's JSON (``"account"``: over its account's), e.g. huge fields
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -294,6 +308,7 @@ class MastodonStandIn:
         card_url: str | None = None,
         content_html: str | None = None,
         extra: dict[str, Any] | None = None,
+        visibility: str = "public",
     ) -> Status:
         """A status posted on this server (by the user unless ``username``); ``extra``
         is merged over its JSON (``{"url": "x" * 99999}``, ``{"account": {...}}``)."""
@@ -311,6 +326,7 @@ class MastodonStandIn:
                 card_url,
                 content_html,
                 extra=extra or {},
+                visibility=visibility,
             )
             self.statuses[sid] = status
             return status
@@ -370,15 +386,45 @@ class MastodonStandIn:
             self.statuses[status_id].bookmarked = True
             return bid
 
-    def link(self, env: dict[str, str]) -> None:
-        """Sign the host in ``env`` in as this server's user, as a user holding a token may."""
+    def link(self, env: dict[str, str]) -> str:
+        """Sign the host in ``env`` in as this server's user through the whole sign-in:
+        ``tuckaway login mastodon`` (app registration, PKCE), its address opened and
+        approved like a browser tab would. The token the host got (exactly the scopes
+        it asked for) becomes :attr:`access_token`, and is returned."""
+        from support.browser import browse_in_thread
+
+        issued = set(self.tokens)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "tuckaway.cli", "login", "mastodon", "--instance",
+             self.base_url, "--no-browser", "--timeout", "60"],
+            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        assert proc.stderr is not None
+        url = ""
+        while not url:
+            line = proc.stderr.readline()
+            assert line, "tuckaway login ended before printing the address"
+            url = line.strip() if line.strip().startswith(self.base_url) else ""
+        page = browse_in_thread(url, "approve")
+        _, err = proc.communicate(timeout=60)
+        assert proc.returncode == 0, err
+        assert "Tuckaway is linked" in page.text, page.text
+        (token,) = set(self.tokens) - issued
+        self.access_token = token
+        return token
+
+    def link_token(self, env: dict[str, str], scope: str) -> str:
+        """Link the host in ``env`` with a new user token holding ``scope`` (given on
+        stdin, as a user holding a token may: a sign-in from an older Tuckaway)."""
         from support.hostproc import run_cli
 
+        token = self.issue_token(scope)
         done = run_cli(
             env, "login", "mastodon", "--instance", self.base_url, "--access-token-stdin",
-            input=self.access_token + "\n",
+            input=token + "\n",
         )  # fmt: skip
         assert done.returncode == 0, done.stderr
+        return token
 
     def bookmarked_ids(self) -> list[str]:
         """Status ids in bookmark order (most recently bookmarked first)."""
@@ -528,18 +574,26 @@ class MastodonStandIn:
                 params.update(dict(parse_qsl(text, keep_blank_values=True)))
         return params
 
-    def _token_of(self, request: web.Request) -> Token | web.Response:
+    def _doorkeeper(
+        self,
+        request: web.Request,
+        *scopes: str,
+        if_got_token: bool = False,
+        require_user: bool = True,
+    ) -> Token | web.Response | None:
+        """Mastodon's checks before an API action: ``doorkeeper_authorize!(*scopes)``
+        (a token holding any one of ``scopes``, else 401 or 403), or with
+        ``if_got_token`` ``authorize_if_got_token!`` (the same, but no token is
+        fine: None); then ``require_user!`` (422 for an app-only token)."""
         auth = request.headers.get("Authorization", "")
         if not auth.startswith("Bearer "):
-            return web.json_response(NO_USER, status=401)
+            return None if if_got_token else web.json_response(NO_USER, status=401)
         token = self.tokens.get(auth[7:].strip())
         if token is None:
             return web.json_response(INVALID_TOKEN, status=401)
-        return token
-
-    def _user_token(self, request: web.Request) -> Token | web.Response:
-        token = self._token_of(request)
-        if isinstance(token, Token) and not token.user:
+        if not set(token.scope.split()) & set(scopes):
+            return web.json_response(OUTSIDE_SCOPES, status=403)
+        if require_user and not token.user:
             return web.json_response(NO_USER, status=422)
         return token
 
@@ -855,7 +909,7 @@ class MastodonStandIn:
             "in_reply_to_account_id": None,
             "sensitive": False,
             "spoiler_text": "",
-            "visibility": "public",
+            "visibility": status.visibility,
             "language": "en",
             "uri": self.status_uri(status),
             "url": self.status_url(status),
@@ -894,7 +948,9 @@ class MastodonStandIn:
         return status
 
     async def _verify_credentials(self, request: web.Request) -> web.Response:
-        token = self._user_token(request)
+        # app/controllers/api/v1/accounts/credentials_controller.rb:
+        # doorkeeper_authorize! :profile, :read, :'read:accounts'; require_user!
+        token = self._doorkeeper(request, "profile", "read", "read:accounts")
         if isinstance(token, web.Response):
             return token
         answer = self.account_json(self.user)
@@ -909,7 +965,11 @@ class MastodonStandIn:
         return web.json_response(answer)
 
     async def _get_status(self, request: web.Request) -> web.Response:
-        token = self._token_of(request)
+        # app/controllers/api/v1/statuses_controller.rb:
+        # authorize_if_got_token! :read, :'read:statuses' (show needs no user)
+        token = self._doorkeeper(
+            request, "read", "read:statuses", if_got_token=True, require_user=False
+        )
         if isinstance(token, web.Response):
             return token
         status = self._find(request)
@@ -918,7 +978,9 @@ class MastodonStandIn:
         return web.json_response(self.status_json(status))
 
     async def _bookmark(self, request: web.Request) -> web.Response:
-        token = self._user_token(request)
+        # app/controllers/api/v1/statuses/bookmarks_controller.rb:
+        # doorkeeper_authorize! :write, :'write:bookmarks'; require_user!
+        token = self._doorkeeper(request, "write", "write:bookmarks")
         if isinstance(token, web.Response):
             return token
         status = self._find(request)
@@ -928,7 +990,8 @@ class MastodonStandIn:
         return web.json_response(self.status_json(status))
 
     async def _unbookmark(self, request: web.Request) -> web.Response:
-        token = self._user_token(request)
+        # app/controllers/api/v1/statuses/bookmarks_controller.rb, as _bookmark
+        token = self._doorkeeper(request, "write", "write:bookmarks")
         if isinstance(token, web.Response):
             return token
         status = self._find(request)
@@ -951,7 +1014,9 @@ class MastodonStandIn:
             return None
 
     async def _bookmarks(self, request: web.Request) -> web.Response:
-        token = self._user_token(request)
+        # app/controllers/api/v1/bookmarks_controller.rb:
+        # doorkeeper_authorize! :read, :'read:bookmarks'; require_user!
+        token = self._doorkeeper(request, "read", "read:bookmarks")
         if isinstance(token, web.Response):
             return token
         limit = self._int_param(request, "limit") or 20
@@ -986,14 +1051,23 @@ class MastodonStandIn:
         return web.json_response(statuses, headers=headers)
 
     async def _search(self, request: web.Request) -> web.Response:
-        token = self._token_of(request)
+        # app/controllers/api/v2/search_controller.rb: authorize_if_got_token! :read,
+        # :'read:search'; resolving needs a signed-in user (remote_resolve_error)
+        token = self._doorkeeper(
+            request, "read", "read:search", if_got_token=True, require_user=False
+        )
         if isinstance(token, web.Response):
             return token
         q = request.query.get("q", "").strip()
         resolve = request.query.get("resolve", "false").lower() in ("true", "1")
+        if resolve and (token is None or not token.user):
+            return web.json_response(RESOLVE_NEEDS_USER, status=401)
         kind = request.query.get("type")
         found: list[JSON] = []
-        if kind in (None, "", "statuses"):
+        local = self._local_status_of(q) if resolve else None
+        if kind in (None, "", "statuses") and local is not None:
+            found = [self.status_json(local)]
+        elif kind in (None, "", "statuses"):
             sid = self.remote_urls.get(q)
             if sid is not None and (resolve or sid in self.known_remote):
                 if resolve:
@@ -1010,3 +1084,22 @@ class MastodonStandIn:
                         break
         limit = self._int_param(request, "limit") or 20
         return web.json_response({"accounts": [], "statuses": found[:limit], "hashtags": []})
+
+    _LOCAL_STATUS_PATHS = (
+        re.compile(r"^/@[^@/.]+/(?P<id>[0-9]+)$"),  # statuses#show
+        re.compile(r"^/users/[^@/.]+/statuses/(?P<id>[0-9]+)$"),  # statuses#show
+        re.compile(r"^/@[^/]+@[^/]+/(?P<id>[0-9]+)$"),  # home#index, any: the id
+    )
+
+    def _local_status_of(self, url: str) -> Status | None:
+        """The status a url of this server shows, found by its id alone whatever the
+        user in the path, as app/services/resolve_url_service.rb's process_local_url
+        does (it recognizes the route, then ``Status.find_by(id:)``)."""
+        parts = urlsplit(url)
+        if not self.base_url or f"{parts.scheme}://{parts.netloc}" != self.base_url:
+            return None
+        for pattern in self._LOCAL_STATUS_PATHS:
+            match = pattern.match(parts.path)
+            if match:
+                return self.statuses.get(match.group("id"))
+        return None
