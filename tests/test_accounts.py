@@ -35,8 +35,15 @@ from support.browser import Page, browse, browse_in_thread
 from support.hostproc import HostProcess, host_env, run_cli, serve_process
 from support.mastodon_standin import MastodonStandIn
 from tuckaway import db
-from tuckaway.accounts.credentials import is_linked
-from tuckaway.accounts.signin import SignInDenied, link_token, login, logout, normalize_instance
+from tuckaway.accounts.credentials import MastodonApp, is_linked
+from tuckaway.accounts.signin import (
+    MASTODON_SCOPES,
+    SignInDenied,
+    link_token,
+    login,
+    logout,
+    normalize_instance,
+)
 from tuckaway.context import Context
 from tuckaway.errors import AuthFailed, AuthTimeout, ConfigError, Unavailable
 from tuckaway.serve.app import RunningServer, start_server
@@ -553,7 +560,9 @@ async def test_mastodon_sign_in_with_pkce_links_the_account(
     assert page.status == 200 and "as ann@127.0.0.1" in page.text
     assert mastodon.calls == ["apps", "authorize", "token", "verify_credentials"]
     query = dict(parse_qsl(urlsplit(tab.urls[0]).query))
-    assert query["scope"] == "read:bookmarks write:bookmarks read:search read:accounts"
+    assert query["scope"] == (
+        "read:bookmarks write:bookmarks read:search read:accounts read:statuses"
+    )
     assert query["code_challenge_method"] == "S256" and len(query["state"]) >= 20
     creds = ctx.credentials.mastodon()
     assert creds is not None
@@ -603,6 +612,49 @@ async def test_mastodon_app_the_instance_forgot_is_registered_again_next_time(
     await login(ctx, "mastodon", mastodon.url, tab, timeout_s=20)
     await tab.page()
     assert mastodon.calls.count("apps") == 2
+
+
+async def test_an_app_registered_for_older_scopes_is_registered_again_with_the_new_ones(
+    make_ctx: Callable[..., Context],
+) -> None:
+    old_scopes = "read:bookmarks write:bookmarks read:search read:accounts"
+    async with MastodonStandIn() as standin:
+        ctx = make_ctx()
+        http = await ctx.http()
+        registration = {
+            "client_name": "Tuckaway", "redirect_uris": "http://127.0.0.1/callback",
+            "scopes": old_scopes,
+        }  # fmt: skip
+        async with http.post(f"{standin.base_url}/api/v1/apps", json=registration) as resp:
+            old = await resp.json()
+        # as an older Tuckaway kept it: no scopes noted beside it
+        ctx.credentials.save_mastodon_app(
+            MastodonApp(standin.base_url, old["client_id"], old["client_secret"])
+        )
+        tab = Tab()
+        result = await login(ctx, "mastodon", standin.base_url, tab, timeout_s=20)
+        assert result == {"linked": True, "username": "alice@127.0.0.1"}
+        assert "Tuckaway is linked" in (await tab.page()).text
+        new = ctx.credentials.mastodon_app(standin.base_url)
+        assert new is not None and new.client_id != old["client_id"]
+        assert new.scopes == MASTODON_SCOPES
+        assert len(standin.apps) == 2
+        creds = ctx.credentials.mastodon()
+        assert creds is not None and creds.client_id == new.client_id
+        assert standin.tokens[creds.access_token].scope == MASTODON_SCOPES
+        # the old app could not have asked for them: the server refuses scopes it lacks
+        async with http.get(
+            f"{standin.base_url}/oauth/authorize",
+            params={"response_type": "code", "client_id": old["client_id"],
+                    "redirect_uri": "http://127.0.0.1:1/callback", "scope": MASTODON_SCOPES},
+            allow_redirects=False,
+        ) as resp:  # fmt: skip
+            assert "error=invalid_scope" in resp.headers["Location"]
+        # and the next sign-in keeps the new registration
+        tab = Tab()
+        await login(ctx, "mastodon", standin.base_url, tab, timeout_s=20)
+        await tab.page()
+        assert len(standin.apps) == 2
 
 
 async def test_mastodon_service_error_on_the_token_exchange_is_not_called_linked_in_the_tab(
@@ -709,9 +761,29 @@ async def test_mastodon_token_from_stdin_learns_the_acct(
 def test_instance_urls_must_be_https_except_loopback() -> None:
     assert normalize_instance("mastodon.social") == "https://mastodon.social"
     assert normalize_instance("https://mastodon.social/@ann") == "https://mastodon.social"
+    assert normalize_instance("mastodon.social/@ann") == "https://mastodon.social"
     assert normalize_instance("http://127.0.0.1:3000/") == "http://127.0.0.1:3000"
     with pytest.raises(ConfigError, match="https"):
         normalize_instance("http://social.example")
+
+
+@pytest.mark.parametrize(
+    ("typed", "server"),
+    [("bob@mastodon.social", "https://mastodon.social"),
+     ("@bob@mastodon.social", "https://mastodon.social"),
+     (" @Bob@mastodon.social ", "https://mastodon.social"),
+     ("https://bob@mastodon.social", "https://mastodon.social"),
+     ("bob@social.example:8443", "https://social.example:8443"),
+     ("http://bob@127.0.0.1:3000", "http://127.0.0.1:3000")],
+)  # fmt: skip
+def test_a_handle_typed_as_the_server_gives_its_host(typed: str, server: str) -> None:
+    assert normalize_instance(typed) == server
+
+
+@pytest.mark.parametrize("typed", ["bob@", "@bob@", "https://", "mastodon.social:x"])
+def test_a_server_without_a_host_is_refused(typed: str) -> None:
+    with pytest.raises(ConfigError):
+        normalize_instance(typed)
 
 
 @pytest.mark.parametrize(

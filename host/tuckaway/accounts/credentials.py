@@ -40,6 +40,7 @@ KEYRING_SERVICE = "tuckaway"
 SERVICES = ("pocket", "mastodon")
 _APP_META = "mastodon_app:"
 _APP_ENTRY = "mastodon-app:"
+_APP_SCOPES_META = "mastodon_app_scopes:"  # not secret: beside the client id, not in the keyring
 
 _NO_BACKEND_HELP = (
     "Tuckaway keeps your tokens in the system keyring, and none is usable here ({why}). "
@@ -84,6 +85,8 @@ class MastodonApp:
     instance: str
     client_id: str
     client_secret: str
+    #: the scopes it was registered with ("" when registered before they were kept)
+    scopes: str = ""
 
     def __repr__(self) -> str:
         return f"MastodonApp(instance={self.instance!r}, client_id={self.client_id!r})"
@@ -364,16 +367,21 @@ class Credentials:
         found = _read_secret(_APP_ENTRY + instance)
         if found is None or not found.get("client_secret"):
             return None
-        return MastodonApp(instance, client_id, found["client_secret"])
+        scopes = get_meta(self.conn, _APP_SCOPES_META + instance) or ""
+        return MastodonApp(instance, client_id, found["client_secret"], scopes)
 
     def save_mastodon_app(self, app: MastodonApp) -> None:
         instance = app.instance.rstrip("/")
         _write_secret(_APP_ENTRY + instance, {"client_secret": app.client_secret})
         set_meta(self.conn, _APP_META + instance, app.client_id)
+        set_meta(self.conn, _APP_SCOPES_META + instance, app.scopes)
 
     def forget_mastodon_app(self, instance: str) -> None:
         instance = instance.rstrip("/")
-        self.conn.execute("DELETE FROM meta WHERE key = ?", (_APP_META + instance,))
+        self.conn.execute(
+            "DELETE FROM meta WHERE key IN (?, ?)",
+            (_APP_META + instance, _APP_SCOPES_META + instance),
+        )
         _delete_secret(_APP_ENTRY + instance)
 
     # -- both -------------------------------------------------------------

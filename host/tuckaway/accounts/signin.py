@@ -41,7 +41,9 @@ OnAuthorize = Callable[[str], Awaitable[None]]
 
 #: How long a sign-in waits for the user (seconds); TUCKAWAY_LOGIN_TIMEOUT_S overrides.
 LOGIN_TIMEOUT_S = 300.0
-MASTODON_SCOPES = "read:bookmarks write:bookmarks read:search read:accounts"
+#: ``read:statuses`` for ``GET /api/v1/statuses/:id`` (bookmark_state). Sign-ins from
+#: before it was asked keep working: their status reads go through the search.
+MASTODON_SCOPES = "read:bookmarks write:bookmarks read:search read:accounts read:statuses"
 MASTODON_APP_NAME = "Tuckaway"
 MASTODON_WEBSITE = "https://github.com/tuckaway/tuckaway"
 #: Registered without a port: servers match loopback redirects on any port (RFC 8252, 7.3).
@@ -150,12 +152,22 @@ async def link_token(
 
 
 def normalize_instance(instance: str) -> str:
-    """``mastodon.social`` -> ``https://mastodon.social``; https required except loopback."""
+    """``mastodon.social`` -> ``https://mastodon.social``; https required except loopback.
+
+    A handle typed as the server (``bob@mastodon.social``, ``@bob@mastodon.social``)
+    gives its host part: the user name before the last ``@`` is dropped.
+    """
     value = instance.strip()
     if "://" not in value:
-        value = "https://" + value
+        value = "https://" + value.lstrip("@")
     parts = urlsplit(value)
-    base = f"{parts.scheme}://{parts.netloc}"
+    try:
+        port_ok = parts.port is None or parts.port > 0
+    except ValueError:  # not a number, or out of range
+        port_ok = False
+    if not parts.hostname or not port_ok:
+        raise ConfigError(f"{instance!r} names no Mastodon server (try mastodon.social)")
+    base = f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}"  # without any "user@"
     return check_service_url(base, "the Mastodon instance")
 
 
@@ -309,8 +321,12 @@ async def _login_mastodon(
 
 async def _mastodon_app(ctx: Context, http: aiohttp.ClientSession, instance: str) -> MastodonApp:
     app = ctx.credentials.mastodon_app(instance)
-    if app is not None:
+    if app is not None and set(app.scopes.split()) == set(MASTODON_SCOPES.split()):
         return app
+    if app is not None:
+        # registered for other scopes (an older Tuckaway): the server would refuse to
+        # authorize the new ones for it (invalid_scope), so register again
+        log.info("the Tuckaway app on %s has other scopes; registering it again", instance)
     status, answer = await _post(
         http,
         f"{instance}/api/v1/apps",
@@ -326,7 +342,7 @@ async def _mastodon_app(ctx: Context, http: aiohttp.ClientSession, instance: str
     if status != 200 or not isinstance(client_id, str) or not isinstance(client_secret, str):
         raise _mastodon_error(status, answer, instance, "register Tuckaway")
     register_secret(client_secret)
-    app = MastodonApp(instance, client_id, client_secret)
+    app = MastodonApp(instance, client_id, client_secret, MASTODON_SCOPES)
     ctx.credentials.save_mastodon_app(app)
     log.info("registered the Tuckaway app on %s", instance)
     return app
