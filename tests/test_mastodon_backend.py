@@ -337,3 +337,106 @@ def test_long_cursors_of_two_host_processes_paging_at_once_are_both_kept(home: P
     assert _stored_query(one, "~#a") is None
     assert _stored_query(one, "~#n4") is None
     assert _stored_query(two, "~#n5") == "older_than=5"
+
+
+# -- scopes (issue 16) ----------------------------------------------------------------
+
+#: what Tuckaway asked for before it asked for read:statuses
+OLD_SCOPES = "read:bookmarks write:bookmarks read:search read:accounts"
+
+
+def test_the_sign_in_is_granted_exactly_the_scopes_it_asks_for(
+    mastodon_env: dict[str, str], standin: MastodonStandIn
+) -> None:
+    # mastodon_env signed in through `tuckaway login mastodon` (app, PKCE, token)
+    (token,) = [t for t in standin.tokens.values() if t.token == standin.access_token]
+    assert token.scope.split() == [
+        "read:bookmarks", "write:bookmarks", "read:search", "read:accounts", "read:statuses",
+    ]
+    (app,) = standin.apps.values()
+    assert app.scopes == token.scope
+    (exchange,) = standin.requests_to("/oauth/token")
+    assert "code_verifier=" in exchange.body
+
+
+@pytest.mark.parametrize("given", ["id", "local_url"])
+def test_bookmark_state_for_a_sign_in_without_read_statuses_asks_the_search(
+    env: dict[str, str], standin: MastodonStandIn, given: str
+) -> None:
+    standin.link_token(env, OLD_SCOPES)
+    post = standin.add_status(username="carol")
+    marked = standin.add_status(username="carol")
+    standin.bookmark(marked.id)
+    with HostProcess(env) as host:
+        answers = []
+        for n, status in enumerate((post, marked, post)):
+            ask: dict[str, object] = {"id": n, "op": "bookmark_state"}
+            if given == "id":
+                ask["status_id"] = status.id
+            else:
+                ask["status_url"] = f"{standin.base_url}/web/statuses/{status.id}"
+            reply = host.request(ask)
+            assert reply["ok"] is True, reply
+            answers.append(reply["result"])
+    assert answers == [
+        {"status_id": post.id, "url": standin.status_url(post), "bookmarked": False},
+        {"status_id": marked.id, "url": standin.status_url(marked), "bookmarked": True},
+        {"status_id": post.id, "url": standin.status_url(post), "bookmarked": False},
+    ]
+    # one refused status read, then only the search (the refusal is remembered)
+    assert len(standin.requests_to("/api/v1/statuses/")) == 1
+    searches = standin.requests_to("/api/v2/search")
+    assert len(searches) == 3 and all(s.query["resolve"] == "true" for s in searches)
+    assert searches[0].query["q"] == f"{standin.base_url}/@alice/{post.id}"
+
+
+def test_a_sign_in_without_read_statuses_still_bookmarks_and_lists(
+    env: dict[str, str], standin: MastodonStandIn
+) -> None:
+    standin.link_token(env, OLD_SCOPES)
+    post = standin.add_status()
+    with HostProcess(env) as host:
+        marked = host.request({"id": 1, "op": "bookmark", "status_id": post.id})
+        listed = host.request({"id": 2, "op": "bookmarks"})
+    assert marked["ok"] is True and marked["result"]["bookmarked"] is True
+    assert [s["id"] for s in listed["result"]["statuses"]] == [post.id]
+
+
+def test_a_token_without_the_bookmark_scopes_is_refused_as_action_failed(
+    env: dict[str, str], standin: MastodonStandIn
+) -> None:
+    standin.link_token(env, "read:accounts read:statuses read:search")
+    post = standin.add_status()
+    with HostProcess(env) as host:
+        marked = host.request({"id": 1, "op": "bookmark", "status_id": post.id})
+        listed = host.request({"id": 2, "op": "bookmarks"})
+    assert marked["ok"] is False and marked["error"]["code"] == "action_failed"
+    assert "outside the authorized scopes" in marked["error"]["message"]
+    assert listed["ok"] is False and listed["error"]["code"] == "action_failed"
+    assert standin.bookmarked_ids() == []
+
+
+def test_unbookmarking_a_deleted_post_succeeds_as_not_bookmarked(
+    mhost: HostProcess, standin: MastodonStandIn
+) -> None:
+    post = standin.add_status()
+    del standin.statuses[post.id]  # deleted on the server (its bookmark went with it)
+    reply = mhost.request({"id": 1, "op": "unbookmark", "status_id": post.id})
+    assert reply == {
+        "id": 1, "ok": True,
+        "result": {"status_id": post.id, "url": None, "bookmarked": False},
+    }
+    (asked,) = standin.requests_to(f"/api/v1/statuses/{post.id}/unbookmark")
+    assert asked.method == "POST"
+    gone = mhost.request({"id": 2, "op": "bookmark", "status_id": post.id})
+    assert gone["ok"] is False and gone["error"]["code"] == "not_found"  # bookmarking: no
+
+
+@pytest.mark.parametrize("page", ["/@alice/media", "/@alice/with_replies", "/@alice/followers"])
+def test_an_account_page_of_the_own_server_is_no_post(
+    mhost: HostProcess, standin: MastodonStandIn, page: str
+) -> None:
+    reply = mhost.request({"id": 1, "op": "bookmark", "status_url": standin.base_url + page})
+    assert reply["ok"] is False and reply["error"]["code"] == "not_found"
+    assert [r.path for r in standin.requests_to("/api/v1/statuses")] == []  # no id "media"
+    assert standin.requests_to("/api/v2/search")[0].query["q"] == standin.base_url + page

@@ -289,6 +289,67 @@ def test_local_status_id_only_for_the_own_server() -> None:
     assert local_status_id("https://m.example", "https://M.example:443/@a@b.c/9/") == "9"
     assert local_status_id("https://m.example", "https://other.example/@a/123") is None
     assert local_status_id("https://m.example", "https://m.example/about") is None
+    assert local_status_id("https://m.example", "https://m.example/notice/AbC9") == "AbC9"
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/@bob/media", "/@bob/with_replies", "/@bob/followers", "/@bob/following",
+     "/@bob@b.c/media", "/web/statuses/abc", "/users/bob/statuses/x1", "/@bob/tagged"],
+)  # fmt: skip
+def test_account_pages_and_other_non_numeric_paths_are_no_post(path: str) -> None:
+    assert local_status_id("https://m.example", "https://m.example" + path) is None
+
+
+#: each endpoint Tuckaway calls, and the one scope of Tuckaway's it needs
+ENDPOINT_SCOPES = [
+    ("GET", "/api/v1/statuses/{id}", "read:statuses"),
+    ("POST", "/api/v1/statuses/{id}/bookmark", "write:bookmarks"),
+    ("POST", "/api/v1/statuses/{id}/unbookmark", "write:bookmarks"),
+    ("GET", "/api/v1/bookmarks", "read:bookmarks"),
+    ("GET", "/api/v2/search?q=x&resolve=true", "read:search"),
+    ("GET", "/api/v1/accounts/verify_credentials", "read:accounts"),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "scope"), ENDPOINT_SCOPES)
+async def test_the_stand_in_asks_each_endpoint_s_scope_as_mastodon_does(
+    ctx: Context, standin: MastodonStandIn, method: str, path: str, scope: str
+) -> None:
+    post = standin.add_status()
+    url = standin.base_url + path.format(id=post.id)
+    http = await ctx.http()
+    everything_else = [s for _, _, s in ENDPOINT_SCOPES if s != scope]
+    for granted, status in (
+        (everything_else, 403),
+        ([scope], 200),
+        ([scope.split(":")[0]], 200),  # read / write cover their read:* / write:*
+    ):
+        auth = {"Authorization": f"Bearer {standin.issue_token(' '.join(granted))}"}
+        async with http.request(method, url, headers=auth) as resp:
+            assert resp.status == status, (granted, await resp.text())
+            if status == 403:
+                assert await resp.json() == {
+                    "error": "This action is outside the authorized scopes"
+                }
+
+
+async def test_a_token_without_read_statuses_reads_a_status_through_the_search(
+    ctx: Context, standin: MastodonStandIn
+) -> None:
+    post = standin.add_status(username="carol")
+    standin.bookmark(post.id)
+    token = standin.issue_token("read:bookmarks write:bookmarks read:search read:accounts")
+    client = MastodonClient(await ctx.http(), standin.base_url, token)
+    for _ in range(2):
+        status = await client.read_status(post.id, "alice")
+        assert status.id == post.id and status.bookmarked is True
+    with pytest.raises(NotFound):
+        await client.read_status("404404", "alice")
+    assert len(standin.requests_to("/api/v1/statuses/")) == 1  # refused once, then not asked
+    full = MastodonClient(await ctx.http(), standin.base_url, standin.access_token)
+    assert (await full.read_status(post.id, "alice")).bookmarked is True
+    assert len(standin.requests_to("/api/v2/search")) == 3
 
 
 def test_html_is_stripped_to_plain_text() -> None:

@@ -83,6 +83,33 @@ def test_import_saves_every_bookmark_and_card_link_in_batches_and_twice_changes_
     assert len(outbox_saves(home)) == len(want)
 
 
+def test_private_and_direct_posts_are_imported_only_when_asked(
+    env: dict[str, str], standin: MastodonStandIn
+) -> None:
+    kinds = ["public", "unlisted", "private", "direct"]
+    posts = {
+        kind: standin.add_status(f"a {kind} post", visibility=kind, card_url=f"https://{kind}.example/")
+        for kind in kinds
+    }  # fmt: skip
+    for post in posts.values():
+        standin.bookmark(post.id)
+
+    dry = run_cli(env, "import", "mastodon-bookmarks", "--dry-run")
+    assert dry.returncode == 0, dry.stderr
+    assert "2 post(s) not public left out" in dry.stderr
+    done = run_cli(env, "import", "mastodon-bookmarks")
+    assert done.returncode == 0, done.stderr
+    public = expected_urls(standin, [posts["public"], posts["unlisted"]])
+    assert set(dry.stdout.split()) == public
+    assert {i["url"] for i in listed(env)} == public
+    assert "2 not public left out (--include-private imports them)" in done.stdout
+
+    again = run_cli(env, "import", "mastodon-bookmarks", "--include-private")
+    assert again.returncode == 0, again.stderr
+    assert {i["url"] for i in listed(env)} == expected_urls(standin, list(posts.values()))
+    assert "4 saved, 4 already in the list" in again.stdout and "not public" not in again.stdout
+
+
 def test_import_follows_next_links_whatever_their_cursor_is_called(
     env: dict[str, str], standin: MastodonStandIn
 ) -> None:

@@ -65,6 +65,9 @@ describe("Mastodon post menus", () => {
       "https://www.youtube.com/@chan/shorts",
       "https://medium.com/@alice/my-post-1a2b3c",
       "https://mastodon.social/@Gargron/followers",
+      "https://mastodon.social/@Gargron/media",
+      "https://mastodon.social/@Gargron/with_replies",
+      "https://mastodon.social/@Gargron@other.example/media",
       "https://mastodon.social/users/Gargron/statuses/",
       "https://mastodon.social/web/statuses/new",
     ]) {

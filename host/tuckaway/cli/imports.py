@@ -36,6 +36,11 @@ def add_commands(sub: Subparsers) -> None:
         default="mastodon",
         help="tag for the saved items (default: mastodon; '' for none)",
     )
+    p.add_argument(
+        "--include-private",
+        action="store_true",
+        help="import followers-only and direct posts too (default: public and unlisted only)",
+    )
     p.add_argument("--dry-run", action="store_true", help="list what would be saved, save nothing")
     p.add_argument(
         "--restart", action="store_true", help="ignore a saved cursor and start from the newest"
@@ -87,6 +92,7 @@ class Progress:
         text = (
             f"{report.bookmarks} bookmarks read, {report.saved} saved, "
             f"{report.known} already in the list"
+            + (f", {report.private} not public, left out" if report.private else "")
             + (f", {report.queued} queued" if report.queued else "")
             + (f", {len(report.failed)} failed" if report.failed else "")
         )
@@ -124,6 +130,7 @@ def cmd_import_bookmarks(args: argparse.Namespace) -> int:
                 wait_s=args.wait,
                 progress=Progress(),
                 retries=args.retries,
+                include_private=args.include_private,
             ),
         )
     )
@@ -131,7 +138,8 @@ def cmd_import_bookmarks(args: argparse.Namespace) -> int:
         for url in report.planned:
             print(url)
         print(
-            f"would save {len(report.planned)} url(s); {report.known} already in the list",
+            f"would save {len(report.planned)} url(s); {report.known} already in the list"
+            + (f"; {report.private} post(s) not public left out" if report.private else ""),
             file=sys.stderr,
         )
         return 0
@@ -140,6 +148,11 @@ def cmd_import_bookmarks(args: argparse.Namespace) -> int:
     print(
         f"imported {report.bookmarks} bookmark(s): {report.saved} saved, "
         f"{report.known} already in the list"
+        + (
+            f", {report.private} not public left out (--include-private imports them)"
+            if report.private
+            else ""
+        )
         + (f", {report.queued} still queued" if report.queued else "")
         + (f", {len(report.failed)} failed" if report.failed else "")
     )

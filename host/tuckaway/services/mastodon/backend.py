@@ -12,7 +12,8 @@ retried after an answer was lost does no harm.
   ``unavailable``.
 - 401: :class:`Hold` with ``auth_failed``; the token is kept and the writes wait
   for the next sign-in (PROTOCOL.md 5).
-- 404 (or a url that resolves to nothing): :class:`Failed` with ``not_found``.
+- 404 (or a url that resolves to nothing): :class:`Failed` with ``not_found``; for an
+  ``unbookmark`` a 404 is :class:`Done` (a deleted post is not bookmarked).
 """
 
 from __future__ import annotations
@@ -90,7 +91,13 @@ class MastodonBackend:
             if write.op == "bookmark":
                 status = await client.bookmark(status_id)
             elif write.op == "unbookmark":
-                status = await client.unbookmark(status_id)
+                try:
+                    status = await client.unbookmark(status_id)
+                except NotFound:
+                    # Mastodon answers 404 only when the user holds no bookmark of it
+                    # (deleted; Statuses::BookmarksController#destroy): the aim holds
+                    url = payload.get("status_url")
+                    return Done({"status_id": status_id, "url": url, "bookmarked": False})
             else:
                 return Failed(ActionFailed(f"Mastodon cannot do {write.op!r}"))
         except AuthFailed as exc:
@@ -146,7 +153,8 @@ async def bookmark_state(
     client = await MastodonClient.for_context(ctx)
     local = status_id or (local_status_id(client.instance, status_url) if status_url else None)
     if local is not None:
-        status = await client.status(local)
+        acct = str(ctx.accounts()["mastodon"].get("acct") or "")
+        status = await client.read_status(local, acct.split("@", 1)[0])
     else:
         assert status_url is not None  # the protocol asks for one of the two
         found = await client.search_status(status_url, resolve=True)

@@ -41,6 +41,9 @@ PAGE_RETRIES = 5
 #: the longest wait before asking a page again when the server says nothing
 #: (the batcher's exponential backoff with jitter, capped here)
 BACKOFF_CAP_S = 60.0
+#: what anyone may read; other posts (followers only, direct, a fork's own kinds, or
+#: none said) are imported only when asked: the reading list may be a third party's
+PUBLIC_VISIBILITIES = frozenset({"public", "unlisted"})
 
 
 # -- progress -------------------------------------------------------------------------
@@ -52,6 +55,8 @@ class Report:
     bookmarks: int = 0
     saved: int = 0
     known: int = 0
+    #: bookmarks left out for not being public (without ``include_private``)
+    private: int = 0
     queued: int = 0
     failed: list[tuple[str, str]] = field(default_factory=list)
     planned: list[str] = field(default_factory=list)
@@ -121,8 +126,10 @@ async def import_bookmarks(
     progress: ProgressSink | None = None,
     page_size: int = PAGE_SIZE,
     retries: int = PAGE_RETRIES,
+    include_private: bool = False,
 ) -> Report:
-    """Save every bookmarked post (and its card's link) into the reading list."""
+    """Save every bookmarked post (and its card's link) into the reading list; posts
+    that are not public (:data:`PUBLIC_VISIBILITIES`) only with ``include_private``."""
     if not ctx.is_linked("mastodon"):
         raise NotLinked(
             "no Mastodon account is linked: run `tuckaway login mastodon --instance URL`"
@@ -141,6 +148,9 @@ async def import_bookmarks(
         items = ctx.store.items(ctx.list_service)
         writes: list[tuple[str, dict[str, Any]]] = []
         for status in page.statuses:
+            if not include_private and status.visibility not in PUBLIC_VISIBILITIES:
+                report.private += 1
+                continue
             for url, title in _urls_of(status):
                 if url in seen:
                     continue
