@@ -18,7 +18,7 @@ pytestmark = pytest.mark.e2e
 
 @pytest.fixture
 def linked(native_host: NativeHost, standin: MastodonStandIn) -> MastodonStandIn:
-    """The host's Mastodon account is the stand-in's user (token from stdin, as a user may)."""
+    """The host's Mastodon account is the stand-in's user (signed in with PKCE, as a user is)."""
     standin.link(native_host.env)
     return standin
 
