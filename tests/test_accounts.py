@@ -1,8 +1,9 @@
 """Sign-in and sign-out, end to end over real HTTP on 127.0.0.1.
 
 Pocket: against ``tuckaway serve`` (its approval page is answered with a POST of
-its form, as a user's click would). Mastodon: against a stand-in that checks
-PKCE, state, client credentials and the redirect URI. A small browser-like
+its form, as a user's click would). Mastodon: against the stand-in of
+tests/support/mastodon_standin.py, which checks PKCE, state, client
+credentials, the redirect URI and each endpoint's scope. A small browser-like
 client follows the authorize URL, its redirects and the final redirect to the
 host's loopback listener.
 """
@@ -10,21 +11,18 @@ host's loopback listener.
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
-import hashlib
 import json
 import secrets
 import socket
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 import aiohttp
 import pytest
@@ -51,158 +49,18 @@ from tuckaway.settings import Settings
 
 CONSUMER_KEY = "12345-consumerkeyfortests"
 
-# -- a Mastodon instance, as far as signing in needs one -------------------------------
-
-
-@dataclass
-class MastodonStandin:
-    """``/api/v1/apps``, ``/oauth/authorize`` (approves at once, or denies),
-    ``/oauth/token`` (checks PKCE S256, client secret, redirect URI),
-    ``verify_credentials``, ``/oauth/revoke``, and as far as a revoked token
-    goes the bookmarks API: ``GET /api/v1/bookmarks`` (an empty list) and
-    ``POST /api/v1/statuses/:id/(un)bookmark`` (no statuses here: 404), each
-    answering Mastodon's 401 to a token it does not know."""
-
-    username: str = "ann"
-    deny: bool = False
-    #: answer the redirect with this state instead of the one asked for
-    forge_state: str | None = None
-    #: answer /oauth/token with this status (a server in trouble) instead of a token
-    token_status: int | None = None
-    apps: dict[str, dict[str, Any]] = field(default_factory=dict)
-    codes: dict[str, dict[str, Any]] = field(default_factory=dict)
-    tokens: set[str] = field(default_factory=set)
-    revoked: list[str] = field(default_factory=list)
-    calls: list[str] = field(default_factory=list)
-    issued: list[str] = field(default_factory=list)
-    url: str = ""
-
-    def app(self) -> web.Application:
-        app = web.Application()
-        app.router.add_post("/api/v1/apps", self._apps)
-        app.router.add_get("/oauth/authorize", self._authorize)
-        app.router.add_post("/oauth/token", self._token)
-        app.router.add_post("/oauth/revoke", self._revoke)
-        app.router.add_get("/api/v1/accounts/verify_credentials", self._verify)
-        app.router.add_get("/api/v1/bookmarks", self._bookmarks)
-        app.router.add_post("/api/v1/statuses/{id}/bookmark", self._bookmark)
-        app.router.add_post("/api/v1/statuses/{id}/unbookmark", self._bookmark)
-        return app
-
-    @staticmethod
-    async def _params(request: web.Request) -> dict[str, str]:
-        if request.content_type == "application/json":
-            return {k: str(v) for k, v in (await request.json()).items()}
-        return {k: str(v) for k, v in (await request.post()).items()}
-
-    async def _apps(self, request: web.Request) -> web.Response:
-        self.calls.append("apps")
-        p = await self._params(request)
-        if not p.get("client_name") or not p.get("redirect_uris"):
-            return web.json_response({"error": "Validation failed"}, status=422)
-        client_id, secret = secrets.token_urlsafe(16), secrets.token_urlsafe(24)
-        self.apps[client_id] = {"secret": secret, "redirect_uri": p["redirect_uris"],
-                                "scopes": p.get("scopes", "read")}
-        return web.json_response({"id": "1", "name": p["client_name"], "client_id": client_id,
-                                  "client_secret": secret, "redirect_uri": p["redirect_uris"]})
-
-    def _redirect_ok(self, client_id: str, uri: str) -> bool:
-        registered = urlsplit(self.apps[client_id]["redirect_uri"])
-        given = urlsplit(uri)
-        if registered.hostname == "127.0.0.1":  # RFC 8252 7.3: any port on loopback
-            return (given.scheme, given.hostname, given.path) == (
-                registered.scheme, registered.hostname, registered.path)
-        return uri == self.apps[client_id]["redirect_uri"]
-
-    async def _authorize(self, request: web.Request) -> web.Response:
-        self.calls.append("authorize")
-        q = request.query
-        client_id, redirect_uri = q.get("client_id", ""), q.get("redirect_uri", "")
-        if client_id not in self.apps or not self._redirect_ok(client_id, redirect_uri):
-            return web.Response(status=400, text="bad client or redirect_uri")
-        if q.get("response_type") != "code" or q.get("code_challenge_method") != "S256":
-            return web.Response(status=400, text="code flow with PKCE S256 only")
-        if not set(q.get("scope", "").split()) <= set(self.apps[client_id]["scopes"].split()):
-            return web.Response(status=400, text="scope not registered")
-        state = self.forge_state if self.forge_state is not None else q.get("state", "")
-        if self.deny:
-            answer = {"error": "access_denied",
-                      "error_description": "The resource owner denied the request.",
-                      "state": state}
-        else:
-            code = secrets.token_urlsafe(16)
-            self.codes[code] = {"client_id": client_id, "redirect_uri": redirect_uri,
-                                "challenge": q.get("code_challenge", "")}
-            answer = {"code": code, "state": state}
-        raise web.HTTPFound(f"{redirect_uri}?{urlencode(answer)}")
-
-    async def _token(self, request: web.Request) -> web.Response:
-        self.calls.append("token")
-        p = await self._params(request)
-        if self.token_status is not None:
-            return web.json_response({"error": "server_error"}, status=self.token_status)
-        app = self.apps.get(p.get("client_id", ""))
-        if app is None or app["secret"] != p.get("client_secret"):
-            return web.json_response({"error": "invalid_client"}, status=401)
-        grant = self.codes.pop(p.get("code", ""), None)
-        if grant is None or p.get("grant_type") != "authorization_code":
-            return web.json_response({"error": "invalid_grant"}, status=400)
-        digest = hashlib.sha256(p.get("code_verifier", "").encode()).digest()
-        challenge = base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
-        if challenge != grant["challenge"] or p.get("redirect_uri") != grant["redirect_uri"]:
-            return web.json_response({"error": "invalid_grant"}, status=400)
-        token = "mastotoken" + secrets.token_urlsafe(24)
-        self.tokens.add(token)
-        self.issued.append(token)
-        return web.json_response({"access_token": token, "token_type": "Bearer",
-                                  "scope": app["scopes"], "created_at": int(time.time())})
-
-    async def _revoke(self, request: web.Request) -> web.Response:
-        self.calls.append("revoke")
-        p = await self._params(request)
-        app = self.apps.get(p.get("client_id", ""))
-        if app is None or app["secret"] != p.get("client_secret"):
-            return web.json_response({"error": "invalid_client"}, status=403)
-        token = p.get("token", "")
-        if token in self.tokens:
-            self.tokens.discard(token)
-            self.revoked.append(token)
-        return web.json_response({})
-
-    def _unauthorized(self, request: web.Request) -> web.Response | None:
-        """Mastodon's 401 for a missing, revoked or unknown token; None for a good one."""
-        auth = request.headers.get("Authorization", "")
-        if not auth.startswith("Bearer ") or auth[7:] not in self.tokens:
-            return web.json_response({"error": "The access token is invalid"}, status=401)
-        return None
-
-    async def _verify(self, request: web.Request) -> web.Response:
-        self.calls.append("verify_credentials")
-        refused = self._unauthorized(request)
-        if refused is not None:
-            return refused
-        return web.json_response({"id": "1", "username": self.username, "acct": self.username})
-
-    async def _bookmarks(self, request: web.Request) -> web.Response:
-        self.calls.append("bookmarks")
-        return self._unauthorized(request) or web.json_response([])
-
-    async def _bookmark(self, request: web.Request) -> web.Response:
-        self.calls.append(request.path.rsplit("/", 1)[-1])
-        return self._unauthorized(request) or web.json_response(
-            {"error": "Record not found"}, status=404)
+# -- a Mastodon instance --------------------------------------------------------------
 
 
 @pytest.fixture
-async def mastodon() -> AsyncIterator[MastodonStandin]:
-    standin = MastodonStandin()
-    runner = web.AppRunner(standin.app(), access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    standin.url = f"http://127.0.0.1:{runner.addresses[0][1]}"
-    yield standin
-    await runner.cleanup()
+async def mastodon() -> AsyncIterator[MastodonStandIn]:
+    """The Mastodon stand-in of the other Mastodon tests, on this test's loop."""
+    async with MastodonStandIn(username="ann") as standin:
+        yield standin
+
+
+def calls(standin: MastodonStandIn, since: int = 0) -> list[str]:
+    return [f"{r.method} {r.path}" for r in standin.requests[since:]]
 
 
 # -- a Pocket service whose last step fails ---------------------------------------------
@@ -550,15 +408,18 @@ async def test_pocket_token_from_stdin_asks_the_service_nothing(
 
 
 async def test_mastodon_sign_in_with_pkce_links_the_account(
-    make_ctx: Callable[..., Context], mastodon: MastodonStandin
+    make_ctx: Callable[..., Context], mastodon: MastodonStandIn
 ) -> None:
     ctx = make_ctx()
     tab = Tab()
-    result = await login(ctx, "mastodon", mastodon.url, tab, timeout_s=20)
+    result = await login(ctx, "mastodon", mastodon.base_url, tab, timeout_s=20)
     assert result == {"linked": True, "username": "ann@127.0.0.1"}
     page = await tab.page()
     assert page.status == 200 and "as ann@127.0.0.1" in page.text
-    assert mastodon.calls == ["apps", "authorize", "token", "verify_credentials"]
+    assert calls(mastodon) == [
+        "POST /api/v1/apps", "GET /oauth/authorize", "POST /oauth/authorize",
+        "POST /oauth/token", "GET /api/v1/accounts/verify_credentials",
+    ]  # fmt: skip
     query = dict(parse_qsl(urlsplit(tab.urls[0]).query))
     assert query["scope"] == (
         "read:bookmarks write:bookmarks read:search read:accounts read:statuses"
@@ -566,105 +427,105 @@ async def test_mastodon_sign_in_with_pkce_links_the_account(
     assert query["code_challenge_method"] == "S256" and len(query["state"]) >= 20
     creds = ctx.credentials.mastodon()
     assert creds is not None
-    assert creds.instance == mastodon.url and creds.acct == "ann@127.0.0.1"
+    assert creds.instance == mastodon.base_url and creds.acct == "ann@127.0.0.1"
     assert creds.access_token == mastodon.issued[0] and creds.client_id in mastodon.apps
+    assert mastodon.tokens[creds.access_token].scope == MASTODON_SCOPES  # exactly those asked
     assert ctx.accounts()["mastodon"] == {
-        "linked": True, "instance": mastodon.url, "acct": "ann@127.0.0.1"}
+        "linked": True, "instance": mastodon.base_url, "acct": "ann@127.0.0.1"}
 
 
 async def test_after_a_successful_mastodon_sign_in_the_listener_port_is_closed(
-    make_ctx: Callable[..., Context], mastodon: MastodonStandin
+    make_ctx: Callable[..., Context], mastodon: MastodonStandIn
 ) -> None:
     ctx = make_ctx()
     tab = Tab()
-    assert (await login(ctx, "mastodon", mastodon.url, tab, timeout_s=20))["linked"] is True
+    assert (await login(ctx, "mastodon", mastodon.base_url, tab, timeout_s=20))["linked"] is True
     page = await tab.page()
     assert page.status == 200
     assert_refused(page.url)
 
 
 async def test_mastodon_app_registration_is_cached_per_instance(
-    make_ctx: Callable[..., Context], mastodon: MastodonStandin
+    make_ctx: Callable[..., Context], mastodon: MastodonStandIn
 ) -> None:
     ctx = make_ctx()
     for _ in range(2):
         tab = Tab()
-        await login(ctx, "mastodon", mastodon.url, tab, timeout_s=20)
+        await login(ctx, "mastodon", mastodon.base_url, tab, timeout_s=20)
         await tab.page()
-    assert mastodon.calls.count("apps") == 1
-    assert mastodon.calls.count("token") == 2
+    assert len(mastodon.requests_to("/api/v1/apps")) == 1
+    assert len(mastodon.requests_to("/oauth/token")) == 2
 
 
 async def test_mastodon_app_the_instance_forgot_is_registered_again_next_time(
-    make_ctx: Callable[..., Context], mastodon: MastodonStandin
+    make_ctx: Callable[..., Context], mastodon: MastodonStandIn
 ) -> None:
     ctx = make_ctx()
     tab = Tab()
-    await login(ctx, "mastodon", mastodon.url, tab, timeout_s=20)
+    await login(ctx, "mastodon", mastodon.base_url, tab, timeout_s=20)
     await tab.page()
     for app in mastodon.apps.values():
-        app["secret"] = "rotated"
+        app.client_secret = "rotated"
     tab = Tab()
     with pytest.raises(AuthFailed):
-        await login(ctx, "mastodon", mastodon.url, tab, timeout_s=20)
+        await login(ctx, "mastodon", mastodon.base_url, tab, timeout_s=20)
     assert "did not complete" in (await tab.page()).text
     tab = Tab()
-    await login(ctx, "mastodon", mastodon.url, tab, timeout_s=20)
+    await login(ctx, "mastodon", mastodon.base_url, tab, timeout_s=20)
     await tab.page()
-    assert mastodon.calls.count("apps") == 2
+    assert len(mastodon.requests_to("/api/v1/apps")) == 2
 
 
 async def test_an_app_registered_for_older_scopes_is_registered_again_with_the_new_ones(
-    make_ctx: Callable[..., Context],
+    make_ctx: Callable[..., Context], mastodon: MastodonStandIn
 ) -> None:
     old_scopes = "read:bookmarks write:bookmarks read:search read:accounts"
-    async with MastodonStandIn() as standin:
-        ctx = make_ctx()
-        http = await ctx.http()
-        registration = {
-            "client_name": "Tuckaway", "redirect_uris": "http://127.0.0.1/callback",
-            "scopes": old_scopes,
-        }  # fmt: skip
-        async with http.post(f"{standin.base_url}/api/v1/apps", json=registration) as resp:
-            old = await resp.json()
-        # as an older Tuckaway kept it: no scopes noted beside it
-        ctx.credentials.save_mastodon_app(
-            MastodonApp(standin.base_url, old["client_id"], old["client_secret"])
-        )
-        tab = Tab()
-        result = await login(ctx, "mastodon", standin.base_url, tab, timeout_s=20)
-        assert result == {"linked": True, "username": "alice@127.0.0.1"}
-        assert "Tuckaway is linked" in (await tab.page()).text
-        new = ctx.credentials.mastodon_app(standin.base_url)
-        assert new is not None and new.client_id != old["client_id"]
-        assert new.scopes == MASTODON_SCOPES
-        assert len(standin.apps) == 2
-        creds = ctx.credentials.mastodon()
-        assert creds is not None and creds.client_id == new.client_id
-        assert standin.tokens[creds.access_token].scope == MASTODON_SCOPES
-        # the old app could not have asked for them: the server refuses scopes it lacks
-        async with http.get(
-            f"{standin.base_url}/oauth/authorize",
-            params={"response_type": "code", "client_id": old["client_id"],
-                    "redirect_uri": "http://127.0.0.1:1/callback", "scope": MASTODON_SCOPES},
-            allow_redirects=False,
-        ) as resp:  # fmt: skip
-            assert "error=invalid_scope" in resp.headers["Location"]
-        # and the next sign-in keeps the new registration
-        tab = Tab()
-        await login(ctx, "mastodon", standin.base_url, tab, timeout_s=20)
-        await tab.page()
-        assert len(standin.apps) == 2
+    ctx = make_ctx()
+    http = await ctx.http()
+    registration = {
+        "client_name": "Tuckaway", "redirect_uris": "http://127.0.0.1/callback",
+        "scopes": old_scopes,
+    }  # fmt: skip
+    async with http.post(f"{mastodon.base_url}/api/v1/apps", json=registration) as resp:
+        old = await resp.json()
+    # as an older Tuckaway kept it: no scopes noted beside it
+    ctx.credentials.save_mastodon_app(
+        MastodonApp(mastodon.base_url, old["client_id"], old["client_secret"])
+    )
+    tab = Tab()
+    result = await login(ctx, "mastodon", mastodon.base_url, tab, timeout_s=20)
+    assert result == {"linked": True, "username": "ann@127.0.0.1"}
+    assert "Tuckaway is linked" in (await tab.page()).text
+    new = ctx.credentials.mastodon_app(mastodon.base_url)
+    assert new is not None and new.client_id != old["client_id"]
+    assert new.scopes == MASTODON_SCOPES
+    assert len(mastodon.apps) == 2
+    creds = ctx.credentials.mastodon()
+    assert creds is not None and creds.client_id == new.client_id
+    assert mastodon.tokens[creds.access_token].scope == MASTODON_SCOPES
+    # the old app could not have asked for them: the server refuses scopes it lacks
+    async with http.get(
+        f"{mastodon.base_url}/oauth/authorize",
+        params={"response_type": "code", "client_id": old["client_id"],
+                "redirect_uri": "http://127.0.0.1:1/callback", "scope": MASTODON_SCOPES},
+        allow_redirects=False,
+    ) as resp:  # fmt: skip
+        assert "error=invalid_scope" in resp.headers["Location"]
+    # and the next sign-in keeps the new registration
+    tab = Tab()
+    await login(ctx, "mastodon", mastodon.base_url, tab, timeout_s=20)
+    await tab.page()
+    assert len(mastodon.apps) == 2
 
 
 async def test_mastodon_service_error_on_the_token_exchange_is_not_called_linked_in_the_tab(
-    make_ctx: Callable[..., Context], mastodon: MastodonStandin
+    make_ctx: Callable[..., Context], mastodon: MastodonStandIn
 ) -> None:
-    mastodon.token_status = 503
+    mastodon.inject(503, path="/oauth/token", body={"error": "server_error"})
     ctx = make_ctx()
     tab = Tab()
     with pytest.raises(Unavailable):
-        await login(ctx, "mastodon", mastodon.url, tab, timeout_s=20)
+        await login(ctx, "mastodon", mastodon.base_url, tab, timeout_s=20)
     page = await tab.page()
     assert_not_linked_page(page)
     assert "could not be reached or had a problem" in page.text
@@ -672,7 +533,7 @@ async def test_mastodon_service_error_on_the_token_exchange_is_not_called_linked
 
 
 async def test_mastodon_sign_in_nobody_approves_times_out_and_closes_the_listener(
-    make_ctx: Callable[..., Context], mastodon: MastodonStandin
+    make_ctx: Callable[..., Context], mastodon: MastodonStandIn
 ) -> None:
     ctx = make_ctx()
     urls: list[str] = []
@@ -681,46 +542,46 @@ async def test_mastodon_sign_in_nobody_approves_times_out_and_closes_the_listene
         urls.append(url)
 
     with pytest.raises(AuthTimeout) as caught:
-        await login(ctx, "mastodon", mastodon.url, remember, timeout_s=0.3)
+        await login(ctx, "mastodon", mastodon.base_url, remember, timeout_s=0.3)
     assert caught.value.code == "auth_timeout"
     assert not is_linked(ctx.db, "mastodon")
-    assert "token" not in mastodon.calls
+    assert mastodon.requests_to("/oauth/token") == []
     assert_refused(dict(parse_qsl(urlsplit(urls[0]).query))["redirect_uri"])
 
 
 async def test_mastodon_denial_links_nothing(
-    make_ctx: Callable[..., Context], mastodon: MastodonStandin
+    make_ctx: Callable[..., Context], mastodon: MastodonStandIn
 ) -> None:
-    mastodon.deny = True
+    mastodon.auto_approve = False
     ctx = make_ctx()
     tab = Tab()
     with pytest.raises(SignInDenied, match="denied the request"):
-        await login(ctx, "mastodon", mastodon.url, tab, timeout_s=20)
+        await login(ctx, "mastodon", mastodon.base_url, tab, timeout_s=20)
     assert "did not grant access" in (await tab.page()).text
     assert not is_linked(ctx.db, "mastodon")
-    assert "token" not in mastodon.calls
+    assert mastodon.requests_to("/oauth/token") == []
 
 
 async def test_mastodon_answer_with_a_forged_state_never_completes(
-    make_ctx: Callable[..., Context], mastodon: MastodonStandin
+    make_ctx: Callable[..., Context], mastodon: MastodonStandIn
 ) -> None:
     mastodon.forge_state = "forged-state"
     ctx = make_ctx()
     tab = Tab()
     with pytest.raises(AuthTimeout, match="refused"):
-        await login(ctx, "mastodon", mastodon.url, tab, timeout_s=1.0)
+        await login(ctx, "mastodon", mastodon.base_url, tab, timeout_s=1.0)
     page = await tab.page()
     assert page.status == 400
-    assert "token" not in mastodon.calls
+    assert mastodon.requests_to("/oauth/token") == []
     assert not is_linked(ctx.db, "mastodon")
 
 
 async def test_mastodon_logout_revokes_and_forgets_the_token(
-    make_ctx: Callable[..., Context], mastodon: MastodonStandin, keyring_file: Path
+    make_ctx: Callable[..., Context], mastodon: MastodonStandIn, keyring_file: Path
 ) -> None:
     ctx = make_ctx()
     tab = Tab()
-    await login(ctx, "mastodon", mastodon.url, tab, timeout_s=20)
+    await login(ctx, "mastodon", mastodon.base_url, tab, timeout_s=20)
     await tab.page()
     token = mastodon.issued[0]
     assert await logout(ctx, "mastodon") == {"linked": False}
@@ -730,11 +591,11 @@ async def test_mastodon_logout_revokes_and_forgets_the_token(
 
 
 async def test_mastodon_logout_goes_on_when_the_instance_is_gone(
-    make_ctx: Callable[..., Context], mastodon: MastodonStandin
+    make_ctx: Callable[..., Context], mastodon: MastodonStandIn
 ) -> None:
     ctx = make_ctx()
     tab = Tab()
-    await login(ctx, "mastodon", mastodon.url, tab, timeout_s=20)
+    await login(ctx, "mastodon", mastodon.base_url, tab, timeout_s=20)
     await tab.page()
     creds = ctx.credentials.mastodon()
     assert creds is not None
@@ -746,16 +607,16 @@ async def test_mastodon_logout_goes_on_when_the_instance_is_gone(
 
 
 async def test_mastodon_token_from_stdin_learns_the_acct(
-    make_ctx: Callable[..., Context], mastodon: MastodonStandin
+    make_ctx: Callable[..., Context], mastodon: MastodonStandIn
 ) -> None:
-    mastodon.tokens.add("given-token-123")
+    given = mastodon.issue_token("read:accounts")
     ctx = make_ctx()
-    result = await link_token(ctx, "mastodon", "given-token-123", instance=mastodon.url)
+    result = await link_token(ctx, "mastodon", given, instance=mastodon.base_url)
     assert result == {"linked": True, "username": "ann@127.0.0.1"}
     with pytest.raises(AuthFailed):
-        await link_token(ctx, "mastodon", "not-a-token", instance=mastodon.url)
+        await link_token(ctx, "mastodon", "not-a-token", instance=mastodon.base_url)
     creds = ctx.credentials.mastodon()
-    assert creds is not None and creds.access_token == "given-token-123"
+    assert creds is not None and creds.access_token == given
 
 
 def test_instance_urls_must_be_https_except_loopback() -> None:
@@ -914,22 +775,13 @@ def test_cli_logout_of_an_account_never_linked_is_fine(env: dict[str, str]) -> N
 def test_cli_token_from_stdin_for_mastodon_asks_who_it_is(
     env: dict[str, str], home: Path
 ) -> None:
-    async def run() -> subprocess.CompletedProcess[str]:
-        standin = MastodonStandin(username="bob")
-        standin.tokens.add("stdin-token-abc")
-        runner = web.AppRunner(standin.app(), access_log=None)
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        url = f"http://127.0.0.1:{runner.addresses[0][1]}"
-        try:
-            return await asyncio.to_thread(
-                run_cli, env, "login", "mastodon", "--instance", url, "--access-token-stdin",
-                input="stdin-token-abc\n")
-        finally:
-            await runner.cleanup()
-
-    proc = asyncio.run(run())
+    standin = MastodonStandIn(username="bob")
+    token = standin.issue_token("read:accounts")
+    with standin.running() as url:
+        proc = run_cli(
+            env, "login", "mastodon", "--instance", url, "--access-token-stdin",
+            input=token + "\n",
+        )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "linked mastodon as bob@127.0.0.1"
 
@@ -938,41 +790,26 @@ def test_cli_token_from_stdin_for_mastodon_asks_who_it_is(
 
 
 def test_a_401_after_sign_in_fails_with_auth_failed_and_keeps_the_token(
-    env: dict[str, str], tmp_path: Path
+    env: dict[str, str],
 ) -> None:
-    pytest.importorskip("tuckaway.services.mastodon.backend")
-
-    async def run() -> None:
-        standin = MastodonStandin()
-        runner = web.AppRunner(standin.app(), access_log=None)
-        await runner.setup()
-        await web.TCPSite(runner, "127.0.0.1", 0).start()
-        standin.url = f"http://127.0.0.1:{runner.addresses[0][1]}"
-        try:
-            await asyncio.to_thread(_sign_in_then_hit_a_401, env, standin)
-        finally:
-            await runner.cleanup()
-
-    asyncio.run(run())
-
-
-def _sign_in_then_hit_a_401(env: dict[str, str], standin: MastodonStandin) -> None:
-    with HostProcess(env) as host:
-        host.send({"id": "l", "op": "login", "service": "mastodon", "instance": standin.url})
+    standin = MastodonStandIn(username="ann")
+    with standin.running() as url, HostProcess(env) as host:
+        host.send({"id": "l", "op": "login", "service": "mastodon", "instance": url})
         event = host.recv_for("l", final=False)
         browse_in_thread(event["url"])
         assert host.recv_for("l")["ok"] is True
         standin.tokens.clear()  # the user revoked the app on the server
-        standin.calls.clear()
+        since = len(standin.requests)
         reply = host.request({"id": "b", "op": "bookmarks"}, timeout=30)
         assert reply["ok"] is False and reply["error"]["code"] == "auth_failed"
         assert standin.issued[0] not in str(reply)
         # the 401 came from the bookmarks call itself (no 404 -> verify_credentials detour)
-        assert standin.calls == ["bookmarks"]
+        assert calls(standin, since) == ["GET /api/v1/bookmarks"]
         marked = host.request({"id": "w", "op": "bookmark", "status_id": "109"}, timeout=30)
         assert marked["ok"] is False and marked["error"]["code"] == "auth_failed", marked
         assert standin.issued[0] not in str(marked)
-        assert standin.calls == ["bookmarks", "bookmark"]
+        assert calls(standin, since) == [
+            "GET /api/v1/bookmarks", "POST /api/v1/statuses/109/bookmark"]
         hello = host.request({"id": "h", "op": "hello"})["result"]
         assert hello["accounts"]["mastodon"]["linked"] is True
     queue = json.loads(run_cli(env, "queue", "--json").stdout)

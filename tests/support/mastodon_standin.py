@@ -179,6 +179,10 @@ class MastodonStandIn:
     ) -> None:
         #: None: /oauth/authorize shows the form; True/False: approve/deny at once
         self.auto_approve = auto_approve
+        #: answer the authorize redirect with this state instead of the one asked for
+        self.forge_state: str | None = None
+        #: user tokens handed out by /oauth/token, in order
+        self.issued: list[str] = []
         self.base_url = ""
         self.requests: list[Recorded] = []
         self.apps: dict[str, App] = {}
@@ -393,7 +397,7 @@ class MastodonStandIn:
         it asked for) becomes :attr:`access_token`, and is returned."""
         from support.browser import browse_in_thread
 
-        issued = set(self.tokens)
+        before = len(self.issued)
         proc = subprocess.Popen(
             [sys.executable, "-m", "tuckaway.cli", "login", "mastodon", "--instance",
              self.base_url, "--no-browser", "--timeout", "60"],
@@ -409,7 +413,7 @@ class MastodonStandIn:
         _, err = proc.communicate(timeout=60)
         assert proc.returncode == 0, err
         assert "Tuckaway is linked" in page.text, page.text
-        (token,) = set(self.tokens) - issued
+        (token,) = self.issued[before:]
         self.access_token = token
         return token
 
@@ -726,8 +730,9 @@ class MastodonStandIn:
             params.get("code_challenge_method") or None,
         )
         answer = {"code": code}
-        if params.get("state") is not None:
-            answer["state"] = params["state"]
+        state = self.forge_state if self.forge_state is not None else params.get("state")
+        if state is not None:
+            answer["state"] = state
         return self._redirect(redirect_uri, answer)
 
     def _deny(self, redirect_uri: str, state: str | None) -> web.Response:
@@ -735,6 +740,7 @@ class MastodonStandIn:
             "error": "access_denied",
             "error_description": "The resource owner or authorization server denied the request.",
         }
+        state = self.forge_state if self.forge_state is not None else state
         if state is not None:
             answer["state"] = state
         return self._redirect(redirect_uri, answer)
@@ -797,6 +803,7 @@ class MastodonStandIn:
             int(datetime.now(UTC).timestamp()),
         )
         self.tokens[token.token] = token
+        self.issued.append(token.token)
         return self._token_answer(token)
 
     @staticmethod
