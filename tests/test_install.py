@@ -49,7 +49,7 @@ def write_host_wrapper(path: Path, env: dict[str, str]) -> Path:
 
 def make_platform(tmp_path: Path, os_name: str) -> Platform:
     home = tmp_path / "userhome"
-    home.mkdir(exist_ok=True)
+    home.mkdir(parents=True, exist_ok=True)
     root = tmp_path / "root"
     root.mkdir(exist_ok=True)
     registry = MemoryRegistry() if os_name == "windows" else None
@@ -124,8 +124,13 @@ def test_user_install_writes_a_manifest_the_browser_accepts(
         assert entry.registry is None
 
 
+# One browser per way of being started (Chrome, a fork reading Chrome's places, Firefox,
+# forks reading their own and Mozilla's): starting a host per row of the table adds nothing.
+STARTED = [b for b in BROWSERS if b.key in {"chrome", "brave", "firefox", "librewolf", "zen"}]
+
+
 @pytest.mark.parametrize("os_name", OSES)
-@pytest.mark.parametrize("b", BROWSERS, ids=lambda b: b.key)
+@pytest.mark.parametrize("b", STARTED, ids=lambda b: b.key)
 def test_the_registered_host_answers_hello_when_started_the_browsers_way(
     tmp_path: Path, state_dir: Path, host_path: Path, env: dict[str, str], os_name: str,
     b: Browser,
@@ -348,6 +353,166 @@ def test_snap_firefox_uses_the_portal_note(tmp_path: Path, state_dir: Path,
     assert report.installed[0].manifest == str(
         platform.home / ".mozilla" / "native-messaging-hosts" / MANIFEST_FILE)
     assert any("portal" in n for n in report.notes)
+
+
+# -- every place each browser reads (issue 18) ---------------------------------------
+
+
+def by(key: str) -> Browser:
+    return next(b for b in BROWSERS if b.key == key)
+
+
+@pytest.mark.parametrize("os_name", OSES)
+def test_every_location_of_every_browser_gets_a_manifest_or_key(
+    tmp_path: Path, state_dir: Path, host_path: Path, os_name: str
+) -> None:
+    platform = make_platform(tmp_path, os_name)
+    install(platform, state_dir, BROWSERS, host_path)
+    install(platform, state_dir, BROWSERS, host_path, system=True)
+    for b in BROWSERS:
+        for loc in locations(platform, b):
+            manifest = json.loads(loc.manifest.read_text("utf-8"))
+            assert manifest_problems(manifest, b.family) == [], (b.key, loc)
+            if loc.registry is not None:
+                assert platform.registry is not None
+                assert platform.registry.get_default(*loc.registry) == str(loc.manifest)
+    recorded = {(e.browser, e.manifest, e.registry) for e in read_record(state_dir)}
+    expected = {(b.key, str(loc.manifest), loc.registry)
+                for b in BROWSERS for loc in locations(platform, b)}
+    assert recorded == expected
+
+
+def test_forks_write_where_they_really_read(tmp_path: Path) -> None:
+    linux = make_platform(tmp_path / "l", "linux")
+    home = linux.home
+    mozilla = home / ".mozilla" / "native-messaging-hosts" / MANIFEST_FILE
+
+    def user(p: Platform, key: str) -> list[Path]:
+        return [loc.manifest for loc in locations(p, by(key), "user")]
+
+    assert user(linux, "zen") == [mozilla]  # not ~/.zen (zen-browser/desktop#10622)
+    assert user(linux, "waterfox") == [
+        home / ".waterfox" / "native-messaging-hosts" / MANIFEST_FILE, mozilla]
+    assert user(linux, "librewolf")[0] == (
+        home / ".librewolf" / "native-messaging-hosts" / MANIFEST_FILE)
+    assert user(linux, "firefox") == [mozilla]
+    mac = make_platform(tmp_path / "m", "darwin")
+    support = mac.home / "Library" / "Application Support"
+    assert user(mac, "brave") == [  # brave/brave-browser#5272
+        support / "BraveSoftware" / "Brave-Browser" / "NativeMessagingHosts" / MANIFEST_FILE,
+        support / "Google" / "Chrome" / "NativeMessagingHosts" / MANIFEST_FILE,
+    ]
+    assert user(mac, "arc") == [
+        support / "Arc" / "User Data" / "NativeMessagingHosts" / MANIFEST_FILE]
+    win = make_platform(tmp_path / "w", "windows")
+    keys = [loc.registry for loc in locations(win, by("brave"))]
+    own, chrome = (rf"Software\BraveSoftware\Brave-Browser\NativeMessagingHosts\{HOST_NAME}",
+                   rf"Software\Google\Chrome\NativeMessagingHosts\{HOST_NAME}")
+    assert keys == [("HKCU", own), ("HKCU", chrome), ("HKLM", own), ("HKLM32", own),
+                    ("HKLM", chrome), ("HKLM32", chrome)]
+    assert next(loc.registry for loc in locations(win, by("zen"))) == (
+        "HKCU", rf"Software\Mozilla\NativeMessagingHosts\{HOST_NAME}")
+
+
+def test_a_browser_is_found_by_its_program_though_never_started(tmp_path: Path) -> None:
+    from tuckaway.browsers.install import select_browsers
+
+    platform = make_platform(tmp_path, "linux")
+    assert select_browsers(platform) == []
+    for name in ("chromium", "firefox-esr"):
+        program = platform.root / "usr" / "bin" / name
+        program.parent.mkdir(parents=True, exist_ok=True)
+        program.write_text("#!/bin/sh\n", "utf-8")
+    (platform.root / "opt" / "vivaldi").mkdir(parents=True)
+    (platform.root / "opt" / "vivaldi" / "vivaldi").write_text("", "utf-8")
+    (platform.home / ".zen").mkdir()  # a profile
+    # A Flatpak installed for the whole system, never started: no ~/.var/app yet.
+    (platform.root / "var" / "lib" / "flatpak" / "app" / "com.brave.Browser").mkdir(parents=True)
+    found = [b.key for b in select_browsers(platform)]
+    assert found == ["chromium", "brave", "vivaldi", "firefox", "zen"]
+
+
+def test_a_flatpak_gets_a_copy_of_the_frozen_bundle_inside_its_sandbox(
+    tmp_path: Path, state_dir: Path, env: dict[str, str]
+) -> None:
+    platform = make_platform(tmp_path, "linux")
+    bundle = tmp_path / "dist" / "tuckaway"
+    (bundle / "_internal").mkdir(parents=True)
+    (bundle / "_internal" / "lib.so").write_bytes(b"\0" * 64)
+    host = write_host_wrapper(bundle / "tuckaway-host", env)
+    app = platform.home / ".var" / "app" / "org.mozilla.firefox"
+    app.mkdir(parents=True)
+    before = tree(platform.home)
+    report = install(platform, state_dir, [by("firefox")], host)
+    flatpak = next(e for e in report.installed if e.variant == "flatpak")
+    copy = app / "data" / "tuckaway" / "bundle"
+    manifest = json.loads(Path(flatpak.manifest).read_text("utf-8"))
+    assert manifest["path"] == str(copy / "tuckaway-host")
+    assert (copy / "_internal" / "lib.so").read_bytes() == b"\0" * 64
+    assert report.notes == []  # runs inside the sandbox: no permission to ask for
+    with start_like_browser(by("firefox"), platform, Path(flatpak.manifest), env) as proc:
+        assert proc.request({"id": 1, "op": "hello"})["ok"] is True
+    uninstall(platform, state_dir)
+    assert tree(platform.home) == before
+
+
+def test_user_data_dir_registers_a_custom_chromium_profile(
+    tmp_path: Path, host_path: Path, env: dict[str, str]
+) -> None:
+    cenv = cli_env(tmp_path, env)
+    profile = tmp_path / "profiles" / "work"
+    out = run_cli(cenv, "install", "--user-data-dir", str(profile), "--host-path",
+                  str(host_path), "--json")
+    assert out.returncode == 0, out.stderr
+    manifest = profile / "NativeMessagingHosts" / MANIFEST_FILE
+    assert [e["manifest"] for e in json.loads(out.stdout)["installed"]] == [str(manifest)]
+    assert manifest_problems(json.loads(manifest.read_text("utf-8")), "chrome") == []
+    assert run_cli(cenv, "uninstall").returncode == 0
+    assert not (profile / "NativeMessagingHosts").exists()
+
+
+# -- self-healing -----------------------------------------------------------------------
+
+
+def test_heal_repoints_a_manifest_whose_host_moved_or_lost_its_python(
+    tmp_path: Path, state_dir: Path, env: dict[str, str]
+) -> None:
+    from tuckaway.browsers.heal import heal
+
+    platform = make_platform(tmp_path, "linux")
+    old = write_host_wrapper(tmp_path / "old" / "tuckaway-host", env)
+    new = write_host_wrapper(tmp_path / "new" / "tuckaway-host", env)
+    entries = install(platform, state_dir, [by("chromium"), by("firefox")], old).installed
+    assert heal(state_dir, new) == []  # the old one still runs: nothing to do
+    # An upgraded venv: the script is there, its #! interpreter is not.
+    old.write_text("#!/nonexistent/python3.9\n", "utf-8")
+    healed = heal(state_dir, new)
+    assert sorted(e.browser for e in healed) == ["chromium", "firefox"]
+    for e in entries:
+        assert json.loads(Path(e.manifest).read_text("utf-8"))["path"] == str(new)
+    assert {e.target for e in read_record(state_dir)} == {str(new)}
+    uninstall(platform, state_dir)
+    assert not any(Path(e.manifest).exists() for e in entries)
+
+
+def test_a_moved_host_is_healed_by_the_next_command(tmp_path: Path, env: dict[str, str]) -> None:
+    # A venv layout (bin/python beside bin/tuckaway-host) whose host the CLI finds.
+    venv_bin = tmp_path / "venv" / "bin"
+    venv_bin.mkdir(parents=True)
+    (venv_bin / "python").symlink_to(sys.executable)
+    current = write_host_wrapper(venv_bin / "tuckaway-host", env)
+    moved = write_host_wrapper(tmp_path / "old-bundle" / "tuckaway-host", env)
+    cenv = cli_env(tmp_path, env)
+    cenv["PYTHONPATH"] = os.pathsep.join([cenv["PYTHONPATH"], *site.getsitepackages()])
+    out = run_cli(cenv, "install", "--browser", "chromium", "--host-path", str(moved))
+    assert out.returncode == 0, out.stderr
+    manifest = Path(cenv["HOME"]) / ".config" / "chromium" / "NativeMessagingHosts" / MANIFEST_FILE
+    moved.unlink()
+    out = subprocess.run([str(venv_bin / "python"), "-m", "tuckaway.cli", "status"],
+                         env=cenv, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert f"it now names {current}" in out.stderr
+    assert json.loads(manifest.read_text("utf-8"))["path"] == str(current)
 
 
 # -- the commands, as a user runs them ------------------------------------------------------

@@ -3,17 +3,23 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from pathlib import Path
 
 from tuckaway.browsers import doctor
+from tuckaway.browsers.explain import explain
+from tuckaway.browsers.heal import heal
 from tuckaway.browsers.install import Report, install, select_browsers, uninstall
 from tuckaway.browsers.launchers import find_host
 from tuckaway.browsers.platform import Platform
+from tuckaway.browsers.report import build_report, report_text
 from tuckaway.browsers.table import BROWSERS, BY_KEY, browser
 from tuckaway.cli.common import Subparsers, print_json
 from tuckaway.errors import ConfigError
+from tuckaway.settings import Settings
 
+log = logging.getLogger("tuckaway.cli.browsers")
 _MARK = {"ok": "ok  ", "warn": "warn", "fail": "FAIL", "info": " -  "}
 
 
@@ -72,6 +78,16 @@ def add_commands(sub: Subparsers) -> None:
         default=doctor.HELLO_TIMEOUT_S,
         metavar="SECONDS",
         help=f"how long to wait for the host's hello (default {doctor.HELLO_TIMEOUT_S:g})",
+    )
+    p.add_argument(
+        "--explain",
+        metavar="TEXT",
+        help="say what a browser's error text means and how to fix it (nothing is checked)",
+    )
+    p.add_argument(
+        "--report",
+        action="store_true",
+        help="print a report to paste into a bug report (versions, paths, hashes; no secrets)",
     )
     p.add_argument("--json", action="store_true", help="print the checks as JSON")
     p.set_defaults(func=cmd_doctor)
@@ -142,10 +158,23 @@ def cmd_uninstall(args: argparse.Namespace) -> int:
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:
+    if args.explain is not None:
+        return _explain(args.explain, args.json)
     platform = Platform.current()
     chosen = [browser(n) for n in args.browser] or list(BROWSERS)
     checks = doctor.run(platform, args.settings, chosen, timeout=args.timeout)
     broken = any(c.status == "fail" for c in checks)
+    if args.report:
+        try:
+            host: Path | None = find_host(platform)
+        except ConfigError:
+            host = None
+        report = build_report(args.settings, checks, host)
+        if args.json:
+            print_json(report)
+        else:
+            print(report_text(report))
+        return 1 if broken else 0
     if args.json:
         print_json({"ok": not broken, "checks": [c.to_json() for c in checks]})
         return 1 if broken else 0
@@ -155,3 +184,45 @@ def cmd_doctor(args: argparse.Namespace) -> int:
             print(f"      fix: {c.fix}")
     print("something is broken: see the fixes above" if broken else "all good")
     return 1 if broken else 0
+
+
+#: Commands that do not heal first: install/uninstall rewrite the record themselves, and
+#: doctor shows the registrations as the browser finds them.
+NO_HEAL = frozenset({"install", "uninstall", "doctor"})
+
+
+def heal_registrations(settings: Settings) -> None:
+    """Before a command: re-point manifests whose host moved at the host found now."""
+    try:
+        host = find_host(Platform.current())
+    except ConfigError:
+        return
+    try:
+        healed = heal(settings.paths.state_dir, host)
+    except OSError as exc:  # e.g. a system-wide manifest this user cannot write
+        log.warning("could not heal the browser registrations: %s", exc)
+        return
+    for e in healed:
+        print(
+            f"tuckaway: {e.manifest} named a host that no longer runs; it now names {host}",
+            file=sys.stderr,
+        )
+
+
+def _explain(text: str, as_json: bool) -> int:
+    found = explain(text)
+    if as_json:
+        print_json([e.to_json() for e in found])
+        return 0 if found else 1
+    if not found:
+        print(
+            "tuckaway: that text is not one I know; run `tuckaway doctor`, which checks every "
+            "registration, and paste `tuckaway doctor --report` into a bug report",
+            file=sys.stderr,
+        )
+        return 1
+    for e in found:
+        print(f"{e.browser} says '{e.says}'")
+        print(f"  cause: {e.cause}")
+        print(f"  fix:   {e.fix}")
+    return 0

@@ -60,6 +60,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     setup(settings.paths.log_file, level, stderr=args.verbose > 0)
     args.settings = settings
     try:
+        if args.command not in browsers.NO_HEAL:
+            browsers.heal_registrations(settings)
         status: int = args.func(args)
     except TuckawayError as exc:
         print(f"tuckaway: {exc.message}", file=sys.stderr)

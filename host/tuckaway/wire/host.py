@@ -165,7 +165,7 @@ async def serve(
     first = True
     if early.dispatcher is not None:  # the first reply is out: as after any first batch
         first = False
-        _warm_up()
+        _warm_up(settings)
         dispatcher.start_background()
     try:
         while True:
@@ -188,7 +188,7 @@ async def serve(
                 dispatcher.handle_many(messages)
             if first:
                 first = False
-                _warm_up()
+                _warm_up(settings)
                 dispatcher.start_background()
             if done:
                 break
@@ -239,8 +239,9 @@ def _decode(body: bytes) -> Any:
         return InvalidMessage(f"a message must be a JSON object; this one is not JSON ({exc})")
 
 
-def _warm_up() -> None:
-    """After the first reply: open the log file, load the validation models on a thread."""
+def _warm_up(settings: Settings) -> None:
+    """After the first reply: open the log file; on a thread, load the validation models
+    and heal the browser registrations (a few stats: see browsers/heal.py)."""
     open_deferred()
 
     def load() -> None:
@@ -252,8 +253,22 @@ def _warm_up() -> None:
             # Best effort: the first real request loads the models again and reports
             # what is wrong to its caller; the log keeps the cause.
             log.exception("warming up the validation models failed")
+        _heal(settings)
 
     threading.Thread(target=load, name="warm-up", daemon=True).start()
+
+
+def _heal(settings: Settings) -> None:
+    from tuckaway.browsers.heal import heal, running_host
+
+    host = running_host()
+    if host is None:  # started as `python -m`: no program of ours to name
+        return
+    try:
+        for entry in heal(settings.paths.state_dir, host):
+            log.info("healed %s: it now names %s", entry.manifest, host)
+    except Exception:
+        log.exception("healing the browser registrations failed")
 
 
 if __name__ == "__main__":
