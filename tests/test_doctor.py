@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import stat
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -267,3 +268,95 @@ async def test_doctor_reaches_the_configured_service(
     assert out.returncode == 1
     assert f"FAIL  service: {url} is not reachable" in out.stdout
     assert "pocket_url" in out.stdout
+
+
+# -- each broken case named with its fix (issue 18) ------------------------------------
+
+
+def test_a_manifest_that_is_not_json_is_named(
+    tmp_path: Path, settings: Settings, host_path: Path
+) -> None:
+    platform = make_platform(tmp_path, "linux")
+    entry = install(platform, tmp_path / "state", [BY_KEY["chromium"]], host_path).installed[0]
+    Path(entry.manifest).write_text('{"name": "org.tuckaway.host",', "utf-8")
+    (check,) = browser_checks(run(platform, settings, [BY_KEY["chromium"]]), "chromium")
+    assert check.status == "fail" and "is not valid JSON" in check.message
+    assert check.fix == "tuckaway install --browser chromium"
+
+
+@pytest.mark.parametrize("key", ["chromium", "firefox"])
+def test_a_manifest_without_our_id_is_named(
+    tmp_path: Path, settings: Settings, host_path: Path, key: str
+) -> None:
+    platform = make_platform(tmp_path, "linux")
+    entry = install(platform, tmp_path / "state", [BY_KEY[key]], host_path).installed[0]
+    manifest = json.loads(Path(entry.manifest).read_text("utf-8"))
+    if key == "chromium":
+        manifest["allowed_origins"] = ["chrome-extension://" + "b" * 32 + "/"]
+    else:
+        manifest["allowed_extensions"] = ["someone@example.org"]
+    Path(entry.manifest).write_text(json.dumps(manifest), "utf-8")
+    (check,) = browser_checks(run(platform, settings, [BY_KEY[key]]), key)
+    assert check.status == "fail" and "does not hold Tuckaway's" in check.message
+    assert check.fix == f"tuckaway install --browser {key}"
+
+
+def test_a_host_of_another_version_is_stale(tmp_path: Path, settings: Settings) -> None:
+    platform = make_platform(tmp_path, "linux")
+    old = script(tmp_path / "bin" / "old-host", (
+        "exec /usr/bin/python3 -c 'import json, struct, sys\n"
+        "sys.stdin.buffer.read(4)\n"
+        'body = json.dumps({"id": "doctor", "ok": True, "result": {"version": "0.0.1"}}).encode()\n'
+        "sys.stdout.buffer.write(struct.pack(\"=I\", len(body)) + body)'"
+    ))
+    install(platform, tmp_path / "state", [BY_KEY["firefox"]], old)
+    (check,) = browser_checks(run(platform, settings, [BY_KEY["firefox"]]), "firefox")
+    assert check.status == "fail" and "is version 0.0.1" in check.message
+    assert check.fix == "tuckaway install --browser firefox"
+
+
+def test_the_hello_goes_through_the_manifest_path_with_a_browsers_path(
+    tmp_path: Path, settings: Settings, host_path: Path
+) -> None:
+    platform = make_platform(tmp_path, "linux")
+    # A host that needs a program only on the user's shell PATH: a browser would not find it.
+    shell_bin = tmp_path / "shell-bin"
+    script(shell_bin / "tuckaway-only-in-my-shell", f"exec '{host_path}' \"$@\"")
+    needy = script(tmp_path / "bin" / "needy-host", 'exec tuckaway-only-in-my-shell "$@"')
+    install(platform, tmp_path / "state", [BY_KEY["chromium"]], needy)
+    env = {"PATH": f"{shell_bin}:/usr/bin:/bin", "HOME": str(platform.home)}
+    with_shell = subprocess.run([str(needy), "--version"], env=env, capture_output=True)
+    assert with_shell.returncode == 0  # it works from the user's shell...
+    (check,) = browser_checks(run(platform, settings, [BY_KEY["chromium"]], env=env), "chromium")
+    assert check.status == "fail" and "PATH=/usr/bin:/bin" in check.message  # ...not a browser
+
+
+def test_explain_maps_browser_errors_to_causes_and_fixes(
+    tmp_path: Path, env: dict[str, str]
+) -> None:
+    cenv = cli_env(tmp_path, env)
+    out = run_cli(cenv, "doctor", "--explain",
+                  "Unchecked runtime.lastError: Specified native messaging host not found.")
+    assert out.returncode == 0, out.stderr
+    assert "cause:" in out.stdout and "tuckaway install --all" in out.stdout
+    out = run_cli(cenv, "doctor", "--json", "--explain",
+                  "Error: No such native application org.tuckaway.host")
+    (found,) = json.loads(out.stdout)
+    assert found["browser"] == "Firefox family" and "allowed_extensions" in found["cause"]
+    assert run_cli(cenv, "doctor", "--explain", "something else").returncode == 1
+
+
+def test_report_holds_versions_paths_and_hashes_but_no_secret(
+    tmp_path: Path, env: dict[str, str], host_path: Path
+) -> None:
+    cenv = cli_env(tmp_path, env)
+    run_cli(cenv, "install", "--browser", "chromium", "--host-path", str(host_path))
+    out = run_cli(cenv, "doctor", "--report", "--browser", "chromium")
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert out.stdout.startswith("### Tuckaway report")
+    manifest = Path(cenv["HOME"]) / ".config" / "chromium" / "NativeMessagingHosts"
+    assert f"{manifest / (HOST_NAME + '.json')} -> {host_path}" in out.stdout
+    assert "manifest sha256 " in out.stdout and "ok: Chromium (user)" in out.stdout
+    report = json.loads(run_cli(cenv, "doctor", "--report", "--json", "-b", "chromium").stdout)
+    assert len(report["registrations"][0]["manifest_sha256"]) == 64
+    assert "token" not in out.stdout.lower()
