@@ -9,6 +9,7 @@ import { BackgroundClient } from "../lib/relay.js";
 import { loginRequest, logoutRequest, normalizeInstance } from "../lib/requests.js";
 import { normalizeTagList, parseTags } from "../lib/tags.js";
 import { INSTALL_COMMAND, describeError } from "../lib/words.js";
+import { helperSteps, hostUpdate, osFamily } from "./helper.js";
 import { BATCH_KEYS, INPUT_FOR, settingsChanges, sourceNote } from "./settings.js";
 
 const client = new BackgroundClient();
@@ -40,7 +41,33 @@ function showHost(info) {
   $("host-version").textContent = `tuckaway ${info.version} (protocol ${info.protocol})`;
   $("host-backend").textContent = info.backend === "pocket" ? "your Pocket account" : "the list on this computer";
   $("host-pending").textContent = info.pending ? String(info.pending) : "nothing";
+  showUpdate(hostUpdate(info.version));
   showAccounts(info.accounts ?? {});
+}
+
+function showUpdate(update) {
+  $("host-update").hidden = !update;
+  if (!update) return;
+  pill("host-badge", "Update needed", "error");
+  $("host-update-text").textContent = update.text;
+  $("host-waiting").replaceChildren(...update.waiting.map((what) => {
+    const li = document.createElement("li");
+    li.textContent = what;
+    return li;
+  }));
+}
+
+async function showSteps() {
+  let os = "linux";
+  try {
+    os = (await ext.runtime.getPlatformInfo()).os;
+  } catch {
+    // The steps for Linux are still the right shape: better than none.
+  }
+  const [get] = helperSteps(osFamily(os), ext.runtime.getManifest().version);
+  $("get-helper-text").textContent = get.text;
+  $("get-helper-command").textContent = get.command;
+  $("get-helper").hidden = false;
 }
 
 function showMissing(error) {
@@ -48,6 +75,7 @@ function showMissing(error) {
   $("host-found").hidden = true;
   $("host-missing").hidden = false;
   pill("host-badge", "Not found", "error");
+  showSteps();
   const reason = error?.code === "host_unavailable" ? "" : `: ${describeError(error)}`;
   $("host-reason").textContent = reason;
   for (const id of ["pocket-login", "mastodon-login", "service-save", "batching-save", "batching-reset"]) {
@@ -252,16 +280,21 @@ async function showShortcuts() {
 
 // -- wiring --------------------------------------------------------------------------
 
-function wire() {
-  $("install-command").textContent = INSTALL_COMMAND;
-  $("copy-install").addEventListener("click", async () => {
+function copyButton(buttonId, codeId) {
+  $(buttonId).addEventListener("click", async () => {
     try {
-      await navigator.clipboard.writeText(INSTALL_COMMAND);
-      $("copy-install").textContent = "Copied";
+      await navigator.clipboard.writeText($(codeId).textContent);
+      $(buttonId).textContent = "Copied";
     } catch {
-      $("copy-install").textContent = "Select and copy";
+      $(buttonId).textContent = "Select and copy";
     }
   });
+}
+
+function wire() {
+  $("install-command").textContent = INSTALL_COMMAND;
+  copyButton("copy-install", "install-command");
+  copyButton("copy-get-helper", "get-helper-command");
   $("recheck").addEventListener("click", checkHost);
   $("pocket-login").addEventListener("click", () => signIn("pocket"));
   $("pocket-logout").addEventListener("click", () => signOut("pocket"));

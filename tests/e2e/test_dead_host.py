@@ -19,6 +19,9 @@ async def test_options_show_the_install_command_when_the_host_dies(
     await missing.wait_for(state="visible", timeout=20000)
     assert await options.inner_text("#host-badge") == "Not found"
     assert await options.inner_text("#install-command") == "tuckaway install --all"
+    # Every step for this OS (Linux here): getting the helper app comes first.
+    assert "install.sh" in await options.inner_text("#get-helper-text")
+    assert (await options.inner_text("#get-helper-command")).startswith("pipx install tuckaway-")
     assert await options.locator("#host-found").is_hidden()
     shot = screenshot_file("options-no-helper.png")
     await options.screenshot(path=str(shot), full_page=True)
