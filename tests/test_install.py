@@ -730,3 +730,9 @@ def test_the_real_windows_registry_sets_reads_and_deletes_a_host_key() -> None:
     finally:
         registry.delete_key("HKCU", key)
         registry.delete_key("HKCU", parent)
+
+
+def test_the_install_guide_lists_every_browser_of_the_table() -> None:
+    guide = (Path(__file__).resolve().parents[1] / "docs" / "install.md").read_text("utf-8")
+    missing = [b.key for b in BROWSERS if f"(`{b.key}`)" not in guide]
+    assert missing == [], "docs/install.md's table misses these: regenerate it from table.py"

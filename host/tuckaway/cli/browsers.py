@@ -95,7 +95,9 @@ def add_commands(sub: Subparsers) -> None:
 
 def cmd_install(args: argparse.Namespace) -> int:
     platform = Platform.current()
-    chosen = select_browsers(platform, args.browser, args.all)
+    # --user-data-dir alone registers that profile only; with --all or --browser, those too.
+    only_dirs = args.user_data_dir and not (args.browser or args.all)
+    chosen = [] if only_dirs else select_browsers(platform, args.browser, args.all)
     if not chosen and not args.user_data_dir:
         print(
             "tuckaway: no browser found (looked for "
