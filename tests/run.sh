@@ -31,7 +31,7 @@ if [ -f extension/package.json ] && command -v npm >/dev/null; then
 fi
 
 if [ "${TUCKAWAY_TEST_FROZEN:-0}" = "1" ]; then
-    echo "== packaging/build.sh (the frozen bundle, the extension zip and .xpi)"
+    echo "== packaging/build.sh (the release: bundle archive, wheel, extension zip and .xpi)"
     DIST="$PWD/dist" PYTHON="$PWD/.venv/bin/python" bash packaging/build.sh
     export TUCKAWAY_FROZEN_DIST="$PWD/dist"
 fi
@@ -45,10 +45,16 @@ if [ -x .ci/keyring-session.sh ] || [ -f .ci/keyring-session.sh ]; then
     status=$?
     if [ $status -eq 0 ] && [ "${TUCKAWAY_TEST_FROZEN:-0}" = "1" ] \
             && [ "${TUCKAWAY_TEST_E2E:-1}" != "0" ]; then
-        echo "== the browser tests once more, against the frozen host"
-        TUCKAWAY_FROZEN_HOST="$PWD/dist/tuckaway/tuckaway-host" bash .ci/keyring-session.sh \
-            python packaging/e2e_frozen.py -q tests/e2e/test_chromium.py tests/e2e/test_firefox.py
+        echo "== the browser tests once more, against the host installed from the release archive"
+        rel=$(mktemp -d)
+        tar -C "$rel" -xzf dist/tuckaway-*-linux-*.tar.gz
+        mkdir -p "$rel/home"
+        HOME="$rel/home" TUCKAWAY_HOME="$rel/th" sh "$rel"/tuckaway-*/install.sh --browser chromium
+        TUCKAWAY_FROZEN_HOST="$rel/home/.local/lib/tuckaway/tuckaway-host" \
+            bash .ci/keyring-session.sh python packaging/e2e_frozen.py -q \
+            tests/e2e/test_chromium.py tests/e2e/test_firefox.py
         status=$?
+        rm -rf "$rel"
     fi
     set -e
 else

@@ -12,6 +12,7 @@ import json
 import os
 import subprocess
 import sys
+import tarfile
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -143,3 +144,39 @@ def test_the_extension_zip_holds_the_extension_only(dist: Path) -> None:
     if (REPO / "extension" / "node_modules" / ".bin" / "web-ext").exists():
         with zipfile.ZipFile(dist / f"tuckaway-{__version__}.xpi") as zf:
             assert "manifest.json" in zf.namelist()
+
+
+@frozen
+@pytest.mark.timeout(900)
+def test_the_release_archive_installs_for_the_user_and_registers_its_browsers(
+    dist: Path, tmp_path: Path
+) -> None:
+    archive = dist / f"tuckaway-{__version__}-linux-x86_64.tar.gz"
+    sums = subprocess.run(["sha256sum", "-c", "SHA256SUMS"], cwd=dist, capture_output=True,
+                          text=True, timeout=60)
+    assert sums.returncode == 0, sums.stdout + sums.stderr
+    assert archive.name in sums.stdout
+    assert (dist / f"tuckaway-{__version__}-py3-none-any.whl").is_file()
+    with tarfile.open(archive) as tar:
+        tar.extractall(tmp_path / "unpacked", filter="tar")
+    top = tmp_path / "unpacked" / f"tuckaway-{__version__}-linux-x86_64"
+    env = bare_env(tmp_path)
+    home = Path(env["HOME"])
+    (home / ".config" / "chromium").mkdir(parents=True)  # a Chromium that was started once
+    (tmp_path / "root").mkdir()
+    env["TUCKAWAY_SYSTEM_ROOT"] = str(tmp_path / "root")  # this machine's browsers stay out
+    out = subprocess.run(["sh", str(top / "install.sh")], env=env, capture_output=True,
+                         text=True, timeout=300)
+    assert out.returncode == 0, out.stdout + out.stderr
+    lib = home / ".local" / "lib" / "tuckaway"
+    assert (home / ".local" / "bin" / "tuckaway").resolve() == lib / "tuckaway"
+    manifest_path = home / ".config" / "chromium" / "NativeMessagingHosts" / "org.tuckaway.host.json"
+    manifest = json.loads(manifest_path.read_text("utf-8"))
+    assert manifest["path"] == str(lib / "tuckaway-host")
+    with HostProcess(env, command=[manifest["path"]], args=[CHROME_ORIGIN]) as proc:
+        assert proc.request({"id": 1, "op": "hello"}, timeout=60)["ok"] is True
+    # Unpacked and run again elsewhere (an upgrade): still one install, the same path.
+    again = subprocess.run(["sh", str(top / "install.sh")], env=env, capture_output=True,
+                           text=True, timeout=300)
+    assert again.returncode == 0, again.stderr
+    assert json.loads(manifest_path.read_text("utf-8"))["path"] == str(lib / "tuckaway-host")
