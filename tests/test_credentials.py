@@ -65,6 +65,8 @@ def test_nothing_is_linked_on_a_fresh_install(creds: Credentials, conn: sqlite3.
     assert accounts_summary(conn) == {
         "pocket": {"linked": False, "username": None},
         "mastodon": {"linked": False, "instance": None, "acct": None},
+        "wallabag": {"linked": False, "username": None, "instance": None},
+        "readeck": {"linked": False, "username": None, "instance": None},
     }
 
 

@@ -43,7 +43,11 @@ SERVICE_MODULES: dict[str, str] = {
     "local": "tuckaway.services.local.backend",
     "pocket": "tuckaway.services.pocket.backend",
     "mastodon": "tuckaway.services.mastodon.backend",
+    "wallabag": "tuckaway.services.wallabag.backend",
+    "readeck": "tuckaway.services.readeck.backend",
 }
+#: the services that can hold the reading list, in the order ``list_service`` asks
+LIST_SERVICES = ("pocket", "wallabag", "readeck")
 #: read op -> its function in the service's module, taking (ctx, **fields): the protocol's
 #: reads a service answers (``protocol.READ_SERVICE``), and the host's own ``sync``
 READS: dict[str, str] = {
@@ -51,10 +55,16 @@ READS: dict[str, str] = {
     "bookmark_state": "bookmark_state",
     "sync": "sync",
 }
-#: reads that are not protocol ops -> their service
-OWN_READS: dict[str, str] = {"sync": "pocket"}
+#: reads that are not protocol ops -> their service ("list": the linked list service)
+OWN_READS: dict[str, str] = {"sync": "list"}
 #: how a service is named in messages
-SERVICE_NAMES = {"pocket": "Pocket", "mastodon": "Mastodon", "local": "the local list"}
+SERVICE_NAMES = {
+    "pocket": "Pocket",
+    "mastodon": "Mastodon",
+    "wallabag": "wallabag",
+    "readeck": "Readeck",
+    "local": "the local list",
+}
 
 
 def _from_module(service: str) -> BackendFactory:
@@ -126,8 +136,9 @@ class Context:
 
     @property
     def list_service(self) -> str:
-        """The reading list's backend: ``pocket`` while linked, else ``local``."""
-        return "pocket" if self.is_linked("pocket") else "local"
+        """The reading list's backend: the linked list service (Pocket, wallabag or
+        Readeck; one at most), else ``local``."""
+        return next((s for s in LIST_SERVICES if self.is_linked(s)), "local")
 
     def service_for(self, op: str) -> str:
         """The service a write op goes to (the reading list's: local or Pocket)."""
@@ -140,7 +151,10 @@ class Context:
         """The service whose account the read ``op`` needs."""
         from tuckaway.wire.protocol import READ_SERVICE
 
-        return OWN_READS.get(op) or READ_SERVICE[op]
+        own = OWN_READS.get(op)
+        if own == "list":  # with no list service linked, the message names Pocket
+            return self.list_service if self.list_service != "local" else "pocket"
+        return own or READ_SERVICE[op]
 
     def with_default_tags(self, op: str, payload: dict[str, Any]) -> dict[str, Any]:
         """A write's payload as it is recorded: a save naming no tags gets ``default_tags``.

@@ -37,7 +37,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 KEYRING_SERVICE = "tuckaway"
-SERVICES = ("pocket", "mastodon")
+SERVICES = ("pocket", "mastodon", "wallabag", "readeck")
+#: the services that hold a reading list (at most one is linked at a time)
+LIST_SERVICES = ("pocket", "wallabag", "readeck")
 _APP_META = "mastodon_app:"
 _APP_ENTRY = "mastodon-app:"
 _APP_SCOPES_META = "mastodon_app_scopes:"  # not secret: beside the client id, not in the keyring
@@ -76,6 +78,33 @@ class MastodonCredentials:
 
     def __repr__(self) -> str:
         return f"MastodonCredentials(instance={self.instance!r}, acct={self.acct!r})"
+
+
+@dataclass(frozen=True)
+class WallabagCredentials:
+    """A wallabag account: its API client and the OAuth2 tokens (never the password)."""
+
+    base_url: str
+    client_id: str
+    client_secret: str
+    access_token: str
+    refresh_token: str
+    username: str
+
+    def __repr__(self) -> str:
+        return f"WallabagCredentials(base_url={self.base_url!r}, username={self.username!r})"
+
+
+@dataclass(frozen=True)
+class ReadeckCredentials:
+    """A Readeck account: an API token (made in its settings, or by its OAuth flow)."""
+
+    base_url: str
+    access_token: str
+    username: str
+
+    def __repr__(self) -> str:
+        return f"ReadeckCredentials(base_url={self.base_url!r}, username={self.username!r})"
 
 
 @dataclass(frozen=True)
@@ -120,7 +149,16 @@ def accounts_summary(conn: sqlite3.Connection) -> dict[str, Any]:
     """``hello``'s ``accounts`` object, from SQLite only."""
     pocket = _row(conn, "pocket")
     mastodon = _row(conn, "mastodon")
+    lists = {name: _row(conn, name) for name in ("wallabag", "readeck")}
     return {
+        **{
+            name: {
+                "linked": row is not None,
+                "username": (row["username"] or None) if row is not None else None,
+                "instance": row["instance"] if row is not None else None,
+            }
+            for name, row in lists.items()
+        },
         "pocket": {
             "linked": pocket is not None,
             "username": (pocket["username"] or None) if pocket is not None else None,
@@ -384,7 +422,58 @@ class Credentials:
         )
         _delete_secret(_APP_ENTRY + instance)
 
-    # -- both -------------------------------------------------------------
+    # -- wallabag and Readeck ---------------------------------------------
+
+    def wallabag(self, *, fresh: bool = False) -> WallabagCredentials | None:
+        """The linked wallabag account; ``fresh`` reads the keyring again (another
+        process may have refreshed the tokens)."""
+        row = _row(self.conn, "wallabag")
+        if row is None:
+            return None
+        if fresh:
+            self._cache.pop("wallabag", None)
+        found = self._secrets("wallabag", row)
+        if found is None:
+            return None
+        return WallabagCredentials(
+            base_url=row["instance"],
+            client_id=found.get("client_id", ""),
+            client_secret=found.get("client_secret", ""),
+            access_token=found["access_token"],
+            refresh_token=found.get("refresh_token", ""),
+            username=row["username"] or "",
+        )
+
+    def save_wallabag(self, c: WallabagCredentials, *, refreshed: bool = False) -> None:
+        """Store the tokens; ``refreshed`` keeps the account row (and so the writes held for
+        it: a refresh is not a new sign-in)."""
+        secrets = {
+            "access_token": c.access_token,
+            "refresh_token": c.refresh_token,
+            "client_id": c.client_id,
+            "client_secret": c.client_secret,
+        }
+        _write_secret("wallabag", dict(secrets))
+        row = _row(self.conn, "wallabag")
+        if refreshed and row is not None:
+            self._cache["wallabag"] = (float(row["linked_at"]), secrets)
+            return
+        self._save_row("wallabag", c.username, c.base_url.rstrip("/"), {})
+
+    def readeck(self) -> ReadeckCredentials | None:
+        row = _row(self.conn, "readeck")
+        if row is None:
+            return None
+        found = self._secrets("readeck", row)
+        if found is None:
+            return None
+        return ReadeckCredentials(row["instance"], found["access_token"], row["username"] or "")
+
+    def save_readeck(self, c: ReadeckCredentials) -> None:
+        _write_secret("readeck", {"access_token": c.access_token})
+        self._save_row("readeck", c.username, c.base_url.rstrip("/"), {})
+
+    # -- all ----------------------------------------------------------------
 
     def forget(self, service: str) -> None:
         """Unlink ``service``: the row goes first, so the account reads as unlinked even
@@ -408,11 +497,14 @@ class Credentials:
 
 __all__ = [
     "KEYRING_SERVICE",
+    "LIST_SERVICES",
     "Credentials",
     "KeyringUnavailable",
     "MastodonApp",
     "MastodonCredentials",
     "PocketCredentials",
+    "ReadeckCredentials",
+    "WallabagCredentials",
     "accounts_summary",
     "is_linked",
     "keyring_backend",

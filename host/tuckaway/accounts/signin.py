@@ -21,6 +21,7 @@ from urllib.parse import urlencode, urlsplit
 import aiohttp
 
 from tuckaway.accounts.credentials import (
+    SERVICES,
     KeyringUnavailable,
     MastodonApp,
     MastodonCredentials,
@@ -93,7 +94,7 @@ async def login(
 
 async def logout(ctx: Context, service: str) -> dict[str, Any]:
     """Forget ``service``'s token (revoking it first where the service offers that)."""
-    if service not in ("pocket", "mastodon"):
+    if service not in SERVICES:
         raise InvalidRequest(f"unknown service {service!r}", [{"loc": "service", "msg": "unknown"}])
     if service == "mastodon" and ctx.is_linked("mastodon"):
         try:

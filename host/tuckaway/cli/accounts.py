@@ -13,8 +13,14 @@ import sys
 import webbrowser
 from typing import Any
 
-from tuckaway.accounts.signin import LOGIN_TIMEOUT_S, link_token, login, logout
+from tuckaway.accounts.signin import LOGIN_TIMEOUT_S, OnAuthorize, link_token, login, logout
 from tuckaway.cli.common import Subparsers, closing, open_context
+from tuckaway.cli.selfhosted import (
+    SELF_HOSTED,
+    add_login_arguments,
+    link_self_hosted,
+    read_login_input,
+)
 from tuckaway.context import Context
 from tuckaway.delivery.batcher import Batcher
 
@@ -22,13 +28,14 @@ from tuckaway.delivery.batcher import Batcher
 def add_commands(sub: Subparsers) -> None:
     p = sub.add_parser(
         "login",
-        help="link a Pocket or Mastodon account",
+        help="link a Pocket, Mastodon, wallabag or Readeck account",
         description="Link an account. Opens the service's sign-in page in your browser "
         "(the address is printed too) and waits for you to approve; the token goes to the "
         "system keyring. With --access-token-stdin, link a token you already have.",
     )
-    p.add_argument("service", choices=("pocket", "mastodon"))
+    p.add_argument("service", choices=("pocket", "mastodon", "wallabag", "readeck"))
     p.add_argument("--instance", metavar="URL", help="your Mastodon server (mastodon only)")
+    add_login_arguments(p)
     p.add_argument(
         "--consumer-key",
         metavar="KEY",
@@ -40,7 +47,9 @@ def add_commands(sub: Subparsers) -> None:
         help="read an access token from stdin instead of signing in in the browser",
     )
     p.add_argument(
-        "--username", default="", help="Pocket user name to show (with --access-token-stdin)"
+        "--username",
+        default="",
+        help="Pocket user name to show (with --access-token-stdin); your wallabag user name",
     )
     p.add_argument(
         "--no-browser", action="store_true", help="only print the address, do not open it"
@@ -58,11 +67,17 @@ def add_commands(sub: Subparsers) -> None:
         help="unlink an account and forget its token",
         description="Forget the account's token (Mastodon tokens are revoked at the server too).",
     )
-    p.add_argument("service", choices=("pocket", "mastodon"))
+    p.add_argument("service", choices=("pocket", "mastodon", "wallabag", "readeck"))
     p.set_defaults(func=cmd_logout)
 
 
 def cmd_login(args: argparse.Namespace) -> int:
+    given: Any
+    if args.service in SELF_HOSTED:
+        given = read_login_input(args)
+        if given is None:
+            return 2
+        return _said_linked(args, _run_login(args, given))
     if args.service == "mastodon" and not args.instance:
         print("tuckaway: login mastodon needs --instance URL", file=sys.stderr)
         return 2
@@ -70,9 +85,17 @@ def cmd_login(args: argparse.Namespace) -> int:
         print("tuckaway: --instance is only for mastodon", file=sys.stderr)
         return 2
     token = sys.stdin.readline() if args.access_token_stdin else None
-    result, released, waiting = asyncio.run(
-        closing(open_context(args), lambda ctx: _login_and_deliver(ctx, args, token))
+    return _said_linked(args, _run_login(args, token))
+
+
+def _run_login(args: argparse.Namespace, given: Any) -> tuple[dict[str, Any], int, int]:
+    return asyncio.run(
+        closing(open_context(args), lambda ctx: _login_and_deliver(ctx, args, given))
     )
+
+
+def _said_linked(args: argparse.Namespace, outcome: tuple[dict[str, Any], int, int]) -> int:
+    result, released, waiting = outcome
     who = result.get("username")
     print(f"linked {args.service}" + (f" as {who}" if who else ""))
     if released:
@@ -83,7 +106,7 @@ def cmd_login(args: argparse.Namespace) -> int:
 
 
 async def _login_and_deliver(
-    ctx: Context, args: argparse.Namespace, token: str | None
+    ctx: Context, args: argparse.Namespace, token: Any
 ) -> tuple[dict[str, Any], int, int]:
     """Link the account; then deliver the writes that were held for want of it.
 
@@ -100,7 +123,9 @@ async def _login_and_deliver(
     return result, released, waiting
 
 
-async def _link(ctx: Context, args: argparse.Namespace, token: str | None) -> dict[str, Any]:
+async def _link(ctx: Context, args: argparse.Namespace, token: Any) -> dict[str, Any]:
+    if args.service in SELF_HOSTED:
+        return await link_self_hosted(ctx, args, token, _opener(args))
     if token is not None:
         return await link_token(
             ctx,
@@ -111,6 +136,17 @@ async def _link(ctx: Context, args: argparse.Namespace, token: str | None) -> di
             username=args.username,
         )
 
+    return await login(
+        ctx,
+        args.service,
+        args.instance,
+        _opener(args),
+        consumer_key=args.consumer_key,
+        timeout_s=args.timeout,
+    )
+
+
+def _opener(args: argparse.Namespace) -> OnAuthorize:
     async def on_authorize(url: str) -> None:
         print(
             f"Open this address to sign in (waiting for you):\n  {url}",
@@ -120,14 +156,7 @@ async def _link(ctx: Context, args: argparse.Namespace, token: str | None) -> di
         if not args.no_browser:
             await asyncio.to_thread(webbrowser.open, url)
 
-    return await login(
-        ctx,
-        args.service,
-        args.instance,
-        on_authorize,
-        consumer_key=args.consumer_key,
-        timeout_s=args.timeout,
-    )
+    return on_authorize
 
 
 def cmd_logout(args: argparse.Namespace) -> int:

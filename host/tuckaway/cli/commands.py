@@ -8,7 +8,7 @@ import json
 import sys
 import time
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tuckaway import __version__
 from tuckaway.cli.common import Subparsers, closing, open_context, print_json
@@ -19,6 +19,9 @@ from tuckaway.errors import InvalidRequest
 from tuckaway.listing import Query, all_pages
 from tuckaway.wire.protocol import parse_request
 from tuckaway.wire.schema import json_schema
+
+if TYPE_CHECKING:
+    from tuckaway.context import Context
 
 
 def add_commands(sub: Subparsers) -> None:
@@ -180,6 +183,17 @@ def cmd_tags(args: argparse.Namespace) -> int:
     return 0
 
 
+def _service_url(ctx: Context) -> str | None:
+    """Where the reading list lives: the linked list service's address (None: local)."""
+    service = ctx.list_service
+    if service == "local":
+        return None
+    if service == "pocket":
+        return ctx.settings.pocket_url
+    instance: str | None = ctx.accounts()[service].get("instance")
+    return instance
+
+
 def cmd_status(args: argparse.Namespace) -> int:
     ctx = open_context(args)
     s = ctx.settings
@@ -188,7 +202,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         "backend": ctx.list_service,
         "accounts": ctx.accounts(),
         "queue": ctx.outbox.counts(),
-        "service_url": s.pocket_url if ctx.list_service == "pocket" else None,
+        "service_url": _service_url(ctx),
         "paths": {
             "config": str(s.paths.config_file),
             "database": str(s.paths.db_path),
@@ -205,12 +219,16 @@ def cmd_status(args: argparse.Namespace) -> int:
     print(f"tuckaway {__version__}")
     print(
         f"backend:   {info['backend']}"
-        + (f" ({s.pocket_url})" if info["service_url"] else " (embedded local store)")
+        + (f" ({info['service_url']})" if info["service_url"] else " (embedded local store)")
     )
     print(
         "pocket:    "
         + (f"linked as {pocket.get('username') or '?'}" if pocket["linked"] else "not linked")
     )
+    for name in ("wallabag", "readeck"):
+        account = acc[name]
+        where = f"linked as {account.get('username') or '?'} on {account.get('instance')}"
+        print(f"{name + ':':<10} " + (where if account["linked"] else "not linked"))
     print(
         "mastodon:  "
         + (

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from tuckaway.context import Context
+from tuckaway.context import BACKENDS, Context
 from tuckaway.delivery.outbox import Entry
 from tuckaway.delivery.waiters import EventSink, Final, Waiters
 from tuckaway.delivery.worker import MAX_INTERNAL_ATTEMPTS, POLL_S, Worker, backoff_delay
@@ -33,7 +33,8 @@ __all__ = [
     "submit",
 ]
 
-SERVICES = ("local", "pocket", "mastodon")
+#: every service with a backend: their writes left by earlier processes are drained at start
+SERVICES = tuple(BACKENDS)
 
 
 @dataclass(frozen=True)

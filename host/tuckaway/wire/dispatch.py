@@ -93,7 +93,7 @@ class Dispatcher:
         try:
             self.batcher  # noqa: B018 - creating it starts the drain of due writes
             self.ctx.outbox.purge()
-            if self.ctx.settings.sync_on_start and self.ctx.is_linked("pocket"):
+            if self.ctx.settings.sync_on_start and self.ctx.list_service != "local":
                 self._background(self.ctx.read("sync"), "initial sync")
         except Exception:
             log.exception("background start-up work failed")
@@ -214,9 +214,13 @@ class Dispatcher:
         async def on_authorize(url: str) -> None:
             self.emit({"id": rid, "event": "authorize", "url": url})
 
-        result: dict[str, Any] = await accounts.login(
-            self.ctx, request.service, request.instance, on_authorize
-        )
+        result: dict[str, Any]
+        if request.service in {"wallabag", "readeck"}:
+            from tuckaway.accounts import selfhosted
+
+            result = await selfhosted.login(self.ctx, request, on_authorize)
+        else:
+            result = await accounts.login(self.ctx, request.service, request.instance, on_authorize)
         self.batcher.release_held(request.service)
         return result
 

@@ -296,29 +296,69 @@ class Bookmarks(_Request):
     max_id: TextId | None = None
 
 
-class Login(_Request):
-    """Link an account; emits an ``authorize`` event with the URL to open."""
+_Secret = Annotated[StrictStr, Field(min_length=1, max_length=1000)]
+#: what each service's sign-in needs besides ``service`` (the rest must be absent)
+LOGIN_FIELDS: dict[str, frozenset[str]] = {
+    "pocket": frozenset(),
+    "mastodon": frozenset({"instance"}),
+    "wallabag": frozenset({"instance", "client_id", "client_secret", "username", "password"}),
+    "readeck": frozenset({"instance"}),
+}
+_LOGIN_OPTIONAL = {"readeck": frozenset({"token"})}
+_LOGIN_ALL = ("instance", "client_id", "client_secret", "username", "password", "token")
 
-    model_config = ConfigDict(
-        json_schema_extra={
-            "if": {"properties": {"service": {"const": "mastodon"}}},
-            "then": {"required": ["instance"]},
-            "else": {"not": {"required": ["instance"]}},
-        }
-    )
+
+def _login_rules() -> dict[str, Any]:
+    """The JSON Schema form of ``LOGIN_FIELDS``: each service's fields, and no others."""
+    return {
+        "allOf": [
+            {
+                "if": {"properties": {"service": {"const": name}}},
+                "then": {
+                    "required": sorted(needed),
+                    "not": {
+                        "anyOf": [
+                            {"required": [f]}
+                            for f in _LOGIN_ALL
+                            if f not in needed | _LOGIN_OPTIONAL.get(name, frozenset())
+                        ]
+                    },
+                },
+            }
+            for name, needed in LOGIN_FIELDS.items()
+        ]
+    }
+
+
+class Login(_Request):
+    """Link an account. Pocket and Mastodon (and Readeck without ``token``) emit an
+    ``authorize`` event with the URL to open; wallabag signs in with the password
+    grant (the password is used once, never kept), Readeck with a ``token``."""
+
+    model_config = ConfigDict(json_schema_extra=_login_rules())
     result = LoginResult
     rule_field = "instance"
 
     op: Literal["login"]
-    service: Literal["pocket", "mastodon"]
+    service: Literal["pocket", "mastodon", "wallabag", "readeck"]
     instance: WebUrl | None = None
+    client_id: _Secret | None = None
+    client_secret: _Secret | None = None
+    username: _Secret | None = None
+    password: _Secret | None = None
+    token: _Secret | None = None
 
     @model_validator(mode="after")
-    def _instance_for_mastodon(self) -> Login:
-        if self.service == "mastodon" and self.instance is None:
-            raise ValueError("mastodon sign-in needs instance (your server's https URL)")
-        if self.service == "pocket" and self.instance is not None:
-            raise ValueError("instance is only for mastodon")
+    def _fields_for_service(self) -> Login:
+        needed = LOGIN_FIELDS[self.service]
+        allowed = needed | _LOGIN_OPTIONAL.get(self.service, frozenset())
+        for name in _LOGIN_ALL:
+            given = getattr(self, name) is not None
+            if name in needed and not given:
+                what = "your server's https URL" if name == "instance" else name
+                raise ValueError(f"{self.service} sign-in needs {name} ({what})")
+            if given and name not in allowed:
+                raise ValueError(f"{name} is not for {self.service}")
         return self
 
 
@@ -328,7 +368,7 @@ class Logout(_Request):
     result = LogoutResult
 
     op: Literal["logout"]
-    service: Literal["pocket", "mastodon"]
+    service: Literal["pocket", "mastodon", "wallabag", "readeck"]
 
 
 class SettingsGet(_Request):

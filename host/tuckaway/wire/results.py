@@ -32,16 +32,26 @@ class MastodonAccount(_Out):
     acct: str | None = None
 
 
+class ListAccount(_Out):
+    """A self-hosted list service's account (wallabag, Readeck)."""
+
+    linked: bool
+    username: str | None = None
+    instance: str | None = None
+
+
 class Accounts(_Out):
     pocket: PocketAccount
     mastodon: MastodonAccount
+    wallabag: ListAccount
+    readeck: ListAccount
 
 
 class HelloResult(_Out):
     name: Literal["tuckaway"]
     version: str
     protocol: Literal[1]
-    backend: Literal["local", "pocket"]
+    backend: Literal["local", "pocket", "wallabag", "readeck"]
     accounts: Accounts
     pending: int
 
