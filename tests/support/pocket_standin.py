@@ -52,11 +52,12 @@ import json
 import tempfile
 import threading
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from aiohttp import web
+from threaded_standin import Fault, ServerThread
 
 from tuckaway import db
 from tuckaway.store import ItemList, Store, StoreError
@@ -78,16 +79,10 @@ class Recorded:
     status: int = 0
 
 
-@dataclass
-class _Fault:
-    status: int
-    times: int
-    headers: dict[str, str] = field(default_factory=dict)
-    body: str = ""
-
-
-class PocketStandin:
+class PocketStandin(ServerThread):
     """See the module docstring."""
+
+    name = "pocket-standin"
 
     def __init__(
         self,
@@ -117,16 +112,13 @@ class PocketStandin:
         #: merged into every item an add answers
         self.item_extra: dict[str, Any] = {}
         self.requests: list[Recorded] = []
-        self._faults: list[_Fault] = []
+        self._faults: list[Fault] = []
         self._rejected: dict[str, str] = {}
         self._poisoned: set[str] = set()
         self._delay_s = 0.0
         self._delay_times: int | None = None
         self._lock = threading.Lock()
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._runner: web.AppRunner | None = None
-        self._thread: threading.Thread | None = None
-        self.url = ""
+        super().__init__()
 
     # -- faults ------------------------------------------------------------------
 
@@ -138,7 +130,7 @@ class PocketStandin:
         body: str = "",
     ) -> None:
         with self._lock:
-            self._faults.append(_Fault(status, times, dict(headers or {}), body))
+            self._faults.append(Fault(status, times, dict(headers or {}), body))
 
     def rate_limit(self, reset_s: int, times: int = 1, window: str = "User") -> None:
         self.fail_next(
@@ -183,59 +175,11 @@ class PocketStandin:
 
     # -- lifecycle ---------------------------------------------------------------
 
-    def start(self) -> PocketStandin:
-        ready = threading.Event()
-        errors: list[BaseException] = []
-
-        def run() -> None:
-            loop = asyncio.new_event_loop()
-            self._loop = loop
-            asyncio.set_event_loop(loop)
-            try:
-                loop.run_until_complete(self._start())
-            except BaseException as exc:  # pragma: no cover - reported to the caller
-                errors.append(exc)
-                ready.set()
-                return
-            ready.set()
-            loop.run_forever()
-            loop.run_until_complete(self._stop())
-            loop.close()
-
-        self._thread = threading.Thread(target=run, name="pocket-standin", daemon=True)
-        self._thread.start()
-        ready.wait(10)
-        if errors:
-            raise errors[0]
-        return self
-
-    async def _start(self) -> None:
-        app = web.Application()
-        app.router.add_route("*", "/{tail:.*}", self._handle)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        port = self._runner.addresses[0][1]
-        self.url = f"http://127.0.0.1:{port}"
-
-    async def _stop(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
-
     def stop(self) -> None:
-        if self._loop is not None and self._thread is not None:
-            self._loop.call_soon_threadsafe(self._loop.stop)
-            self._thread.join(10)
+        super().stop()
         self.conn.close()
         if self._tmp is not None:
             self._tmp.cleanup()
-
-    def __enter__(self) -> PocketStandin:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
     # -- serving -----------------------------------------------------------------
 

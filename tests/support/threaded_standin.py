@@ -33,7 +33,7 @@ class Recorded:
 
 
 @dataclass
-class _Fault:
+class Fault:
     status: int
     times: int
     headers: dict[str, str] = field(default_factory=dict)
@@ -41,39 +41,21 @@ class _Fault:
     path: str | None = None
 
 
-class ThreadedStandin:
+class ServerThread:
+    """An aiohttp server on 127.0.0.1 (``url``), in a thread, answering with ``_handle``."""
+
     name = "standin"
 
     def __init__(self) -> None:
-        self.requests: list[Recorded] = []
-        self._faults: list[_Fault] = []
-        self._lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._runner: web.AppRunner | None = None
         self._thread: threading.Thread | None = None
         self.url = ""
 
-    def fail_next(
-        self,
-        status: int,
-        times: int = 1,
-        headers: Mapping[str, str] | None = None,
-        body: str = "",
-        path: str | None = None,
-    ) -> None:
-        with self._lock:
-            self._faults.append(_Fault(status, times, dict(headers or {}), body, path))
+    async def _handle(self, request: web.Request) -> web.StreamResponse:
+        raise NotImplementedError
 
-    def calls(self, path: str, method: str | None = None) -> list[Recorded]:
-        return [r for r in list(self.requests) if r.path == path and method in (None, r.method)]
-
-    def api_calls(self) -> list[Recorded]:
-        """Requests to the API (not the sign-in), answered or not."""
-        return [r for r in list(self.requests) if r.path.startswith("/api/")]
-
-    # -- lifecycle ---------------------------------------------------------------
-
-    def start(self) -> ThreadedStandin:
+    def start(self) -> Any:
         ready = threading.Event()
         errors: list[BaseException] = []
 
@@ -119,6 +101,34 @@ class ThreadedStandin:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
+
+class ThreadedStandin(ServerThread):
+    """A recording stand-in with faults; subclasses implement :meth:`answer`."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.requests: list[Recorded] = []
+        self._faults: list[Fault] = []
+        self._lock = threading.Lock()
+
+    def fail_next(
+        self,
+        status: int,
+        times: int = 1,
+        headers: Mapping[str, str] | None = None,
+        body: str = "",
+        path: str | None = None,
+    ) -> None:
+        with self._lock:
+            self._faults.append(Fault(status, times, dict(headers or {}), body, path))
+
+    def calls(self, path: str, method: str | None = None) -> list[Recorded]:
+        return [r for r in list(self.requests) if r.path == path and method in (None, r.method)]
+
+    def api_calls(self) -> list[Recorded]:
+        """Requests to the API (not the sign-in), answered or not."""
+        return [r for r in list(self.requests) if r.path.startswith("/api/")]
+
     # -- serving -----------------------------------------------------------------
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
@@ -147,7 +157,7 @@ class ThreadedStandin:
         record.status = response.status
         return response
 
-    def _take_fault(self, path: str) -> _Fault | None:
+    def _take_fault(self, path: str) -> Fault | None:
         with self._lock:
             for fault in self._faults:
                 if fault.path in (None, path):

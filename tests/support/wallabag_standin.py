@@ -225,14 +225,7 @@ class WallabagStandin(ThreadedStandin):
         if not url:
             return _json({"error": {"code": 400, "message": "url is empty"}}, 400)
         entry = self.by_url(url) or self._new(url)
-        if data.get("title"):
-            entry.title = str(data["title"])
-        for key, attr in (("archive", "is_archived"), ("starred", "is_starred")):
-            if data.get(key) is not None:
-                setattr(entry, attr, int(bool(int(data[key]))))
-        if data.get("tags"):
-            self._assign(entry, str(data["tags"]))
-        entry.updated_at = time.time()
+        self._change(entry, data, replace_tags=False)
         return self._entry(entry)
 
     def _post_list(self, urls: list[str]) -> web.Response:
@@ -261,16 +254,21 @@ class WallabagStandin(ThreadedStandin):
 
     def _patch(self, entry: Entry, data: dict[str, Any]) -> web.Response:
         # patchEntriesAction: tags replace all tags only when non-empty
+        self._change(entry, data, replace_tags=True)
+        return self._entry(entry)
+
+    def _change(self, entry: Entry, data: dict[str, Any], *, replace_tags: bool) -> None:
+        # retrieveValueFromRequest: title, archive/starred (0/1), tags (comma-separated)
         if data.get("title"):
             entry.title = str(data["title"])
         for key, attr in (("archive", "is_archived"), ("starred", "is_starred")):
             if data.get(key) is not None:
                 setattr(entry, attr, int(bool(int(data[key]))))
         if data.get("tags"):
-            entry.tags = []
+            if replace_tags:
+                entry.tags = []
             self._assign(entry, str(data["tags"]))
         entry.updated_at = time.time()
-        return self._entry(entry)
 
     def _tags_list(self, items: list[dict[str, Any]], *, add: bool) -> web.Response:
         # postEntriesTagsListAction / deleteEntriesTagsListAction: by url, entry false if unknown

@@ -28,15 +28,14 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from tuckaway import db
-from tuckaway.accounts.credentials import KeyringUnavailable, keyring_message
 from tuckaway.errors import NotLinked, UnknownItem
-from tuckaway.services.base import Defer, Done, Failed, Hold, Outcome, Retry, Write
+from tuckaway.services.base import Defer, Done, Failed, Outcome, Write
 from tuckaway.services.fold import Folded
-from tuckaway.services.pocket.actions import to_action
+from tuckaway.services.listbackend import ListBackend
 from tuckaway.services.pocket.backend import trim_item
 from tuckaway.services.readeck.client import ReadeckClient
 from tuckaway.services.rest import ServiceError, ServiceNotFound, outcome_of
-from tuckaway.store import ItemList, StoreError
+from tuckaway.store import StoreError
 
 if TYPE_CHECKING:
     from tuckaway.context import Context
@@ -49,35 +48,16 @@ _FLAGS = {"archived": "is_archived", "favorite": "is_marked"}
 CLOCK_SLACK_S = 60
 
 
-class ReadeckBackend:
+class ReadeckBackend(ListBackend[ReadeckClient]):
     """The linked Readeck account's side of the outbox."""
 
-    service = "readeck"
-    coalesce = True
+    service = NAMESPACE
+    label = "Readeck"
 
-    def __init__(self, ctx: Context) -> None:
-        self.ctx = ctx
-        self.index: ItemList = ctx.store.items(NAMESPACE)
+    async def client(self) -> ReadeckClient:
+        return await client_for(self.ctx)
 
-    async def aclose(self) -> None:
-        return None
-
-    async def deliver(self, writes: Sequence[Write]) -> list[Outcome]:
-        try:
-            client = await client_for(self.ctx)
-        except NotLinked as exc:
-            return [Hold(exc)] * len(writes)
-        except KeyringUnavailable as exc:
-            return [Retry("unavailable", keyring_message("Readeck", exc))] * len(writes)
-        outcomes: list[Outcome | None] = [None] * len(writes)
-        try:
-            await self._deliver(client, writes, outcomes)
-        except ServiceError as exc:  # the batch stops here: the rest waits or is held
-            rest = outcome_of(exc)
-            outcomes = [o if o is not None else rest for o in outcomes]
-        return [o if o is not None else Defer() for o in outcomes]
-
-    async def _deliver(
+    async def run(
         self, client: ReadeckClient, writes: Sequence[Write], out: list[Outcome | None]
     ) -> None:
         plans: dict[str, Folded] = {}
@@ -150,7 +130,7 @@ class ReadeckBackend:
             for i in plan.writes:
                 out[i] = outcome
                 if isinstance(outcome, Done):
-                    self._mirror(writes[i], plan.target_id)
+                    self.mirror(writes[i], plan.target_id)
 
     async def _one(self, client: ReadeckClient, plan: Folded) -> Outcome:
         try:
@@ -179,19 +159,8 @@ class ReadeckBackend:
                 await client.delete_label(str(payload["tag"]))
         except ServiceNotFound:
             pass  # no bookmark has that label: nothing to change
-        self._mirror(write, None)
+        self.mirror(write, None)
         return Done({})
-
-    def _mirror(self, write: Write, target: str | None) -> None:
-        payload = {k: v for k, v in write.payload.items() if k != "url" or target is None}
-        try:
-            if write.op == "delete" and target is not None:
-                self.index.forget(target)
-            else:
-                action = to_action(write.op, {**payload, **({"item_id": target} if target else {})})
-                self.index.apply(action)
-        except StoreError:
-            log.debug("index could not apply %s", write.op)
 
 
 async def _final(awaitable: Any) -> Outcome:

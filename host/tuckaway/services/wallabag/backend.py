@@ -32,11 +32,10 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from tuckaway import db
-from tuckaway.accounts.credentials import KeyringUnavailable, keyring_message
 from tuckaway.errors import NotLinked, UnknownItem
-from tuckaway.services.base import Defer, Done, Failed, Hold, Outcome, Retry, Write
+from tuckaway.services.base import Defer, Done, Failed, Outcome, Write
 from tuckaway.services.fold import Folded
-from tuckaway.services.pocket.actions import to_action
+from tuckaway.services.listbackend import ListBackend, Stop
 from tuckaway.services.pocket.backend import trim_item
 from tuckaway.services.rest import ServiceError, ServiceNotFound, outcome_of
 from tuckaway.services.wallabag.client import (
@@ -57,43 +56,16 @@ NAMESPACE = "wallabag"
 _FLAGS = {"archived": "archive", "favorite": "starred"}
 
 
-class _Stop(Exception):
-    """A call failed in a way that ends the batch (auth, rate limit, service down)."""
-
-    def __init__(self, error: ServiceError) -> None:
-        super().__init__(error.message)
-        self.error = error
-
-
-class WallabagBackend:
+class WallabagBackend(ListBackend[WallabagClient]):
     """The linked wallabag account's side of the outbox."""
 
-    service = "wallabag"
-    coalesce = True
+    service = NAMESPACE
+    label = "wallabag"
 
-    def __init__(self, ctx: Context) -> None:
-        self.ctx = ctx
-        self.index: ItemList = ctx.store.items(NAMESPACE)
+    async def client(self) -> WallabagClient:
+        return await client_for(self.ctx)
 
-    async def aclose(self) -> None:
-        return None
-
-    async def deliver(self, writes: Sequence[Write]) -> list[Outcome]:
-        outcomes: list[Outcome | None] = [None] * len(writes)
-        try:
-            client = await client_for(self.ctx)
-        except NotLinked as exc:
-            return [Hold(exc)] * len(writes)
-        except KeyringUnavailable as exc:
-            return [Retry("unavailable", keyring_message("wallabag", exc))] * len(writes)
-        try:
-            await self._deliver(client, writes, outcomes)
-        except _Stop as stop:
-            rest = outcome_of(stop.error)
-            outcomes = [o if o is not None else rest for o in outcomes]
-        return [o if o is not None else Defer() for o in outcomes]
-
-    async def _deliver(
+    async def run(
         self, client: WallabagClient, writes: Sequence[Write], out: list[Outcome | None]
     ) -> None:
         first_global = next(
@@ -271,7 +243,7 @@ class WallabagBackend:
                 elif tagging and gone:
                     out[i] = Failed(UnknownItem(f"wallabag has no entry for {plan.url}"))
                 elif isinstance(out[i], Done):
-                    self._mirror(writes[i], plan.target_id)
+                    self.mirror(writes[i], plan.target_id)
 
     async def _entry(
         self,
@@ -307,16 +279,6 @@ class WallabagBackend:
             removes.setdefault(plan.url, []).extend(plan.removes)
         return None
 
-    def _mirror(self, write: Write, entry_id: str) -> None:
-        payload = {k: v for k, v in write.payload.items() if k != "url"}
-        try:
-            if write.op == "delete":
-                self.index.forget(entry_id)
-            else:
-                self.index.apply(to_action(write.op, {**payload, "item_id": entry_id}))
-        except StoreError:
-            log.debug("index does not know entry %s", entry_id)
-
     # -- tag-wide writes ---------------------------------------------------------
 
     async def _global(self, client: WallabagClient, write: Write) -> Outcome:
@@ -334,10 +296,7 @@ class WallabagBackend:
             pass  # no entry carries that tag: nothing to change
         except ServiceError as exc:  # refused (400)
             return Failed(exc)
-        try:
-            self.index.apply(to_action(write.op, payload))
-        except StoreError:
-            log.debug("index could not apply %s", write.op)
+        self.mirror(write, None)
         return Done({})
 
     async def _tagged(self, client: WallabagClient, tag: str) -> list[str]:
@@ -352,7 +311,7 @@ class WallabagBackend:
 
 
 async def _guard(awaitable: Any) -> Any:
-    """Await one call; a failure that ends the batch becomes :class:`_Stop`."""
+    """Await one call; a failure that ends the batch becomes :class:`Stop`."""
     try:
         return await awaitable
     except (ServiceNotFound, LimitReached):
@@ -360,7 +319,7 @@ async def _guard(awaitable: Any) -> Any:
     except ServiceError as exc:
         if isinstance(outcome_of(exc), Failed):
             raise
-        raise _Stop(exc) from None
+        raise Stop(exc) from None
 
 
 def _unknown(rows: Sequence[Mapping[str, Any]]) -> set[str]:
