@@ -70,34 +70,39 @@ function sameTags(a, b) {
   return norm(a) === norm(b);
 }
 
+/** Whether the item carries a tag (tags compare without case). */
+function carries(item) {
+  const have = new Set(item.tags.map((t) => t.toLowerCase()));
+  return (tag) => have.has(tag.toLowerCase());
+}
+
+/**
+ * Per write op (test/itemstate.test.js checks there is one for each): does the
+ * item, as `lookup` shows it, carry the change the request asked for? `null`
+ * where no `lookup` of one page can tell (tags across the list, Mastodon).
+ */
+export const CHANGE_SHOWN = Object.freeze({
+  save: (item) => item.saved,
+  delete: (item) => !item.saved,
+  archive: (item) => item.saved && item.archived,
+  readd: (item) => item.saved && !item.archived,
+  favorite: (item) => item.saved && item.favorite,
+  unfavorite: (item) => item.saved && !item.favorite,
+  tags_add: (item, asked) => item.saved && asked.every(carries(item)),
+  tags_remove: (item, asked) => item.saved && !asked.some(carries(item)),
+  tags_replace: (item, asked) => item.saved && sameTags(item.tags, asked),
+  tags_clear: (item) => item.saved && item.tags.length === 0,
+  tag_rename: null,
+  tag_delete: null,
+  bookmark: null,
+  unbookmark: null,
+});
+
 /** Does the item, as `lookup` shows it, carry the change `request` asked for? */
 function showsChange(request, item) {
-  const asked = Array.isArray(request?.tags) ? request.tags : [];
-  const has = new Set(item.tags.map((t) => t.toLowerCase()));
-  switch (request?.op) {
-    case "save":
-      return item.saved;
-    case "delete":
-      return !item.saved;
-    case "archive":
-      return item.saved && item.archived;
-    case "readd":
-      return item.saved && !item.archived;
-    case "favorite":
-      return item.saved && item.favorite;
-    case "unfavorite":
-      return item.saved && !item.favorite;
-    case "tags_add":
-      return item.saved && asked.every((t) => has.has(t.toLowerCase()));
-    case "tags_remove":
-      return item.saved && asked.every((t) => !has.has(t.toLowerCase()));
-    case "tags_replace":
-      return item.saved && sameTags(item.tags, asked);
-    case "tags_clear":
-      return item.saved && item.tags.length === 0;
-    default:
-      return true;
-  }
+  const shown = CHANGE_SHOWN[request?.op];
+  if (!shown) return true; // nothing to check it against: the helper app's word stands
+  return shown(item, Array.isArray(request?.tags) ? request.tags : []);
 }
 
 /**

@@ -6,20 +6,15 @@
  * hand. `RequestTable` gives each request its id and routes the host's
  * replies and events back to whoever asked.
  */
+import { ITEM_OPS, TAG_OPS, WRITE_OPS } from "./ops.js";
 import { normalizeTagList } from "./tags.js";
 
 export const HOST_NAME = "org.tuckaway.host";
 export const PROTOCOL_VERSION = 1;
 export const MAX_TITLE_LENGTH = 2000;
 
-export const WRITE_OPS = Object.freeze(new Set([
-  "save", "archive", "readd", "favorite", "unfavorite", "delete",
-  "tags_add", "tags_remove", "tags_replace", "tags_clear", "tag_rename", "tag_delete",
-  "bookmark", "unbookmark",
-]));
-
-export const ITEM_OPS = Object.freeze(new Set(["archive", "readd", "favorite", "unfavorite", "delete", "tags_clear"]));
-export const TAG_OPS = Object.freeze(new Set(["tags_add", "tags_remove", "tags_replace"]));
+// The op lists are the host's (lib/ops.js is generated from its protocol schema).
+export { ITEM_OPS, TAG_OPS, WRITE_OPS } from "./ops.js";
 
 /** An error reply from the host, or a failure to reach it (code `host_unavailable`). */
 export class HostError extends Error {
@@ -187,10 +182,6 @@ export class RequestTable {
     return this.entries.size;
   }
 
-  get(id) {
-    return this.entries.get(id);
-  }
-
   /** Every request still waiting, in the order they were opened. */
   pending() {
     return [...this.entries.values()];
@@ -232,9 +223,5 @@ export class RequestTable {
     this.settle(entry);
     entry.reject(error);
     return true;
-  }
-
-  rejectAll(error) {
-    for (const id of [...this.entries.keys()]) this.reject(id, error);
   }
 }

@@ -65,7 +65,8 @@ export function describeRetry(event) {
   return "Queued offline: the service cannot be reached. Tuckaway keeps it and sends it when it can.";
 }
 
-const CHANGE_WORDS = {
+/** What each write op does, as "… did not go through" says it (one per write op: a test checks). */
+export const CHANGE_WORDS = Object.freeze({
   save: "saving",
   archive: "archiving",
   readd: "moving back",
@@ -76,11 +77,15 @@ const CHANGE_WORDS = {
   tags_remove: "untagging",
   tags_replace: "retagging",
   tags_clear: "clearing the tags of",
-};
+  tag_rename: "renaming a tag on",
+  tag_delete: "deleting a tag from",
+  bookmark: "bookmarking",
+  unbookmark: "removing the bookmark of",
+});
 
 /** A write recovered after the helper app restarted whose change `lookup` does not show. */
 export function describeUnconfirmed(request) {
   const what = CHANGE_WORDS[request?.op] ?? "changing";
-  const target = request?.url ?? "the page";
+  const target = request?.url ?? request?.status_url ?? (request?.op?.startsWith("tag_") ? "your list" : "the page");
   return `The helper app restarted before it answered, and ${what} ${target} did not go through. Try again.`;
 }

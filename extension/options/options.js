@@ -5,6 +5,7 @@
  * default tags, shortcuts.
  */
 import { ext } from "../lib/browser.js";
+import { tagChips } from "../lib/chips.js";
 import { BackgroundClient } from "../lib/relay.js";
 import { loginRequest, logoutRequest, normalizeInstance } from "../lib/requests.js";
 import { normalizeTagList, parseTags } from "../lib/tags.js";
@@ -219,23 +220,12 @@ async function signOut(service) {
 // -- default tags ------------------------------------------------------------------
 
 function renderDefaultTags() {
+  const onRemove = (tag) => {
+    storeDefaultTags(defaultTags.filter((t) => t !== tag));
+    $("default-tag-input").focus();
+  };
   $("default-chips").replaceChildren(
-    ...defaultTags.map((tag) => {
-      const li = document.createElement("li");
-      li.className = "chip";
-      const name = document.createElement("span");
-      name.textContent = tag;
-      const remove = document.createElement("button");
-      remove.type = "button";
-      remove.textContent = "\u00d7";
-      remove.setAttribute("aria-label", `Remove default tag ${tag}`);
-      remove.addEventListener("click", () => {
-        storeDefaultTags(defaultTags.filter((t) => t !== tag));
-        $("default-tag-input").focus();
-      });
-      li.append(name, remove);
-      return li;
-    }),
+    ...tagChips(defaultTags, { onRemove, label: (tag) => `Remove default tag ${tag}` }),
   );
 }
 

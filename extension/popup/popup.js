@@ -7,6 +7,7 @@
  * native port and the badge, so closing the popup never loses a save.
  */
 import { ext } from "../lib/browser.js";
+import { tagChips } from "../lib/chips.js";
 import { afterSave, headline, itemFromLookup, needsSave, retryHeadline, writeOutcome } from "../lib/itemstate.js";
 import { isMastodonPostUrl } from "../lib/mastodon.js";
 import { BackgroundClient } from "../lib/relay.js";
@@ -59,22 +60,7 @@ function renderItem() {
   const favorite = $("favorite");
   favorite.setAttribute("aria-pressed", String(item.favorite));
   favorite.textContent = item.favorite ? "\u2605 Favorite" : "\u2606 Favorite";
-  const chips = $("chips");
-  chips.replaceChildren(
-    ...item.tags.map((tag) => {
-      const li = document.createElement("li");
-      li.className = "chip";
-      const name = document.createElement("span");
-      name.textContent = tag;
-      const remove = document.createElement("button");
-      remove.type = "button";
-      remove.textContent = "\u00d7";
-      remove.setAttribute("aria-label", `Remove tag ${tag}`);
-      remove.addEventListener("click", () => removeTag(tag));
-      li.append(name, remove);
-      return li;
-    }),
-  );
+  $("chips").replaceChildren(...tagChips(item.tags, { onRemove: removeTag }));
   updateSuggestions();
 }
 

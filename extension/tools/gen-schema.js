@@ -1,5 +1,6 @@
 // pretest: write the protocol's JSON Schema (`tuckaway schema`) to
-// test/.generated/schema.json for test/schema.test.js.
+// test/.generated/schema.json for test/schema.test.js. With --ops (`npm run
+// gen-ops`) also write lib/ops.js, the extension's op lists, from it.
 //
 // Python is taken from $TUCKAWAY_PYTHON, else the repository's venv if there is
 // one, else `python3`; the host's package is found through PYTHONPATH=../host.
@@ -9,6 +10,8 @@ import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+
+import { opsModule } from "./ops-module.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = resolve(here, "..", "..");
@@ -31,6 +34,11 @@ for (const python of candidates) {
   if (run.status === 0 && run.stdout.trim().startsWith("{")) {
     writeFileSync(out, run.stdout);
     console.log(`protocol schema from ${python} -> ${out}`);
+    if (process.argv.includes("--ops")) {
+      const ops = join(here, "..", "lib", "ops.js");
+      writeFileSync(ops, opsModule(JSON.parse(run.stdout)));
+      console.log(`op lists -> ${ops}`);
+    }
     process.exit(0);
   }
 }
