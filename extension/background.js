@@ -15,6 +15,8 @@ import { BOOKMARK_MENU_IDS, bookmarkTarget } from "./lib/mastodon.js";
 import { MENU_IDS, menuDefinitions } from "./lib/menus.js";
 import { UI_PORT_NAME, errorToWire } from "./lib/relay.js";
 import { WRITE_OPS, bookmarkRequest, isSaveableUrl, saveRequest } from "./lib/requests.js";
+import { LIST_PAGE, omniboxSuggestions } from "./lib/listview.js";
+import { SavedState } from "./lib/savedstate.js";
 import { normalizeTagList } from "./lib/tags.js";
 import { describeError, describeUnconfirmed } from "./lib/words.js";
 import { HostPort } from "./port.js";
@@ -22,6 +24,12 @@ import { HostPort } from "./port.js";
 const port = new HostPort({ connectNative: (name) => ext.runtime.connectNative(name) });
 const badge = new BadgeModel();
 let checkTimer = null;
+const savedState = new SavedState({
+  session: ext.storage.session,
+  request: (request) => port.request(request),
+  paint: (tabId, { title, path }) =>
+    Promise.all([ext.action.setTitle({ tabId, title }), ext.action.setIcon({ tabId, path })]).catch(() => {}),
+});
 
 // -- badge --------------------------------------------------------------------
 
@@ -67,6 +75,7 @@ async function send(request, { onEvent = null, quiet = false } = {}) {
     const result = await port.request(request, { onEvent });
     const outcome = writeOutcome(request, result);
     badge.settled(outcome);
+    refreshSavedState();
     if (outcome === "done") startCheckTimer();
     if (outcome === "failed" && !quiet) notifyFailure(describeUnconfirmed(request));
     return result;
@@ -80,6 +89,34 @@ async function send(request, { onEvent = null, quiet = false } = {}) {
   } finally {
     paintBadge();
   }
+}
+
+// -- saved state, the list page ------------------------------------------------------
+
+/** A write changed the list: forget cached states and show the active tab's again. */
+function refreshSavedState() {
+  savedState
+    .forget()
+    .then(activeTab)
+    .then((tab) => tab && savedState.show(tab.id, tab.url))
+    .catch(() => {});
+}
+
+function openList(query = "") {
+  const url = ext.runtime.getURL(LIST_PAGE) + (query ? `?q=${encodeURIComponent(query)}` : "");
+  return ext.tabs.create({ url });
+}
+
+/** Every web page open in the window, saved together (one batch for the host). */
+async function saveWindowTabs(tab = null) {
+  const windowId = tab?.windowId;
+  const tabs = await ext.tabs.query(windowId === undefined ? { currentWindow: true } : { windowId });
+  const pages = tabs.filter((t) => isSaveableUrl(t.url ?? ""));
+  if (pages.length === 0) {
+    notifyFailure("No web pages to save in this window.");
+    return [];
+  }
+  return Promise.allSettled(pages.map((t) => saveUrl(t.url, t.title ?? null)));
 }
 
 // -- saving ---------------------------------------------------------------------
@@ -156,6 +193,10 @@ export function onMenuClicked(info, tab) {
       case "bookmark-status":
       case "bookmark-status-link":
         return bookmarkStatus(info, tab);
+      case "open-list":
+        return openList();
+      case "save-window-tabs":
+        return saveWindowTabs(tab);
       default:
         return Promise.resolve(null);
     }
@@ -168,6 +209,7 @@ export function onMenuClicked(info, tab) {
 
 /** commands.onCommand (`_execute_action` opens the popup without coming here). */
 export function onCommand(command, tab) {
+  if (command === "open-list") return openList().catch((error) => ({ error: errorToWire(error) }));
   if (command !== "save-page") return Promise.resolve(null);
   return (async () => {
     const target = tab?.url ? tab : await activeTab();
@@ -212,6 +254,8 @@ async function handleUi(message, onEvent, isOpen) {
     }
     case "status":
       return { state: port.state, lastError: port.lastError, info: port.info };
+    case "save-window-tabs":
+      return (await saveWindowTabs()).map((r) => r.status);
     case "request": {
       const request = message.request;
       const relay = (event) => {
@@ -266,11 +310,52 @@ async function buildMenus() {
   return (await Promise.all(created)).filter(Boolean);
 }
 
+/** tabs.onActivated / tabs.onUpdated: the toolbar says whether this page is saved. */
+export function onTabShown(tabId, tab = null) {
+  const look = tab ? Promise.resolve(tab) : ext.tabs.get(tabId);
+  return look.then((t) => savedState.show(tabId, t?.url)).catch(() => null);
+}
+
+/** omnibox `tk WORDS`: saved items matching the words. */
+export async function onOmniboxInput(text, suggest) {
+  if (!text.trim()) return;
+  try {
+    const page = await port.request({ op: "list", state: "all", search: text.trim(), limit: 6 });
+    suggest(omniboxSuggestions(page.items, { xml: !globalThis.browser }));
+  } catch {
+    suggest([]);
+  }
+}
+
+/** omnibox Enter: a suggestion is an item's url; plain words open the list searched. */
+export function onOmniboxEntered(text) {
+  if (isSaveableUrl(text)) return ext.tabs.update({ url: text });
+  return openList(text.trim());
+}
+
 ext.contextMenus.onClicked.addListener(onMenuClicked);
+ext.tabs.onActivated.addListener(({ tabId }) => onTabShown(tabId));
+ext.tabs.onUpdated.addListener((tabId, change, tab) => {
+  if (change.status === "complete") onTabShown(tabId, tab);
+});
+ext.omnibox?.onInputChanged.addListener(onOmniboxInput);
+ext.omnibox?.onInputEntered.addListener(onOmniboxEntered);
 ext.commands.onCommand.addListener(onCommand);
 ext.runtime.onConnect.addListener(onUiConnect);
 ext.runtime.onInstalled.addListener(() => createMenus());
 ext.runtime.onStartup.addListener(() => createMenus());
 
 // For tests and debugging from the background console: the same functions the browser calls.
-globalThis.tuckaway = Object.freeze({ port, badge, onMenuClicked, onCommand, onUiConnect, saveUrl, createMenus, MENU_IDS });
+globalThis.tuckaway = Object.freeze({
+  port,
+  badge,
+  savedState,
+  onMenuClicked,
+  onCommand,
+  onUiConnect,
+  onTabShown,
+  onOmniboxInput,
+  saveUrl,
+  createMenus,
+  MENU_IDS,
+});

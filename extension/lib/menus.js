@@ -2,7 +2,8 @@
  * The context menu items, as data (background.js creates them; tests check them).
  *
  * Ids are fixed (tests and users' muscle memory rely on them): `save-page`,
- * `save-link`, `save-selection-links`, and the Mastodon pair that shares one
+ * `save-link`, `save-selection-links`, on the toolbar button `open-list` and
+ * `save-window-tabs`, and the Mastodon pair that shares one
  * handler: `bookmark-status` on a post's own page (`documentUrlPatterns`:
  * the page must be a post) and `bookmark-status-link` on a link to a post
  * (`targetUrlPatterns`, which filter link targets only, so that item is for
@@ -15,6 +16,8 @@ export function menuDefinitions({ mastodonLinked = false } = {}) {
     { id: "save-page", title: "Save page to Tuckaway", contexts: ["page"] },
     { id: "save-link", title: "Save link to Tuckaway", contexts: ["link"] },
     { id: "save-selection-links", title: "Save links in selection to Tuckaway", contexts: ["selection"] },
+    { id: "open-list", title: "Your list", contexts: ["action"] },
+    { id: "save-window-tabs", title: "Save all tabs in this window", contexts: ["action"] },
     {
       id: BOOKMARK_PAGE_MENU,
       title: "Bookmark this post on Mastodon",

@@ -77,8 +77,11 @@ export function lookupRequest(url) {
   return { op: "lookup", url: url.trim() };
 }
 
-export function tagsListRequest(prefix = "") {
-  return prefix ? { op: "tags", prefix } : { op: "tags" };
+/** Known tags; with `counts`, `[{tag, count}]` most used first. */
+export function tagsListRequest(prefix = "", { counts = false } = {}) {
+  const request = prefix ? { op: "tags", prefix } : { op: "tags" };
+  if (counts) request.counts = true;
+  return request;
 }
 
 export function bookmarkRequest(bookmarked, statusUrl) {

@@ -34,14 +34,16 @@ export function parseTags(text, existing = []) {
   return { tags, problems };
 }
 
-/** Known tags that start with what was typed, minus the ones already chosen, best first. */
-export function completeTags(known, typed, chosen = [], limit = 8) {
+/**
+ * Known tags that start with what was typed, minus the ones already chosen, best first.
+ * `known` may come most used first (`tags` with `counts`); pass `byUse` to keep that order.
+ */
+export function completeTags(known, typed, chosen = [], limit = 8, { byUse = false } = {}) {
   const prefix = String(typed ?? "").trim().toLowerCase();
   const taken = new Set(chosen.map((t) => t.toLowerCase()));
-  return [...new Set(known)]
-    .filter((t) => !taken.has(t.toLowerCase()) && t.toLowerCase().startsWith(prefix))
-    .sort((a, b) => a.length - b.length || a.localeCompare(b))
-    .slice(0, limit);
+  const found = [...new Set(known)].filter((t) => !taken.has(t.toLowerCase()) && t.toLowerCase().startsWith(prefix));
+  if (!byUse) found.sort((a, b) => a.length - b.length || a.localeCompare(b));
+  return found.slice(0, limit);
 }
 
 /** Default tags as stored in the options: the same rules as typed tags. */

@@ -21,6 +21,7 @@ import {
   tagsListRequest,
   tagsRequest,
 } from "../lib/requests.js";
+import { LIST_PAGE, undoDeleteRequests } from "../lib/listview.js";
 import { completeTags, normalizeTagList, parseTags } from "../lib/tags.js";
 import { INSTALL_COMMAND, describeError, describeRetry, describeUnconfirmed } from "../lib/words.js";
 
@@ -32,6 +33,7 @@ let item = itemFromLookup(null);
 let knownTags = [];
 let backend = null;
 let bookmarked = false;
+let removed = null; // what Undo puts back after Remove
 
 // -- rendering -------------------------------------------------------------------
 
@@ -68,7 +70,7 @@ function updateSuggestions() {
   const typed = $("tag-input").value.split(",").pop();
   const list = $("tag-suggestions");
   list.replaceChildren(
-    ...completeTags(knownTags, typed, item.tags, 12).map((tag) => {
+    ...completeTags(knownTags, typed, item.tags, 12, { byUse: true }).map((tag) => {
       const option = document.createElement("option");
       option.value = tag;
       return option;
@@ -138,12 +140,14 @@ async function save() {
   }
   renderItem();
   loadTags();
+  $("tag-input").focus();
 }
 
 async function loadTags() {
   try {
-    const { tags } = await client.request(tagsListRequest());
-    knownTags = Array.isArray(tags) ? tags : [];
+    // Most used first: the suggestions keep this order.
+    const { tags } = await client.request(tagsListRequest("", { counts: true }));
+    knownTags = Array.isArray(tags) ? tags.map((t) => t.tag) : [];
     updateSuggestions();
   } catch {
     knownTags = [];
@@ -254,12 +258,51 @@ async function removeItem() {
       setDetail(describeUnconfirmed(request));
       return;
     }
+    removed = {
+      url: page.url,
+      title: page.title,
+      tags: item.tags,
+      favorite: item.favorite,
+      status: item.archived ? "archived" : "unread",
+    };
     item = itemFromLookup(null);
     setStatus("removed", "Removed from your list");
     renderItem();
-    $("save-again").focus();
+    $("undo-remove").focus();
   } catch (error) {
     showError(error);
+  }
+}
+
+/** Undo of Remove: the item comes back with its tags, favorite and archive state. */
+async function undoRemove() {
+  if (!removed) return;
+  setStatus("saving", "Restoring\u2026");
+  const settled = await Promise.allSettled(undoDeleteRequests(removed).map((r) => client.request(r)));
+  if (settled[0].status === "rejected") {
+    setStatus("error", "Not restored");
+    showError(settled[0].reason);
+    return;
+  }
+  removed = null;
+  await refresh().catch(() => null);
+  const line = headline(item);
+  setStatus(line.state, line.text);
+  renderItem();
+  $("tag-input").focus();
+}
+
+async function saveWindow() {
+  const button = $("save-window");
+  button.disabled = true;
+  try {
+    const statuses = await client.send({ kind: "save-window-tabs" });
+    const done = statuses.filter((s) => s === "fulfilled").length;
+    setDetail(`Saved ${done} of ${statuses.length} tabs.`, done === statuses.length ? "ok" : "warn");
+  } catch (error) {
+    showError(error);
+  } finally {
+    button.disabled = false;
   }
 }
 
@@ -344,6 +387,12 @@ function wire() {
   $("favorite").addEventListener("click", toggleFavorite);
   $("remove").addEventListener("click", removeItem);
   $("save-again").addEventListener("click", () => save());
+  $("undo-remove").addEventListener("click", undoRemove);
+  $("open-list").addEventListener("click", () => {
+    ext.tabs.create({ url: ext.runtime.getURL(LIST_PAGE) });
+    window.close();
+  });
+  $("save-window").addEventListener("click", saveWindow);
   $("bookmark").addEventListener("click", toggleBookmark);
 }
 
@@ -386,6 +435,7 @@ async function main() {
   setStatus(line.state, line.text);
   renderItem();
   loadTags();
+  if (!$("item").hidden) $("tag-input").focus();
 }
 
 main();

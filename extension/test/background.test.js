@@ -227,7 +227,9 @@ describe("background", () => {
 
   it("creates the menus, the bookmark pair hidden until Mastodon is linked, and reports refusals", async () => {
     assert.deepEqual(await tuckaway.createMenus(), []);
-    assert.deepEqual(record.menus.map((m) => m.id), ["save-page", "save-link", "save-selection-links", "bookmark-status", "bookmark-status-link"]);
+    assert.deepEqual(record.menus.map((m) => m.id), [
+      "save-page", "save-link", "save-selection-links", "open-list", "save-window-tabs", "bookmark-status", "bookmark-status-link",
+    ]);
     assert.deepEqual(record.menus.filter((m) => m.id.startsWith("bookmark")).map((m) => m.visible), [false, false]);
     await chrome.storage.local.set({ mastodonLinked: true });
     record.createErrors["bookmark-status"] = "Invalid url pattern";

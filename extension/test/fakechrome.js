@@ -17,7 +17,7 @@ function event() {
 }
 
 export function fakeChrome() {
-  const record = { ports: [], badge: "", badges: [], notifications: [], menus: [], menuUpdates: [], createErrors: {} };
+  const record = { ports: [], titles: {}, icons: {}, badge: "", badges: [], notifications: [], menus: [], menuUpdates: [], createErrors: {} };
   const chrome = {
     runtime: {
       lastError: undefined,
@@ -37,6 +37,12 @@ export function fakeChrome() {
         record.badges.push(text);
       },
       async setBadgeBackgroundColor() {},
+      async setTitle({ tabId, title }) {
+        record.titles[tabId] = title;
+      },
+      async setIcon({ tabId, path }) {
+        record.icons[tabId] = path;
+      },
     },
     notifications: {
       async create(id, options) {
@@ -65,8 +71,19 @@ export function fakeChrome() {
       onClicked: event(),
     },
     commands: { onCommand: event() },
-    storage: { local: storageArea(), sync: storageArea() },
-    tabs: { query: async () => [], create: async () => ({}) },
+    storage: { local: storageArea(), sync: storageArea(), session: storageArea() },
+    tabs: {
+      query: async () => [],
+      create: async (props) => {
+        record.opened = [...(record.opened ?? []), props.url];
+        return {};
+      },
+      get: async (tabId) => ({ id: tabId, url: record.tabUrls?.[tabId] }),
+      update: async () => ({}),
+      onActivated: event(),
+      onUpdated: event(),
+    },
+    omnibox: { onInputChanged: event(), onInputEntered: event() },
   };
   return { chrome, record };
 }

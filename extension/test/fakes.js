@@ -95,5 +95,8 @@ export function storageArea() {
     async set(values) {
       Object.assign(data, structuredClone(values));
     },
+    async remove(keys) {
+      for (const key of [keys].flat()) delete data[key];
+    },
   };
 }

@@ -23,7 +23,7 @@ function filesUnder(dir) {
   );
 }
 
-const shipped = ["background.js", "port.js", ...filesUnder("lib/"), ...filesUnder("popup/"), ...filesUnder("options/")];
+const shipped = ["background.js", "port.js", ...filesUnder("lib/"), ...filesUnder("popup/"), ...filesUnder("options/"), ...filesUnder("list/")];
 
 describe("manifest", () => {
   it("keeps the fixed Chrome id and gecko id", () => {
@@ -40,16 +40,18 @@ describe("manifest", () => {
 
   it("asks for the permissions it uses and no host permissions", () => {
     assert.deepEqual([...manifest.permissions].sort(), [
-      "activeTab", "contextMenus", "nativeMessaging", "notifications", "scripting", "storage",
+      "activeTab", "contextMenus", "nativeMessaging", "notifications", "scripting", "storage", "tabs",
     ]);
     assert.equal(manifest.host_permissions, undefined);
     assert.equal(manifest.content_scripts, undefined);
   });
 
   it("offers the commands by their fixed names", () => {
-    assert.deepEqual(Object.keys(manifest.commands).sort(), ["_execute_action", "save-page"]);
+    assert.deepEqual(Object.keys(manifest.commands).sort(), ["_execute_action", "open-list", "save-page"]);
     assert.deepEqual(manifest.commands._execute_action.suggested_key, { default: "Alt+Shift+S" });
     assert.deepEqual(manifest.commands["save-page"].suggested_key, { default: "Alt+Shift+K" });
+    assert.deepEqual(manifest.commands["open-list"].suggested_key, { default: "Alt+Shift+Y" });
+    assert.equal(manifest.omnibox.keyword, "tk");
   });
 
   // Chromium silently drops a suggested key that one of its own shortcuts uses
@@ -61,14 +63,16 @@ describe("manifest", () => {
     chromeos: "ABRTI" + "LMNPSV", // the browser's own, then the system's (shelf, files, stylus, tray ...)
   };
 
-  it("suggests for save-page a key no Chromium shortcut takes, on any platform", () => {
-    const key = manifest.commands["save-page"].suggested_key.default;
-    const [, letter] = /^Alt\+Shift\+([A-Z])$/.exec(key) ?? [];
-    assert.ok(letter, key);
-    for (const [platform, taken] of Object.entries(CHROMIUM_ALT_SHIFT)) {
-      assert.ok(!taken.includes(letter), `${key} is a Chromium shortcut on ${platform}`);
+  it("suggests for save-page and open-list keys no Chromium shortcut takes, on any platform", () => {
+    for (const command of ["save-page", "open-list"]) {
+      const key = manifest.commands[command].suggested_key.default;
+      const [, letter] = /^Alt\+Shift\+([A-Z])$/.exec(key) ?? [];
+      assert.ok(letter, key);
+      for (const [platform, taken] of Object.entries(CHROMIUM_ALT_SHIFT)) {
+        assert.ok(!taken.includes(letter), `${key} is a Chromium shortcut on ${platform}`);
+      }
+      assert.notEqual(key, manifest.commands._execute_action.suggested_key.default);
     }
-    assert.notEqual(key, manifest.commands._execute_action.suggested_key.default);
   });
 
   it("has a strict CSP for its pages", () => {

@@ -15,7 +15,9 @@ const post = "https://mastodon.social/@Gargron/109348385563472017";
 describe("context menus", () => {
   it("has exactly the ids tests and users rely on", () => {
     assert.deepEqual(menuDefinitions().map((m) => m.id).sort(), [...MENU_IDS].sort());
-    assert.deepEqual([...MENU_IDS].sort(), ["bookmark-status", "bookmark-status-link", "save-link", "save-page", "save-selection-links"]);
+    assert.deepEqual([...MENU_IDS].sort(), [
+      "bookmark-status", "bookmark-status-link", "open-list", "save-link", "save-page", "save-selection-links", "save-window-tabs",
+    ]);
   });
 
   it("uses targetUrlPatterns only on items for links", () => {

@@ -20,6 +20,7 @@ import {
   tagsListRequest,
   tagsRequest,
 } from "../lib/requests.js";
+import { listRequest } from "../lib/listview.js";
 
 const SCHEMA_FILE = new URL("./.generated/schema.json", import.meta.url);
 const missing = !existsSync(SCHEMA_FILE)
@@ -52,6 +53,10 @@ const built = [
   lookupRequest(url),
   tagsListRequest(),
   tagsListRequest("ne"),
+  tagsListRequest("", { counts: true }),
+  listRequest(),
+  listRequest({ view: "favorites", tag: "_untagged_", search: "rust asy", sort: "relevance", cursor: "abc" }),
+  listRequest({ view: "archive", tag: "news", sort: "title", limit: 200 }),
   bookmarkRequest(true, "https://mastodon.social/@Gargron/1"),
   bookmarkRequest(false, "https://mastodon.social/@Gargron/1"),
   bookmarkStateRequest("https://mastodon.social/@Gargron/1"),
