@@ -466,13 +466,29 @@ def test_cli_save_batches_through_the_same_path(env: dict[str, str], pocket: Poc
 # -- the index and sync ---------------------------------------------------------------
 
 
-def test_an_item_op_on_a_url_the_index_does_not_know_is_unknown_item(
+def test_an_item_op_on_a_url_neither_the_index_nor_the_service_knows_is_unknown_item(
     host: HostProcess, pocket: PocketStandin
 ) -> None:
     reply = host.request({"id": 1, "op": "archive", "url": "https://example.com/never"}, 20)
 
     assert reply["ok"] is False and reply["error"]["code"] == "unknown_item"
-    assert pocket.writes() == []
+    # asked by url, as Pocket allowed: the service did not know it either
+    (action,) = pocket.sends()[0]
+    assert action["url"] == "https://example.com/never" and "item_id" not in action
+
+
+def test_an_item_op_on_a_url_the_index_does_not_know_yet_goes_by_url(
+    host: HostProcess, pocket: PocketStandin
+) -> None:
+    # saved through another batch (or device) that the index has not heard of yet
+    elsewhere = pocket.items.add("https://example.com/saved-meanwhile")
+    reply = host.request({"id": 1, "op": "favorite", "url": elsewhere.url}, 20)
+
+    assert ok(reply) == {"item_id": elsewhere.item_id}
+    (action,) = pocket.sends()[0]
+    assert action["url"] == elsewhere.url and "item_id" not in action
+    stored = pocket.items.lookup(elsewhere.url)
+    assert stored is not None and stored.favorite
 
 
 def test_sync_indexes_what_was_saved_elsewhere_then_only_changes(
@@ -518,12 +534,15 @@ def test_sync_indexes_what_was_saved_elsewhere_then_only_changes(
 def test_sync_pages_through_a_service_that_caps_count(home: Path, tmp_path: Path) -> None:
     with PocketStandin(tmp_path / "capped", max_count=2) as pocket:
         urls = [f"https://example.com/capped/{n}" for n in range(5)]
-        for url in urls:
-            pocket.items.add(url)
+        for n, url in enumerate(urls):
+            pocket.items.add(url, now=1_700_000_000 + n)
         env = host_env(home, TUCKAWAY_POCKET_URL=pocket.url)
         link(env)
-        assert json.loads(run_cli(env, "sync", "--json").stdout)["added"] == 5
+        first = json.loads(run_cli(env, "sync", "--json").stdout)
+        assert first["added"] == 5
         assert [g.body["offset"] for g in pocket.calls("/v3/get")] == [0, 2, 4, 5]
+        # each page says the newest update it holds: the sync keeps the newest of all
+        assert first["since"] == 1_700_000_004
 
         # a full sync drops what the service no longer lists
         pocket.items.forget(str(pocket.items.resolve(urls[0])))
@@ -812,3 +831,70 @@ def test_a_running_host_uses_the_token_of_a_new_login(
         ok(host.request(save(2, "https://example.com/new-token"), 20))
     assert [r.status for r in pocket.writes()] == [200, 200]
     assert pocket.writes()[1].body["access_token"] == "a-new-token-after-relink"
+
+
+# -- as Pocket's server wanted it (issue 16) -------------------------------------------
+
+
+def test_an_empty_or_blank_title_is_never_sent(host: HostProcess, pocket: PocketStandin) -> None:
+    replies = burst(
+        host,
+        [
+            save(1, "https://example.com/untitled", title=""),
+            save(2, "https://example.com/b", title=" "),
+        ],
+    )
+
+    assert all(ok(r)["item_id"] for r in replies)
+    assert all("title" not in a for a in pocket.sends()[0])
+    ok(host.request(save(3, "https://example.com/lone", title=""), 20))
+    assert "title" not in pocket.calls("/v3/add")[0].body
+
+
+def test_a_400_about_the_request_itself_fails_the_batch_without_splitting_it(
+    host: HostProcess, pocket: PocketStandin
+) -> None:
+    pocket.fail_next(400, headers={"X-Error": "Missing consumer key.", "X-Error-Code": "138"})
+    urls = [f"https://example.com/req/{n}" for n in range(6)]
+    replies = burst(host, [save(n, url) for n, url in enumerate(urls)])
+
+    for reply in replies:
+        assert reply["ok"] is False and reply["error"]["code"] == "action_failed"
+        assert reply["error"]["message"] == "Missing consumer key."
+    assert len(pocket.writes()) == 1  # one call, not 2n - 1
+
+
+def test_a_tag_rename_waits_behind_a_held_back_edit_of_a_tagged_item(
+    host: HostProcess, pocket: PocketStandin
+) -> None:
+    url = "https://example.com/renamed"
+    replies = burst(
+        host,
+        [
+            save("s", url, tags=["x"]),
+            {"id": "r", "op": "tags_remove", "url": url, "tags": ["x"]},
+            {"id": "n", "op": "tag_rename", "old_tag": "x", "new_tag": "y"},
+        ],
+    )
+
+    item_id = ok(replies[0])["item_id"]
+    assert ok(replies[1]) == {"item_id": item_id} and ok(replies[2]) == {}
+    stored = pocket.items.lookup(url)
+    assert stored is not None and stored.tags == []  # x was gone before the rename
+    assert [a["action"] for a in pocket.sends()[-1]] == ["tags_remove", "tag_rename"]
+
+
+def test_after_a_200_that_used_up_the_allowance_the_host_waits_for_the_reset(
+    host: HostProcess, pocket: PocketStandin
+) -> None:
+    pocket.spend_allowance(reset_s=2)
+    ok(host.request(save(1, "https://example.com/last-call"), 20))
+    spent_at = time.monotonic()
+    host.send(save(2, "https://example.com/next"))
+    event = host.recv_for(2, 20, final=False)
+    while event.get("event") != "retrying":
+        event = host.recv_for(2, 20, final=False)
+    assert event["reason"] == "rate_limited"
+    assert ok(host.recv_for(2, 20))["item_id"]
+    assert time.monotonic() - spent_at >= 1.0
+    assert [r.status for r in pocket.writes()] == [200, 200]  # no call that could only fail

@@ -16,6 +16,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from tuckaway.errors import ActionFailed, AuthFailed, RateLimited, Unavailable
+from tuckaway.services.pocket.actions import to_action
 from tuckaway.services.pocket.client import (
     AddResponse,
     BadRequest,
@@ -308,3 +309,52 @@ async def test_no_service_listening_is_unavailable() -> None:
         client = PocketClient(session, "http://127.0.0.1:9", KEY, TOKEN, timeout_s=1.0)
         with pytest.raises(PocketUnavailable, match="cannot reach"):
             await client.get()
+
+
+# -- as Pocket's server wanted it (issue 16) -------------------------------------------
+
+
+def test_an_action_never_carries_an_empty_title_or_tag() -> None:
+    action = to_action("save", {"url": "https://a", "title": "", "tags": ["a", " ", ""]})
+    assert "title" not in action and action["tags"] == "a"
+    blank = to_action("save", {"url": "https://a", "title": "   ", "tags": [" "]})
+    assert "title" not in blank and "tags" not in blank
+    assert to_action("save", {"url": "https://a", "title": "T"})["title"] == "T"
+
+
+async def test_add_never_sends_an_empty_title_or_tag(
+    service: tuple[Service, PocketClient],
+) -> None:
+    svc, client = service
+    svc.reply = answer(200, json.dumps({"item": {"item_id": 1, "given_url": "https://a"}}))
+    await client.add("https://a", "  ", ["", "x", " "])
+    body = svc.seen[0][3]
+    assert "title" not in body and body["tags"] == "x"
+
+
+async def test_after_a_200_that_spent_the_last_call_nothing_is_sent_until_the_reset(
+    service: tuple[Service, PocketClient],
+) -> None:
+    svc, client = service
+    svc.reply = answer(
+        200,
+        json.dumps({"status": 1, "action_results": []}),
+        **{"X-Limit-User-Remaining": "0", "X-Limit-User-Reset": "30"},
+    )
+    await client.send([])
+    with pytest.raises(PocketRateLimited) as caught:
+        await client.get(since=1)
+    assert len(svc.seen) == 1
+    assert 25 < caught.value.retry_after <= 30
+
+
+async def test_a_200_with_calls_left_holds_nothing(service: tuple[Service, PocketClient]) -> None:
+    svc, client = service
+    svc.reply = answer(
+        200,
+        json.dumps({"status": 1, "action_results": []}),
+        **{"X-Limit-User-Remaining": "1", "X-Limit-User-Reset": "30"},
+    )
+    await client.send([])
+    await client.send([])
+    assert len(svc.seen) == 2

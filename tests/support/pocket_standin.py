@@ -29,6 +29,9 @@ Faults (each applies to the requests that come after it is set):
     as Pocket refuses a malformed batch; ``/v3/add`` of it too.
 ``delay(seconds, times=None)``
     wait this long before answering (the next ``times`` requests, or all).
+``spend_allowance(reset_s)``
+    the next 200 says ``X-Limit-User-Remaining: 0`` (reset in ``reset_s``):
+    the call succeeded, and it was the last one the window allows.
 
 How it describes items (attributes, changeable at any time):
 
@@ -116,6 +119,7 @@ class PocketStandin(ServerThread):
         self._rejected: dict[str, str] = {}
         self._poisoned: set[str] = set()
         self._delay_s = 0.0
+        self._spent: dict[str, str] = {}
         self._delay_times: int | None = None
         self._lock = threading.Lock()
         super().__init__()
@@ -152,6 +156,14 @@ class PocketStandin(ServerThread):
     def poison(self, url: str) -> None:
         with self._lock:
             self._poisoned.add(url)
+
+    def spend_allowance(self, reset_s: int) -> None:
+        with self._lock:
+            self._spent = {
+                "X-Limit-User-Limit": "320",
+                "X-Limit-User-Remaining": "0",
+                "X-Limit-User-Reset": str(reset_s),
+            }
 
     def delay(self, seconds: float, times: int | None = None) -> None:
         with self._lock:
@@ -194,6 +206,10 @@ class PocketStandin(ServerThread):
         )
         self.requests.append(record)
         response = await self._answer(request, body)
+        if response.status == 200:
+            with self._lock:
+                spent, self._spent = self._spent, {}
+            response.headers.update(spent)
         record.status = response.status
         return response
 
@@ -228,6 +244,11 @@ class PocketStandin(ServerThread):
                 asked = int(body.get("count") or self.max_count)
                 body = {**body, "count": min(asked, self.max_count)}
             answer = self.items.get(body)
+            # Pocket's top-level since: the newest update among the items answered
+            listed = answer["list"] or {}
+            answer["since"] = max(
+                (int(i["time_updated"]) for i in listed.values()), default=body.get("since") or 0
+            )
             if self.unlisted and isinstance(answer["list"], dict):
                 listed = {
                     k: v for k, v in answer["list"].items() if v["given_url"] not in self.unlisted
@@ -273,7 +294,7 @@ class PocketStandin(ServerThread):
                     continue
                 return _error(400, "an action names no item", 100)
             if self._target_url(action) in self._poisoned:
-                return _error(400, "Invalid URL in batch", 422)
+                return _error(400, "Invalid URL in batch", 130)
         results: list[Any] = []
         errors: list[Any] = []
         for action in actions:

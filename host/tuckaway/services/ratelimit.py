@@ -73,3 +73,25 @@ def wait_s(headers: Mapping[str, str], now: datetime | None = None) -> float | N
     """How long a service asked to wait: ``Retry-After``, else ``X-RateLimit-Reset``."""
     said = retry_after_s(headers.get("Retry-After"), now)
     return said if said is not None else reset_in_s(headers.get("X-RateLimit-Reset"), now)
+
+
+class Holds:
+    """Allowances a service said are used up: window -> epoch seconds before which
+    nothing is sent (the next call could only be refused). Per process."""
+
+    def __init__(self) -> None:
+        self._until: dict[str, float] = {}
+
+    def hold(self, window: str, seconds: float) -> None:
+        self._until[window] = time.time() + seconds
+
+    def left(self, window: str) -> float | None:
+        """Seconds until ``window`` may be called again; None when it may now."""
+        until = self._until.get(window)
+        if until is None:
+            return None
+        left = until - time.time()
+        if left <= 0:
+            del self._until[window]
+            return None
+        return left

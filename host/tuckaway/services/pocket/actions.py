@@ -21,10 +21,14 @@ ITEM_ACTIONS = ITEM_OPS
 def to_action(op: str, payload: dict[str, Any], now: int | None = None) -> dict[str, Any]:
     """The Pocket action for one write; ``url`` stays when no ``item_id`` is known."""
     action: dict[str, Any] = {"action": "add" if op == "save" else op}
-    for key in ("item_id", "url", "title", "old_tag", "new_tag", "tag"):
+    for key in ("item_id", "url", "old_tag", "new_tag", "tag"):
         if payload.get(key) is not None:
             action[key] = payload[key]
-    if payload.get("tags"):
-        action["tags"] = ",".join(payload["tags"])
+    title = payload.get("title")
+    if title and title.strip():  # Pocket refuses a whole batch for one empty title
+        action["title"] = title
+    tags = [t for t in payload.get("tags") or () if t.strip()]  # nor may a tag be empty
+    if tags:
+        action["tags"] = ",".join(tags)
     action["time"] = str(now if now is not None else int(time.time()))
     return action

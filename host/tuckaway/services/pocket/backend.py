@@ -17,7 +17,12 @@ Inside one batch:
   in the batch, ``tags_add`` included: writes to one item arrive in order;
 * item ops naming a ``url`` are resolved to an ``item_id`` through the host's
   index of the account (the ``pocket`` namespace of the store), which every
-  successful write and every :func:`sync` keep current.
+  successful write and every :func:`sync` keep current; a url the index does
+  not know yet (its save went out in another batch) is sent as it is, since
+  Pocket takes ``url`` on item actions;
+* a ``tag_rename``/``tag_delete`` after a write that waits for the next batch
+  waits too, with every write after it: the rename must not overtake an
+  earlier tag change on an item.
 
 A save's result carries the service's item trimmed to its documented scalar
 fields (:func:`trim_item`), never nested lists of images, videos or authors.
@@ -27,8 +32,11 @@ A save the service answers without its item (``true``, or ``/v3/add`` with no
 send; one that cannot be named that way is asked again, then fails: a save is
 never answered ok with an empty ``item_id``.
 
-A batch refused whole with HTTP 400 is split in halves until the bad action is
-alone: it fails, the others go through. 401 holds the writes until the next
+A batch refused whole with HTTP 400 because of one action (``X-Error-Code``
+130, as Pocket's validators said, or no code) is split in halves until the bad
+action is alone: it fails, the others go through. A 400 about the request
+itself (a missing consumer key, 138, and the like) fails the batch at once:
+halving it would only repeat the error, call after call. 401 holds the writes until the next
 login; rate limits, 5xx, timeouts, connection errors and a keyring that cannot
 be read (locked, its service not started yet) retry later.
 """
@@ -40,17 +48,27 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from tuckaway import db
 from tuckaway.accounts.credentials import KeyringUnavailable, keyring_message
-from tuckaway.errors import ActionFailed, NotLinked, UnknownItem
+from tuckaway.errors import ActionFailed, NotLinked, TuckawayError, UnknownItem
 from tuckaway.services.base import Defer, Done, Failed, Hold, Outcome, Retry, Write
 from tuckaway.services.pocket.actions import to_action
+from tuckaway.services.pocket.client import (
+    BadRequest,
+    PermissionDenied,
+    PocketAuthFailed,
+    PocketClient,
+    PocketError,
+    PocketItem,
+    PocketRateLimited,
+)
+from tuckaway.services.pocket.items import item_of, trim_item
 from tuckaway.store import StoreError
 from tuckaway.wire.protocol import ITEM_OPS
 
 if TYPE_CHECKING:
     from tuckaway.accounts.credentials import PocketCredentials
     from tuckaway.context import Context
-    from tuckaway.services.pocket.client import PocketClient, PocketError, PocketItem
 
 log = logging.getLogger(__name__)
 
@@ -64,44 +82,10 @@ CLOCK_SLACK_S = 300
 #: deliveries of a save whose item id cannot be learned before it fails
 UNNAMED_TRIES = 3
 
-#: The item fields a save's result passes on (PROTOCOL.md: ``item``, what the service
-#: returned about it): the scalars pocket-v3-add.txt and /v3/get document. Nested
-#: objects (``images``, ``videos``, ``authors``, ``tags`` ...) are left out, and
-#: every string is capped, so that a reply stays far under the browsers' 1 MiB.
-_URL_FIELDS = frozenset({"given_url", "normal_url", "resolved_url", "amp_url", "top_image_url"})
-_TITLE_FIELDS = frozenset({"title", "given_title", "resolved_title"})
-_SCALAR_FIELDS = frozenset(
-    {
-        "item_id",
-        "resolved_id",
-        "domain_id",
-        "origin_domain_id",
-        "response_code",
-        "mime_type",
-        "content_length",
-        "encoding",
-        "date_resolved",
-        "date_published",
-        "status",
-        "favorite",
-        "time_added",
-        "time_updated",
-        "time_read",
-        "time_favorited",
-        "word_count",
-        "has_image",
-        "has_video",
-        "is_index",
-        "is_article",
-        "lang",
-        "time_to_read",
-        "listen_duration_estimate",
-    }
-)
-URL_CAP = 8192  # a longer url is left out, not cut: a cut url leads nowhere
-TITLE_CAP = 2000
-EXCERPT_CAP = 500
-SCALAR_CAP = 200
+_ITEM_OPS = ITEM_OPS
+#: X-Error-Code values of a 400 that blames one action (Pocket's validators said 130),
+#: and None: a service that sends no code may mean either, so the batch is split
+_ACTION_LEVEL_CODES = frozenset({"130", None})
 
 
 @dataclass
@@ -140,6 +124,14 @@ class PocketBackend:
 
     async def deliver(self, writes: Sequence[Write]) -> list[Outcome]:
         outcomes: list[Outcome | None] = [None] * len(writes)
+        plan = self._plan(writes, outcomes)
+        if plan:
+            await self._submit(writes, plan, outcomes)
+        return [o if o is not None else Defer() for o in outcomes]
+
+    def _plan(self, writes: Sequence[Write], outcomes: list[Outcome | None]) -> list[_Planned]:
+        """The actions to send for ``writes``; what is settled without sending (deferred,
+        failed) goes into ``outcomes``."""
         plan: list[_Planned] = []
         saving: dict[str, _Planned] = {}  # url -> the add of this batch
         # urls saved in this batch with no other write on them since the save: a
@@ -148,9 +140,15 @@ class PocketBackend:
         # urls with a write held back for the next batch: every later write on
         # them is held back too, so that they reach the service in arrival order
         held: set[str] = set()
+        # a tag_rename/tag_delete held back (behind a held item write it may touch):
+        # every later write waits too, since any of them may touch that tag
+        barrier = False
         for i, write in enumerate(writes):
             payload = write.payload
             url: str = payload.get("url") or ""
+            if barrier:
+                outcomes[i] = Defer("an earlier tag rename or delete waits for the next batch")
+                continue
             if write.op == "save":
                 if url in saving:  # another save of it (other title/tags): after this one
                     outcomes[i] = Defer("another save of this url is in the batch")
@@ -163,6 +161,12 @@ class PocketBackend:
                 plan.append(planned)
                 continue
             if write.op in {"tag_rename", "tag_delete"}:
+                if held:
+                    outcomes[i] = Defer(
+                        "an earlier write on a tagged item waits for the next batch"
+                    )
+                    barrier = True
+                    continue
                 foldable.clear()  # it may touch any item saved earlier in the batch
             elif write.op in ITEM_OPS and payload.get("item_id"):
                 target = self._url_of(str(payload["item_id"])) if saving else None
@@ -182,54 +186,53 @@ class PocketBackend:
                         foldable.discard(url)
                     continue
                 item_id = self.index.resolve(url)
-                if item_id is None:
-                    outcomes[i] = Failed(UnknownItem(f"no saved item for {url}"))
-                    continue
-                payload = {**{k: v for k, v in payload.items() if k != "url"}, "item_id": item_id}
+                if item_id is not None:
+                    payload = {**{k: v for k, v in payload.items() if k != "url"}}
+                    payload["item_id"] = item_id
+                # else the index does not know it yet (its save went in another batch
+                # that has not answered): Pocket takes the url on item actions too
             plan.append(_Planned(to_action(write.op, payload), [i]))
+        return plan
 
-        if plan:
-            try:
-                client = await self._client()
-            except NotLinked as exc:
-                for planned in plan:
-                    for i in planned.writes:
-                        outcomes[i] = Hold(exc)
-                plan = []
-            except KeyringUnavailable as exc:  # locked, or its service is not running yet
-                wait = Retry("unavailable", keyring_message("Pocket", exc))
-                for planned in plan:
-                    for i in planned.writes:
-                        outcomes[i] = wait
-                plan = []
-            if plan:
-                answers = await self._submit(client, [p.action for p in plan])
-                if any(isinstance(a, Hold) for a in answers):
-                    self._creds = None  # read the keyring again next time
-                found = await self._look_up_unnamed(client, plan, answers)
-                for planned, answer in zip(plan, answers, strict=True):
-                    self._answer(writes, planned, answer, outcomes, found)
-        return [o if o is not None else Defer() for o in outcomes]
+    async def _submit(
+        self, writes: Sequence[Write], plan: list[_Planned], outcomes: list[Outcome | None]
+    ) -> None:
+        """Send the planned actions and put each write's outcome into ``outcomes``."""
+        try:
+            client = await self._client()
+        except NotLinked as exc:
+            _settle(plan, outcomes, Hold(exc))
+            return
+        except KeyringUnavailable as exc:  # locked, or its service is not running yet
+            _settle(plan, outcomes, Retry("unavailable", keyring_message("Pocket", exc)))
+            return
+        answers = await self._call(client, [p.action for p in plan])
+        if any(isinstance(a, Hold) for a in answers):
+            self._creds = None  # read the keyring again next time
+        found = await self._look_up_unnamed(client, plan, answers)
+        for planned, answer in zip(plan, answers, strict=True):
+            self._answer(writes, planned, answer, outcomes, found)
 
     async def _look_up_unnamed(
         self, client: PocketClient, plan: list[_Planned], answers: list[_Answer | Outcome]
     ) -> dict[str, PocketItem]:
-        """url -> item, for the saves the service answered without describing the item.
+        """url -> item, for the saves the service answered without describing the item
+        (and the item actions sent by url, whose answer is only ``true``).
 
         Some services answer an add with ``true`` (``/v3/add`` with no ``item``);
         a save's reply needs the item id, and the index needs it for every later
         edit by url. One ``/v3/get`` of what changed since the send (a little
         earlier, for the service's clock) names them all.
         """
-        from tuckaway.services.pocket.client import PocketError
 
         unnamed = [
             p.action
             for p, a in zip(plan, answers, strict=True)
-            if p.action["action"] == "add"
+            if "url" in p.action
+            and "item_id" not in p.action
             and isinstance(a, _Answer)
             and a.ok
-            and _item_of(a.result) is None
+            and item_of(a.result) is None
             and self.index.resolve(str(p.action["url"])) is None
         ]
         if not unnamed:
@@ -267,7 +270,6 @@ class PocketBackend:
         return item.url if item is not None else None
 
     async def _client(self) -> PocketClient:
-        from tuckaway.services.pocket.client import PocketClient
 
         creds = self._credentials()
         session = await self.ctx.http()
@@ -288,11 +290,10 @@ class PocketBackend:
             raise NotLinked("no Pocket account is linked; the write waits for `tuckaway login`")
         return self._creds
 
-    async def _submit(
+    async def _call(
         self, client: PocketClient, actions: list[dict[str, Any]]
     ) -> list[_Answer | Outcome]:
         """Send ``actions``: one per answer, or the outcome that ended the batch."""
-        from tuckaway.services.pocket.client import BadRequest, PocketError
 
         if len(actions) == 1 and actions[0]["action"] == "add":
             action = actions[0]
@@ -310,13 +311,13 @@ class PocketBackend:
     async def _send(
         self, client: PocketClient, actions: list[dict[str, Any]]
     ) -> list[_Answer | Outcome]:
-        from tuckaway.services.pocket.client import BadRequest, PocketError
 
         try:
             response = await client.send(actions)
         except BadRequest as exc:
-            if len(actions) == 1:
-                return [_Answer(False, message=exc.message)]
+            if len(actions) == 1 or exc.error_code not in _ACTION_LEVEL_CODES:
+                # about the request itself (key, token, body): halving would only repeat it
+                return [_Answer(False, message=exc.message)] * len(actions)
             half = len(actions) // 2
             log.info("pocket refused a batch of %d whole; splitting it", len(actions))
             first = await self._send(client, actions[:half])
@@ -347,7 +348,10 @@ class PocketBackend:
                 outcomes[i] = answer
             return
         if not answer.ok:
-            error = ActionFailed(answer.message or "the service rejected this action")
+            message = answer.message or "the service rejected this action"
+            error: TuckawayError = ActionFailed(message)
+            if _by_url_only(planned.action):  # neither the index nor the service knows it
+                error = UnknownItem(f"no saved item for {planned.action['url']}: {message}")
             for i in planned.writes:
                 outcomes[i] = Failed(error)
             return
@@ -363,19 +367,25 @@ class PocketBackend:
             for i in planned.writes[1:]:  # folded tags_add
                 outcomes[i] = Done({"item_id": result["item_id"]})
             return
-        self._mirror(action)
         write = writes[planned.writes[0]]
         if write.op in {"tag_rename", "tag_delete"}:
+            self._mirror(action)
             outcomes[planned.writes[0]] = Done({})
-        else:
-            outcomes[planned.writes[0]] = Done({"item_id": str(action["item_id"])})
+            return
+        item_id = action.get("item_id")
+        if item_id is None:  # sent by url: the listing or the index names it
+            listed = found.get(str(action["url"]))
+            item_id = listed.item_id if listed is not None else self.index.resolve(action["url"])
+        if item_id is not None:
+            self._mirror({**{k: v for k, v in action.items() if k != "url"}, "item_id": item_id})
+        outcomes[planned.writes[0]] = Done({"item_id": str(item_id or "")})
 
     def _saved(
         self, action: Mapping[str, Any], result: Any, found: Mapping[str, PocketItem]
     ) -> dict[str, Any] | None:
         """Remember a saved item in the index; the save's result (None: no item id known)."""
         url = str(action["url"])
-        item = _item_of(result) or found.get(url)
+        item = item_of(result) or found.get(url)
         if item is None:  # `true` without the item: what the index knows, if anything
             known = self.index.lookup(url)
             if known is None:
@@ -411,48 +421,6 @@ class PocketBackend:
             log.debug("index does not know the target of %s", action.get("action"))
 
 
-def trim_item(item: Mapping[str, Any]) -> dict[str, Any]:
-    """The documented scalar fields of a service's item, strings capped (see ``_URL_FIELDS``)."""
-    out: dict[str, Any] = {}
-    for key, value in item.items():
-        if value is None or isinstance(value, Mapping | list):
-            continue
-        if not isinstance(value, str):
-            if key in _SCALAR_FIELDS and isinstance(value, bool | int | float):
-                out[key] = value
-            continue
-        if key in _URL_FIELDS:
-            if len(value) <= URL_CAP:
-                out[key] = value
-        elif key in _TITLE_FIELDS:
-            out[key] = _cap(value, TITLE_CAP)
-        elif key == "excerpt":
-            out[key] = _cap(value, EXCERPT_CAP)
-        elif key in _SCALAR_FIELDS:
-            out[key] = _cap(value, SCALAR_CAP)
-    return out
-
-
-def _cap(text: str, cap: int) -> str:
-    return text if len(text) <= cap else text[: cap - 1].rstrip() + "\u2026"
-
-
-def _item_of(result: Any) -> PocketItem | None:
-    """The item an add's answer describes, if it describes one."""
-    from pydantic import ValidationError
-
-    from tuckaway.services.pocket.client import PocketItem
-
-    if isinstance(result, PocketItem):
-        return result
-    if isinstance(result, Mapping) and result.get("item_id") not in (None, ""):
-        try:
-            return PocketItem.model_validate(result)
-        except ValidationError:
-            return None
-    return None
-
-
 def _unnamed(url: str, attempts: int) -> Outcome:
     """A save the service accepted without ever saying which item it is.
 
@@ -468,6 +436,18 @@ def _unnamed(url: str, attempts: int) -> Outcome:
     )
 
 
+def _by_url_only(action: Mapping[str, Any]) -> bool:
+    """An item action sent by ``url`` because the index had no ``item_id`` for it."""
+    return action["action"] in _ITEM_OPS and "item_id" not in action
+
+
+def _settle(plan: Sequence[_Planned], outcomes: list[Outcome | None], outcome: Outcome) -> None:
+    """The same outcome for every write of every planned action."""
+    for planned in plan:
+        for i in planned.writes:
+            outcomes[i] = outcome
+
+
 def _fold_tags(action: dict[str, Any], tags: Sequence[str]) -> None:
     have = [t for t in str(action.get("tags") or "").split(",") if t]
     for tag in tags:
@@ -479,12 +459,6 @@ def _fold_tags(action: dict[str, Any], tags: Sequence[str]) -> None:
 
 def _outcome_of(exc: PocketError) -> Outcome:
     """What a whole-request error means for the writes in it."""
-    from tuckaway.services.pocket.client import (
-        BadRequest,
-        PermissionDenied,
-        PocketAuthFailed,
-        PocketRateLimited,
-    )
 
     if isinstance(exc, PocketAuthFailed | PermissionDenied):
         return Hold(exc)
@@ -515,8 +489,6 @@ async def sync(ctx: Context, full: bool = False, **_: Any) -> dict[str, Any]:
     Returns counts: ``added``, ``updated``, ``deleted``, and ``full`` (whether
     this was a full listing) and ``since`` (the service's clock, kept for next time).
     """
-    from tuckaway import db
-    from tuckaway.services.pocket.client import PocketClient
 
     creds = ctx.credentials.pocket()
     if creds is None:
@@ -541,8 +513,8 @@ async def sync(ctx: Context, full: bool = False, **_: Any) -> dict[str, Any]:
             offset=offset,
             sort="oldest",
         )
-        if new_since is None:
-            new_since = answer.since
+        if answer.since:  # the newest of all pages; 0 or none says nothing
+            new_since = max(new_since or 0, answer.since)
         fresh = [i for i in answer.list.values() if i.item_id not in seen]
         for item in fresh:
             seen.add(item.item_id)

@@ -24,8 +24,10 @@ HTTP answer                 error (code)
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
+import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -34,6 +36,7 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError, field_validator
 
 from tuckaway.errors import ActionFailed, AuthFailed, RateLimited, TuckawayError, Unavailable
+from tuckaway.services.ratelimit import Holds, header_int, wait_s
 
 if TYPE_CHECKING:
     import aiohttp
@@ -47,6 +50,9 @@ log = logging.getLogger(__name__)
 DEFAULT_RETRY_AFTER_S = 60.0
 _M = TypeVar("_M", bound=BaseModel)
 _MAX_MESSAGE = 300
+
+#: the allowances the service said are used up; every client of an account shares them
+_HOLDS = Holds()
 
 
 # -- errors ------------------------------------------------------------------------
@@ -65,8 +71,6 @@ class RateLimits:
 
     @classmethod
     def from_headers(cls, headers: Mapping[str, str]) -> RateLimits:
-        from tuckaway.services.ratelimit import header_int
-
         def number(name: str) -> int | None:
             return header_int(headers, name)
 
@@ -369,9 +373,9 @@ class PocketClient:
         """``POST /v3/add``: save one url; the service's item, or None when the service
         said it saved it without saying which item it is."""
         body: dict[str, Any] = {"url": url}
-        if title:
+        if title and title.strip():  # Pocket refused a present but empty title (400)
             body["title"] = title
-        joined = tags if isinstance(tags, str) else ",".join(tags)
+        joined = tags if isinstance(tags, str) else ",".join(t for t in tags if t.strip())
         if joined:
             body["tags"] = joined
         if time is not None:
@@ -416,8 +420,11 @@ class PocketClient:
     # -- plumbing -------------------------------------------------------------
 
     async def _call(self, path: str, body: Mapping[str, Any], *, auth: bool) -> Any:
+        # Here, not at the top: the backend (and this module) load when a first write
+        # arrives, inside its batching window; aiohttp loads once the batch goes out.
         import aiohttp
 
+        self._check_allowance()
         payload: dict[str, Any] = dict(body)
         payload["consumer_key"] = self._consumer_key
         if auth:
@@ -440,6 +447,7 @@ class PocketClient:
                 allow_redirects=False,
             ) as resp:
                 text = await resp.text(errors="replace")
+                self._note_allowance(resp.status, resp.headers)
                 if resp.status != 200:
                     raise self._error(path, resp.status, resp.headers, text)
         except TimeoutError:
@@ -470,8 +478,6 @@ class PocketClient:
         elif status in (403, 429) and (limits.exhausted or status == 429):
             wait = limits.retry_after
             if status == 429 and not limits.exhausted:
-                from tuckaway.services.ratelimit import wait_s
-
                 said = wait_s(headers)
                 wait = wait if said is None else said
             error = PocketRateLimited(f"Pocket is rate limiting: {detail}{suffix}", wait)
@@ -486,6 +492,30 @@ class PocketClient:
         error.limits = limits
         log.info("pocket %s: HTTP %d code=%s %s", path, status, error_code, detail)
         return error
+
+    @property
+    def _window(self) -> str:
+        """Whose allowance: the service, the consumer key and the account (token hashed)."""
+        token = hashlib.sha256((self._access_token or "").encode()).hexdigest()[:16]
+        return f"{self.base_url}|{self._consumer_key}|{token}"
+
+    def _check_allowance(self) -> None:
+        """Raise :class:`PocketRateLimited` while the service said its allowance is used up."""
+        left = _HOLDS.left(self._window)
+        if left is None:
+            return
+        raise PocketRateLimited(
+            f"Pocket's rate limit is used up until it resets; try again in {math.ceil(left)}s",
+            left,
+        )
+
+    def _note_allowance(self, status: int, headers: Mapping[str, str]) -> None:
+        """After any answer saying ``X-Limit-*-Remaining: 0`` (a 200 too), send nothing
+        more until the window resets: the next call could only be refused."""
+        limits = RateLimits.from_headers(headers)
+        if limits.user_remaining == 0 or limits.key_remaining == 0:
+            _HOLDS.hold(self._window, limits.retry_after)
+            log.info("pocket's allowance is used up; holding for %.0fs", limits.retry_after)
 
     def _scrub(self, text: str) -> str:
         """A service may echo what it was sent: never let a secret into a message."""

@@ -32,7 +32,7 @@ from tuckaway.errors import NotLinked, UnknownItem
 from tuckaway.services.base import Defer, Done, Failed, Outcome, Write
 from tuckaway.services.fold import Folded
 from tuckaway.services.listbackend import ListBackend
-from tuckaway.services.pocket.backend import trim_item
+from tuckaway.services.pocket.items import trim_item
 from tuckaway.services.readeck.client import ReadeckClient
 from tuckaway.services.rest import ServiceError, ServiceNotFound, outcome_of
 from tuckaway.store import StoreError

@@ -36,7 +36,7 @@ from tuckaway.errors import NotLinked, UnknownItem
 from tuckaway.services.base import Defer, Done, Failed, Outcome, Write
 from tuckaway.services.fold import Folded
 from tuckaway.services.listbackend import ListBackend, Stop
-from tuckaway.services.pocket.backend import trim_item
+from tuckaway.services.pocket.items import trim_item
 from tuckaway.services.rest import ServiceError, ServiceNotFound, outcome_of
 from tuckaway.services.wallabag.client import (
     MASS_LIMIT,
