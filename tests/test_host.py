@@ -216,7 +216,7 @@ def test_random_bytes_never_crash_it_and_get_one_invalid_message_each(
         assert proc.wait() == 0
 
 
-def test_cold_start_answers_hello_without_loading_pydantic_or_aiohttp(env: dict[str, str]) -> None:
+def test_cold_start_answers_hello_without_loading_pydantic_aiohttp_or_keyring(env: dict[str, str]) -> None:
     # Nor asyncio, nor logging.handlers (the log file opens after the first reply).
     heavy = "('pydantic','aiohttp','keyring','asyncio','logging.handlers')"
     code = ("import sys, runpy; sys.argv=['tuckaway-host'];"

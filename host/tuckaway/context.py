@@ -142,14 +142,14 @@ class Context:
 
     def service_for(self, op: str) -> str:
         """The service a write op goes to (the reading list's: local or Pocket)."""
-        from tuckaway.wire.protocol import WRITE_SERVICE
+        from tuckaway.wire.protocol import WRITE_SERVICE  # pydantic: not on hello's path
 
         service = WRITE_SERVICE[op]
         return self.list_service if service == "list" else service
 
     def read_service(self, op: str) -> str:
         """The service whose account the read ``op`` needs."""
-        from tuckaway.wire.protocol import READ_SERVICE
+        from tuckaway.wire.protocol import READ_SERVICE  # pydantic: not on hello's path
 
         own = OWN_READS.get(op)
         if own == "list":  # with no list service linked, the message names Pocket

@@ -69,7 +69,7 @@ class Dispatcher:
                 self._answer(message["id"], self._hello)
                 continue
             try:
-                from tuckaway.wire.protocol import parse_request
+                from tuckaway.wire.protocol import parse_request  # pydantic: not for a plain hello
 
                 request = parse_request(message)
             except InvalidMessage as exc:
@@ -225,7 +225,7 @@ class Dispatcher:
         return result
 
     async def _logout(self, service: str) -> dict[str, Any]:
-        from tuckaway.accounts import signin as accounts
+        from tuckaway.accounts import signin as accounts  # aiohttp: only for a sign-out
 
         result: dict[str, Any] = await accounts.logout(self.ctx, service)
         return result
@@ -253,7 +253,7 @@ class Dispatcher:
     # -- writes --------------------------------------------------------------
 
     def _accept_writes(self, writes: list[Request]) -> None:
-        from tuckaway.delivery.batcher import NewWrite
+        from tuckaway.delivery.batcher import NewWrite  # asyncio: not before the first reply
 
         new = [
             NewWrite(
