@@ -95,18 +95,38 @@ export function bookmarkStateRequest(statusUrl) {
   return { op: "bookmark_state", status_url: statusUrl.trim() };
 }
 
-export function loginRequest(service, instance = null) {
-  if (service === "mastodon") {
-    const server = normalizeInstance(instance);
-    if (!server) throw new TypeError("Mastodon sign-in needs your server's address");
-    return { op: "login", service, instance: server };
-  }
+/** The services whose account holds the reading list (one at most is linked). */
+export const LIST_SERVICES = Object.freeze(["pocket", "wallabag", "readeck"]);
+const SERVICES = Object.freeze([...LIST_SERVICES, "mastodon"]);
+
+/**
+ * A `login` request. Mastodon needs `instance`; wallabag needs `instance` and
+ * `fields` {client_id, client_secret, username, password} (the password is used
+ * once by the helper app, never kept); Readeck needs `instance`, and signs in in
+ * a tab unless `fields.token` (an API token) is given.
+ */
+export function loginRequest(service, instance = null, fields = {}) {
   if (service === "pocket") return { op: "login", service };
-  throw new TypeError(`unknown service: ${service}`);
+  if (!SERVICES.includes(service)) throw new TypeError(`unknown service: ${service}`);
+  const server = normalizeInstance(instance);
+  const name = { mastodon: "Mastodon", wallabag: "wallabag", readeck: "Readeck" }[service];
+  if (!server) throw new TypeError(`${name} sign-in needs your server's address`);
+  const request = { op: "login", service, instance: server };
+  if (service === "wallabag") {
+    for (const [key, label] of [["client_id", "client ID"], ["client_secret", "client secret"],
+      ["username", "user name"], ["password", "password"]]) {
+      const value = key === "password" ? String(fields[key] ?? "") : String(fields[key] ?? "").trim();
+      if (!value) throw new TypeError(`wallabag sign-in needs your ${label}`);
+      request[key] = value;
+    }
+  }
+  const token = String(fields.token ?? "").trim();
+  if (service === "readeck" && token) request.token = token;
+  return request;
 }
 
 export function logoutRequest(service) {
-  if (service !== "pocket" && service !== "mastodon") throw new TypeError(`unknown service: ${service}`);
+  if (!SERVICES.includes(service)) throw new TypeError(`unknown service: ${service}`);
   return { op: "logout", service };
 }
 

@@ -7,7 +7,7 @@
 import { ext } from "../lib/browser.js";
 import { tagChips } from "../lib/chips.js";
 import { BackgroundClient } from "../lib/relay.js";
-import { loginRequest, logoutRequest, normalizeInstance } from "../lib/requests.js";
+import { LIST_SERVICES, loginRequest, logoutRequest, normalizeInstance } from "../lib/requests.js";
 import { normalizeTagList, parseTags } from "../lib/tags.js";
 import { INSTALL_COMMAND, describeError } from "../lib/words.js";
 import { helperSteps, hostUpdate, osFamily } from "./helper.js";
@@ -33,6 +33,45 @@ function message(id, text, kind = "") {
 
 let pocketLinked = false;
 let hostSettings = null;
+/** The list service signed in (null: the list is on this computer). */
+let linkedList = null;
+
+const BACKEND_WORDS = {
+  pocket: "your Pocket-compatible server",
+  wallabag: "your wallabag",
+  readeck: "your Readeck",
+  local: "the list on this computer",
+};
+const LIST_NAMES = { pocket: "Pocket", wallabag: "wallabag", readeck: "Readeck" };
+
+/** Show the panel of `choice` ("local" or a list service) and tick its radio button. */
+function choose(choice) {
+  for (const name of ["local", ...LIST_SERVICES]) {
+    $(`panel-${name}`).hidden = name !== choice;
+    $(`list-${name}`).checked = name === choice;
+  }
+}
+
+function showListChoice(accounts) {
+  linkedList = LIST_SERVICES.find((name) => accounts[name]?.linked) ?? null;
+  for (const name of ["local", ...LIST_SERVICES]) $(`list-${name}`).disabled = Boolean(linkedList);
+  $("list-note").textContent = linkedList
+    ? `Your list is in ${LIST_NAMES[linkedList]}. Sign out there to keep it somewhere else.`
+    : "";
+  const current = document.querySelector('input[name="list"]:checked')?.value;
+  choose(linkedList ?? current ?? "local");
+  pill("list-state", linkedList ? LIST_NAMES[linkedList] : "This computer", linkedList ? "ok" : "");
+  for (const name of ["wallabag", "readeck"]) {
+    const account = accounts[name] ?? {};
+    pill(`${name}-state`, account.linked ? `Signed in${account.username ? ` as ${account.username}` : ""}` : "Not signed in",
+      account.linked ? "ok" : "");
+    if (account.instance) $(`${name}-url`).value = account.instance;
+    for (const input of $(`${name}-form`).querySelectorAll("input")) input.disabled = Boolean(account.linked);
+    $(`${name}-login`).hidden = Boolean(account.linked);
+    $(`${name}-login`).disabled = false;
+    $(`${name}-logout`).hidden = !account.linked;
+  }
+}
 
 function showHost(info) {
   $("host").dataset.state = "found";
@@ -40,7 +79,7 @@ function showHost(info) {
   $("host-missing").hidden = true;
   pill("host-badge", "Connected", "ok");
   $("host-version").textContent = `tuckaway ${info.version} (protocol ${info.protocol})`;
-  $("host-backend").textContent = info.backend === "pocket" ? "your Pocket account" : "the list on this computer";
+  $("host-backend").textContent = BACKEND_WORDS[info.backend] ?? "the list on this computer";
   $("host-pending").textContent = info.pending ? String(info.pending) : "nothing";
   showUpdate(hostUpdate(info.version));
   showAccounts(info.accounts ?? {});
@@ -79,10 +118,13 @@ function showMissing(error) {
   showSteps();
   const reason = error?.code === "host_unavailable" ? "" : `: ${describeError(error)}`;
   $("host-reason").textContent = reason;
-  for (const id of ["pocket-login", "mastodon-login", "service-save", "batching-save", "batching-reset"]) {
+  for (const id of ["pocket-login", "mastodon-login", "wallabag-login", "readeck-login", "service-save",
+    "batching-save", "batching-reset"]) {
     $(id).disabled = true;
   }
   pill("pocket-state", "Needs the helper app");
+  pill("wallabag-state", "Needs the helper app");
+  pill("readeck-state", "Needs the helper app");
   pill("mastodon-state", "Needs the helper app");
 }
 
@@ -104,6 +146,7 @@ function showAccounts(accounts) {
   $("mastodon-login").hidden = Boolean(mastodon.linked);
   $("mastodon-login").disabled = false;
   $("mastodon-logout").hidden = !mastodon.linked;
+  showListChoice(accounts);
 }
 
 async function checkHost() {
@@ -126,7 +169,8 @@ function showSettings(settings) {
   $("config-path").textContent = settings.config_file ? ` (${settings.config_file})` : "";
 
   const url = $("pocket-url");
-  url.value = values.pocket_url;
+  // The built-in default is Pocket's own address, closed in 2025: never offer it.
+  url.value = sources.pocket_url === "default" ? "" : values.pocket_url;
   const urlPinned = sources.pocket_url === "environment";
   url.disabled = urlPinned || pocketLinked;
   $("pocket-url-note").textContent = pocketLinked
@@ -181,14 +225,16 @@ async function saveSettings(out, body, done) {
   }
 }
 
-async function signIn(service, instance = null) {
+const FIRST_INPUT = { mastodon: "mastodon-instance", wallabag: "wallabag-url", readeck: "readeck-url" };
+
+async function signIn(service, instance = null, fields = {}) {
   const out = `${service}-message`;
   let request;
   try {
-    request = loginRequest(service, instance);
+    request = loginRequest(service, instance, fields);
   } catch (error) {
     message(out, error.message, "error");
-    $(service === "mastodon" ? "mastodon-instance" : "pocket-login").focus();
+    $(FIRST_INPUT[service] ?? "pocket-login").focus();
     return;
   }
   $(`${service}-login`).disabled = true;
@@ -299,6 +345,28 @@ function wire() {
     signIn("mastodon", instance);
   });
   $("mastodon-logout").addEventListener("click", () => signOut("mastodon"));
+  $("list-choice").addEventListener("change", (event) => choose(event.target.value));
+  $("wallabag-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const value = (id) => $(`wallabag-${id}`).value;
+    const fields = {
+      client_id: value("client-id"),
+      client_secret: value("client-secret"),
+      username: value("username"),
+      password: value("password"),
+    };
+    if (fields.password) $("wallabag-password").value = ""; // used once, by the helper app
+    signIn("wallabag", $("wallabag-url").value, fields);
+  });
+  $("readeck-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const token = $("readeck-token").value;
+    $("readeck-token").value = "";
+    signIn("readeck", $("readeck-url").value, { token });
+  });
+  for (const name of ["wallabag", "readeck"]) {
+    $(`${name}-logout`).addEventListener("click", () => signOut(name));
+  }
   $("service-form").addEventListener("submit", (event) => {
     event.preventDefault();
     if (!hostSettings) return;

@@ -30,7 +30,7 @@ export function sourceNote(key, source) {
 
 function serviceUrl(text) {
   const value = String(text ?? "").trim();
-  if (!value) return { problem: "Enter the service's address, like https://getpocket.com." };
+  if (!value) return { problem: "Enter the service's address, like https://pocket.example.org." };
   const withScheme = /^[a-z][a-z0-9+.-]*:/i.test(value) ? value : `https://${value}`;
   let url;
   try {

@@ -79,6 +79,34 @@ describe("request builders", () => {
     assert.deepEqual(logoutRequest("pocket"), { op: "logout", service: "pocket" });
   });
 
+  it("login for wallabag needs every field of the password grant; Readeck a token or nothing", () => {
+    const fields = { client_id: " 1_abc ", client_secret: "s3", username: "ann", password: " pw " };
+    assert.deepEqual(loginRequest("wallabag", "wallabag.example.org/", fields), {
+      op: "login",
+      service: "wallabag",
+      instance: "https://wallabag.example.org",
+      client_id: "1_abc",
+      client_secret: "s3",
+      username: "ann",
+      password: " pw ", // a password is sent as typed
+    });
+    assert.throws(() => loginRequest("wallabag", "wallabag.example.org", { ...fields, password: "" }), /password/);
+    assert.throws(() => loginRequest("wallabag", "", fields), /address/);
+    assert.deepEqual(loginRequest("readeck", "https://readeck.example.org", { token: " t0k " }), {
+      op: "login",
+      service: "readeck",
+      instance: "https://readeck.example.org",
+      token: "t0k",
+    });
+    assert.deepEqual(loginRequest("readeck", "readeck.example.org"), {
+      op: "login",
+      service: "readeck",
+      instance: "https://readeck.example.org",
+    });
+    assert.deepEqual(logoutRequest("wallabag"), { op: "logout", service: "wallabag" });
+    assert.throws(() => logoutRequest("delicious"), TypeError);
+  });
+
   it("normalizeInstance accepts https servers and refuses plain http elsewhere", () => {
     assert.equal(normalizeInstance("https://fosstodon.org/about"), "https://fosstodon.org");
     assert.equal(normalizeInstance("http://127.0.0.1:8080"), "http://127.0.0.1:8080");

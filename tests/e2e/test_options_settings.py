@@ -60,6 +60,7 @@ async def test_the_service_address_and_key_are_set_before_signing_in(
     chromium: Chromium, native_host: NativeHost
 ) -> None:
     page = await options_page(chromium)
+    await page.check("#list-pocket")  # a fresh install keeps the list on this computer
     await page.fill("#pocket-url", "read.example.org/")
     await page.fill("#pocket-key", "1234-consumer")
     await page.click("#service-save")
