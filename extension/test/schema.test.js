@@ -114,7 +114,12 @@ describe("requests against the protocol schema", { skip: missing }, () => {
       version: "0.1.0",
       protocol: 1,
       backend: "local",
-      accounts: { pocket: { linked: false, username: null }, mastodon: { linked: false, instance: null, acct: null } },
+      accounts: {
+        pocket: { linked: false, username: null },
+        mastodon: { linked: false, instance: null, acct: null },
+        wallabag: { linked: false, username: null, instance: null },
+        readeck: { linked: true, username: "me", instance: "https://read.example" },
+      },
       pending: 0,
     });
   });
