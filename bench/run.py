@@ -11,7 +11,8 @@ Rows (docs/performance.md explains each one):
 * throughput: saves per second over one port into the local store, vs echo;
 * memory: peak RSS of an idle host, and after 10,000 writes, vs echo;
 * Pocket rows against ``tuckaway serve`` (bench/pocket.py);
-* the list page's ``list`` and search over 100,000 items (bench/listing.py).
+* the list page's ``list`` and search over 100,000 items (bench/listing.py);
+* wallabag and Readeck: service calls per burst and per edits (bench/services.py).
 
 Nothing here asserts a time: the numbers are printed and written as JSON.
 """
@@ -339,12 +340,14 @@ Section = Callable[[Config], list[Row]]
 def sections() -> list[tuple[str, Section]]:
     from bench.listing import listing_rows
     from bench.pocket import pocket_rows
+    from bench.services import service_rows
 
     return [
         ("cold start", cold_start),
         ("local store", local_rows),
         ("list page", listing_rows),
         ("pocket", pocket_rows),
+        ("wallabag and Readeck", service_rows),
     ]
 
 

@@ -31,6 +31,10 @@ EXPECTED_ROWS = {
     "list_first_p99",
     "search_p50",
     "search_p99",
+    "wallabag_burst_calls",
+    "wallabag_edits_calls",
+    "readeck_burst_calls",
+    "readeck_edits_calls",
 }
 
 
