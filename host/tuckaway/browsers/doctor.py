@@ -191,7 +191,7 @@ def check_browser(
     if not found:
         if found_by(platform, b) is not None and not (snap and b.family == "chrome"):
             message = f"{b.label}: {HOST_NAME} is not registered, so {_says(b, 'not_found')}"
-            return [Check(b.key, "fail", message, f"tuckaway install --browser {b.key}"), *checks]
+            return [Check(b.key, "fail", message, _reinstall(b)), *checks]
         return checks or [Check(b.key, "info", f"{b.label}: not found on this machine")]
     run_env = browser_env(os.environ if env is None else env)
     for loc, manifest_path in found:
@@ -209,30 +209,62 @@ def check_location(
 ) -> Check:
     """One registration: the manifest, the program it names, and a hello through it."""
     label = f"{b.label} ({loc.where})"
-    reinstall = f"tuckaway install --browser {b.key}"
-    try:
-        manifest = read_manifest(manifest_path)
-    except FileNotFoundError:
-        message = f"{label}: the registry names {manifest_path}, which is missing"
-        return Check(b.key, "fail", message, reinstall)
-    except (OSError, ValueError) as exc:
-        message = f"{label}: {manifest_path} is not valid JSON ({exc})"
-        return Check(b.key, "fail", message, reinstall)
-    problems = manifest_problems(manifest, b.family)
-    if problems:
-        return Check(b.key, "fail", f"{label}: {manifest_path}: " + "; ".join(problems), reinstall)
+    manifest = _read(b, label, manifest_path)
+    if isinstance(manifest, Check):
+        return manifest
     path = Path(manifest["path"])
-    if not path.is_file():
-        message = f"{label}: the manifest names {path}, which does not exist ({_says(b, 'exited')})"
-        return Check(
-            b.key, "fail", message, f"{reinstall}  (after reinstalling Tuckaway if it was removed)"
-        )
-    if platform.os != "windows" and not os.access(path, os.X_OK):
-        return Check(b.key, "fail", f"{label}: {path} is not executable", f"chmod +x '{path}'")
+    broken = _program_problem(platform, b, label, path)
+    if broken is not None:
+        return broken
     if loc.variant == "flatpak" and _is_spawn_wrapper(path):
         return _check_flatpak(platform, b, label, path)
     if platform.os == "windows" and sys.platform != "win32":
         return Check(b.key, "ok", f"{label}: {manifest_path} -> {path}")
+    return _check_hello(platform, b, label, manifest_path, path, timeout, env)
+
+
+def _reinstall(b: Browser) -> str:
+    return f"tuckaway install --browser {b.key}"
+
+
+def _read(b: Browser, label: str, manifest_path: Path) -> dict[str, Any] | Check:
+    """The manifest, if a browser would accept it; else the failed check saying why."""
+    try:
+        manifest = read_manifest(manifest_path)
+    except FileNotFoundError:
+        message = f"{label}: the registry names {manifest_path}, which is missing"
+        return Check(b.key, "fail", message, _reinstall(b))
+    except (OSError, ValueError) as exc:
+        message = f"{label}: {manifest_path} is not valid JSON ({exc})"
+        return Check(b.key, "fail", message, _reinstall(b))
+    problems = manifest_problems(manifest, b.family)
+    if problems:
+        message = f"{label}: {manifest_path}: " + "; ".join(problems)
+        return Check(b.key, "fail", message, _reinstall(b))
+    assert isinstance(manifest, dict)
+    return manifest
+
+
+def _program_problem(platform: Platform, b: Browser, label: str, path: Path) -> Check | None:
+    if not path.is_file():
+        message = f"{label}: the manifest names {path}, which does not exist ({_says(b, 'exited')})"
+        fix = f"{_reinstall(b)}  (after reinstalling Tuckaway if it was removed)"
+        return Check(b.key, "fail", message, fix)
+    if platform.os != "windows" and not os.access(path, os.X_OK):
+        return Check(b.key, "fail", f"{label}: {path} is not executable", f"chmod +x '{path}'")
+    return None
+
+
+def _check_hello(
+    platform: Platform,
+    b: Browser,
+    label: str,
+    manifest_path: Path,
+    path: Path,
+    timeout: float,
+    env: dict[str, str],
+) -> Check:
+    """Start exactly the manifest's path as ``b`` would and ask it ``hello``."""
     reply, why = probe_hello([str(path), *browser_args(b, platform, manifest_path)], timeout, env)
     if reply is None:
         message = (
@@ -241,7 +273,7 @@ def check_location(
         )
         fix = (
             f"run `{path} --version` to see it start, and read the log "
-            "(`tuckaway status` shows where); then " + reinstall
+            f"(`tuckaway status` shows where); then {_reinstall(b)}"
         )
         return Check(b.key, "fail", message, fix)
     version = reply.get("result", {}).get("version")
@@ -250,7 +282,7 @@ def check_location(
             f"{label}: {path} is version {version}, not {__version__} (a stale copy or an "
             "older install)"
         )
-        return Check(b.key, "fail", message, reinstall)
+        return Check(b.key, "fail", message, _reinstall(b))
     return Check(
         b.key,
         "ok",
