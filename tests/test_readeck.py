@@ -221,3 +221,19 @@ async def test_the_oauth_flow_registers_a_client_and_keeps_the_token(
         assert creds is not None and creds.access_token.startswith("rd-oauth-")
     finally:
         await ctx.aclose()
+
+
+def test_a_second_list_service_is_refused_until_the_first_is_signed_out(
+    env: dict[str, str], rd: ReadeckStandin
+) -> None:
+    pocket = run_cli(
+        env, "login", "pocket", "--access-token-stdin", "--consumer-key", "k", input="tok\n"
+    )
+    assert pocket.returncode != 0
+    assert "sign out of it first" in pocket.stderr and "logout readeck" in pocket.stderr
+    assert run_cli(env, "logout", "readeck").returncode == 0
+    again = run_cli(
+        env, "login", "pocket", "--access-token-stdin", "--consumer-key", "k", input="tok\n"
+    )
+    assert again.returncode == 0, again.stderr
+    assert '"backend": "pocket"' in run_cli(env, "status", "--json").stdout

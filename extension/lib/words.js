@@ -8,7 +8,7 @@
 
 export const INSTALL_COMMAND = "tuckaway install --all";
 
-const SERVICE_NAMES = { pocket: "Pocket", mastodon: "Mastodon" };
+const SERVICE_NAMES = { pocket: "Pocket", mastodon: "Mastodon", wallabag: "wallabag", readeck: "Readeck" };
 
 export function serviceName(service) {
   return SERVICE_NAMES[service] ?? "the service";

@@ -11,6 +11,7 @@ describe("errors in words", () => {
   it("names the service that needs a sign-in", () => {
     assert.match(describeError({ code: "not_linked" }, { service: "mastodon" }), /Mastodon/);
     assert.match(describeError({ code: "auth_failed" }, { service: "pocket" }), /Pocket .*Sign in again/);
+    assert.match(describeError({ code: "auth_failed" }, { service: "wallabag" }), /wallabag .*Sign in again/);
   });
 
   it("keeps the service's reason for a refused action", () => {

@@ -29,6 +29,7 @@ from tuckaway.accounts.credentials import (
     keyring_backend,
 )
 from tuckaway.accounts.oauth import LoopbackRedirect, Page, new_state, pkce_challenge, pkce_verifier
+from tuckaway.accounts.selfhosted import check_one_list
 from tuckaway.errors import AuthFailed, ConfigError, InvalidRequest, TuckawayError, Unavailable
 from tuckaway.logs import register_secret
 from tuckaway.settings import check_service_url
@@ -81,6 +82,7 @@ async def login(
     address the user must open. Returns ``{"linked": True, "username": ...}``."""
     timeout = timeout_s if timeout_s is not None else login_timeout()
     if service == "pocket":
+        check_one_list(ctx, "pocket")
         return await _login_pocket(ctx, on_authorize, consumer_key, timeout)
     if service == "mastodon":
         if not instance:
@@ -136,6 +138,7 @@ async def link_token(
     register_secret(token)
     keyring_backend()
     if service == "pocket":
+        check_one_list(ctx, "pocket")
         base = check_service_url(ctx.settings.pocket_url, "pocket_url")
         key = _consumer_key(ctx, consumer_key)
         ctx.credentials.save_pocket(PocketCredentials(base, key, token, username))
