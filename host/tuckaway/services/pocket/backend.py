@@ -53,22 +53,18 @@ from tuckaway.accounts.credentials import KeyringUnavailable, keyring_message
 from tuckaway.errors import ActionFailed, NotLinked, TuckawayError, UnknownItem
 from tuckaway.services.base import Defer, Done, Failed, Hold, Outcome, Retry, Write
 from tuckaway.services.pocket.actions import to_action
-from tuckaway.services.pocket.client import (
-    BadRequest,
-    PermissionDenied,
-    PocketAuthFailed,
-    PocketClient,
-    PocketError,
-    PocketItem,
-    PocketRateLimited,
-)
 from tuckaway.services.pocket.items import item_of, trim_item
 from tuckaway.store import StoreError
+
+# The client (its pydantic models, aiohttp) is imported where it is used, not here:
+# this module loads when the first write arrives, inside that write's batching
+# window, and a slow import there would send the burst in pieces.
 from tuckaway.wire.protocol import ITEM_OPS
 
 if TYPE_CHECKING:
     from tuckaway.accounts.credentials import PocketCredentials
     from tuckaway.context import Context
+    from tuckaway.services.pocket.client import PocketClient, PocketError, PocketItem
 
 log = logging.getLogger(__name__)
 
@@ -224,6 +220,7 @@ class PocketBackend:
         edit by url. One ``/v3/get`` of what changed since the send (a little
         earlier, for the service's clock) names them all.
         """
+        from tuckaway.services.pocket.client import PocketError
 
         unnamed = [
             p.action
@@ -270,6 +267,7 @@ class PocketBackend:
         return item.url if item is not None else None
 
     async def _client(self) -> PocketClient:
+        from tuckaway.services.pocket.client import PocketClient
 
         creds = self._credentials()
         session = await self.ctx.http()
@@ -294,6 +292,7 @@ class PocketBackend:
         self, client: PocketClient, actions: list[dict[str, Any]]
     ) -> list[_Answer | Outcome]:
         """Send ``actions``: one per answer, or the outcome that ended the batch."""
+        from tuckaway.services.pocket.client import BadRequest, PocketError
 
         if len(actions) == 1 and actions[0]["action"] == "add":
             action = actions[0]
@@ -311,6 +310,7 @@ class PocketBackend:
     async def _send(
         self, client: PocketClient, actions: list[dict[str, Any]]
     ) -> list[_Answer | Outcome]:
+        from tuckaway.services.pocket.client import BadRequest, PocketError
 
         try:
             response = await client.send(actions)
@@ -459,6 +459,12 @@ def _fold_tags(action: dict[str, Any], tags: Sequence[str]) -> None:
 
 def _outcome_of(exc: PocketError) -> Outcome:
     """What a whole-request error means for the writes in it."""
+    from tuckaway.services.pocket.client import (
+        BadRequest,
+        PermissionDenied,
+        PocketAuthFailed,
+        PocketRateLimited,
+    )
 
     if isinstance(exc, PocketAuthFailed | PermissionDenied):
         return Hold(exc)
@@ -489,6 +495,7 @@ async def sync(ctx: Context, full: bool = False, **_: Any) -> dict[str, Any]:
     Returns counts: ``added``, ``updated``, ``deleted``, and ``full`` (whether
     this was a full listing) and ``since`` (the service's clock, kept for next time).
     """
+    from tuckaway.services.pocket.client import PocketClient
 
     creds = ctx.credentials.pocket()
     if creds is None:

@@ -8,11 +8,10 @@ strings, and a reply must stay far under the browsers' 1 MiB.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pydantic import ValidationError
-
-from tuckaway.services.pocket.client import PocketItem
+if TYPE_CHECKING:
+    from tuckaway.services.pocket.client import PocketItem
 
 #: The item fields a save's result passes on (PROTOCOL.md: ``item``, what the service
 #: returned about it): the scalars pocket-v3-add.txt and /v3/get document. Nested
@@ -82,6 +81,10 @@ def _cap(text: str, cap: int) -> str:
 
 def item_of(result: Any) -> PocketItem | None:
     """The item an add's answer describes, if it describes one."""
+    from pydantic import ValidationError  # here: see backend.py on import cost
+
+    from tuckaway.services.pocket.client import PocketItem
+
     if isinstance(result, PocketItem):
         return result
     if isinstance(result, Mapping) and result.get("item_id") not in (None, ""):
