@@ -113,13 +113,18 @@ def local_ctx(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Context:
     c = Context(Settings.load({"TUCKAWAY_HOME": str(tmp_path / "local")}))
     backend = c.backend("local")
     sent: list[list[str]] = []
-    deliver = backend.deliver
 
     async def recording(writes: Sequence[Write]) -> list[Outcome]:
         sent.append([w.op for w in writes])
-        return await deliver(writes)
+        return deliver_now(writes)  # not await deliver(): it calls the recording deliver_now
 
+    def recording_now(writes: Sequence[Write]) -> list[Outcome]:
+        sent.append([w.op for w in writes])
+        return deliver_now(writes)
+
+    deliver_now = backend.deliver_now  # type: ignore[attr-defined]
     monkeypatch.setattr(backend, "deliver", recording)
+    monkeypatch.setattr(backend, "deliver_now", recording_now)
     c.sent = sent  # type: ignore[attr-defined]
     return c
 
@@ -610,3 +615,63 @@ def test_backoff_grows_exponentially_with_jitter_and_a_cap() -> None:
 
 def test_the_backend_registry_names_every_service() -> None:
     assert set(context_module.BACKENDS) == {"local", "pocket", "mastodon"}
+
+
+async def test_local_writes_their_list_change_and_outcomes_are_one_transaction(
+    local_ctx: Context,
+) -> None:
+    statements: list[str] = []
+    local_ctx.outbox.conn.set_trace_callback(statements.append)
+    urls = [f"https://e.org/one-commit/{i}" for i in range(3)]
+    finals = await submit(local_ctx, [("save", {"url": url}) for url in urls], 5)
+    local_ctx.outbox.conn.set_trace_callback(None)
+    assert all(f is not None and f.error is None for f in finals)
+    first = next(i for i, s in enumerate(statements) if s.startswith("INSERT INTO outbox"))
+    last = max(i for i, s in enumerate(statements) if s.startswith("UPDATE outbox SET state"))
+    between = statements[first:last]
+    assert sum(s.startswith("INSERT INTO items") for s in between) == 3
+    assert "COMMIT" not in between and "COMMIT" in statements[last:]
+    assert local_ctx.outbox.counts() == {"done": 3}
+
+
+async def test_a_local_write_behind_an_older_waiting_one_goes_after_it(
+    local_ctx: Context,
+) -> None:
+    url = "https://e.org/older"
+    [older] = local_ctx.outbox.add_many([("local", "save", {"url": url})])
+    finals = await submit(local_ctx, [("favorite", {"url": url})], 5)
+    assert finals[0] is not None and finals[0].error is None
+    assert local_ctx.sent == [["save", "favorite"]]  # type: ignore[attr-defined]
+    assert local_ctx.outbox.get([older])[older].state == "done"
+    assert local_ctx.outbox.counts() == {"done": 2}
+
+
+async def test_two_processes_count_one_burst_and_answer_each_other_at_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tuckaway.delivery import batcher as batcher_module
+
+    # Only a wake-up can answer the other process's callers in time, and only the
+    # burst counted across both processes reaches batch_max_actions before max delay.
+    monkeypatch.setattr(batcher_module, "POLL_S", 3600)
+    monkeypatch.setattr(Context, "service_for", lambda self, op: "pocket")
+    settings = Settings.load({"TUCKAWAY_HOME": str(tmp_path)})
+    settings = replace(settings, batch_quiet_ms=60_000, batch_max_delay_ms=60_000,
+                       batch_max_actions=10)
+    contexts = [Context(settings), Context(settings)]
+    for c in contexts:
+        c._backends["pocket"] = Scripted()  # type: ignore[assignment]
+    batchers = [Batcher(c) for c in contexts]
+    for b in batchers:
+        b.start(("pocket",))
+    futures = [
+        q.future
+        for n, b in enumerate(batchers)
+        for q in b.enqueue([NewWrite("save", {"url": f"https://e.org/{n}/{i}"}) for i in range(5)])
+    ]
+    finals = await asyncio.wait_for(asyncio.gather(*futures), 20)
+    for b in batchers:
+        await b.aclose()
+    assert all(f.result is not None for f in finals)
+    calls = [call for c in contexts for call in backend_of(c).calls]
+    assert [len(call) for call in calls] == [10]

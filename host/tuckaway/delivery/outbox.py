@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -91,6 +91,24 @@ class Entry:
             crashes=row["crashes"],
         )
 
+    @classmethod
+    def new(cls, entry_id: int, service: str, op: str, payload: dict[str, Any]) -> Entry:
+        """The row :meth:`Outbox.add_many` just wrote for this write, without reading it back."""
+        return cls(
+            id=entry_id,
+            service=service,
+            op=op,
+            payload=payload,
+            dedupe_key=dedupe_key(service, op, payload),
+            url=_url_of(payload),
+            state="pending",
+            attempts=0,
+            next_at=0.0,
+            last_error=None,
+            result=None,
+            created_at=time.time(),
+        )
+
     def next_attempt(self, not_before: float = 0.0) -> float | None:
         """When a pending write is tried next (epoch seconds), given its service's
         rate limit (``not_before``); None for one that is not pending."""
@@ -133,21 +151,35 @@ class Outbox:
 
     # -- adding ----------------------------------------------------------
 
-    def add_many(self, writes: Sequence[tuple[str, str, dict[str, Any]]]) -> list[int]:
-        """Record ``(service, op, payload)`` writes in one commit; their ids in order."""
+    def add_many(
+        self,
+        writes: Sequence[tuple[str, str, dict[str, Any]]],
+        *,
+        leased: Collection[str] = (),
+        lease_s: float = 0.0,
+    ) -> list[int]:
+        """Record ``(service, op, payload)`` writes in one commit; their ids in order.
+
+        The rows of the services in ``leased`` start leased to this process for
+        ``lease_s`` (it delivers them in the same transaction).
+        """
         now = time.time()
         ids: list[int] = []
         with transaction(self.conn):
             for service, op, payload in writes:
+                owner, until = (self.owner, now + lease_s) if service in leased else (None, 0.0)
                 cur = self.conn.execute(
                     "INSERT INTO outbox (service, op, payload, dedupe_key, url, state, next_at, "
-                    "created_at, updated_at) VALUES (?, ?, ?, ?, ?, 'pending', 0, ?, ?)",
+                    "lease_owner, lease_until, created_at, updated_at) "
+                    "VALUES (?, ?, ?, ?, ?, 'pending', 0, ?, ?, ?, ?)",
                     (
                         service,
                         op,
                         json.dumps(payload, separators=(",", ":")),
                         dedupe_key(service, op, payload),
                         _url_of(payload),
+                        owner,
+                        until,
                         now,
                         now,
                     ),
@@ -155,6 +187,15 @@ class Outbox:
                 assert cur.lastrowid is not None
                 ids.append(cur.lastrowid)
         return ids
+
+    def undelivered_before(self, service: str, entry_id: int) -> bool:
+        """Whether a write of ``service`` older than ``entry_id`` is still waiting (or held)."""
+        row = self.conn.execute(
+            "SELECT 1 FROM outbox WHERE state IN ('pending', 'held') AND service = ? AND id < ? "
+            "LIMIT 1",
+            (service, entry_id),
+        ).fetchone()
+        return row is not None
 
     # -- claiming --------------------------------------------------------
 

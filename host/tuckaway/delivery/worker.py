@@ -27,7 +27,7 @@ import random
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from tuckaway.context import Context
 from tuckaway.db import transaction
@@ -115,6 +115,17 @@ def _target_of(entry: Entry) -> tuple[str, str] | None:
     return None
 
 
+class JoinedBackend(Backend, Protocol):
+    """A backend in the host's own database: it can deliver inside the caller's transaction."""
+
+    def deliver_now(self, writes: Sequence[Write]) -> list[Outcome]: ...
+
+
+def joins_commit(backend: Backend) -> bool:
+    """Whether new writes for ``backend`` are delivered in the commit that records them."""
+    return shares_database(backend) and callable(getattr(backend, "deliver_now", None))
+
+
 @dataclass
 class _RetryGroup:
     """Writes of one batch that failed the same way: one delay, so they come back together."""
@@ -132,7 +143,7 @@ class _RetryGroup:
 
 
 @dataclass
-class _Settled:
+class Settled:
     """What recording a batch's outcomes tells the callers, once committed."""
 
     finals: list[tuple[list[int], Final]] = field(default_factory=list)
@@ -150,6 +161,8 @@ class Worker:
     service: str
     #: whether the process is stopping: no more waiting for a burst to end
     flushing: Callable[[], bool]
+    #: tells the other host processes on the database that outcomes were committed
+    announce: Callable[[], None] = lambda: None
     task: asyncio.Task[None] = field(init=False)
     inflight: set[int] = field(default_factory=set)
     delivering: bool = False
@@ -189,6 +202,19 @@ class Worker:
             self.waiters.tell(
                 ids, {"event": "retrying", "reason": "rate_limited", "retry_after": retry_after}
             )
+
+    def kick_elsewhere(self, count: int) -> None:
+        """Another host process recorded ``count`` writes of this service: part of the burst.
+
+        A coalescing worker counts them (the burst may reach ``batch_max_actions``
+        across processes) and its quiet window starts again.
+        """
+        now = time.monotonic()
+        if self._first is None:
+            self._first = now
+        self._last = now
+        self._count += count
+        self._wake.set()
 
     def wake(self) -> None:
         self._wake.set()
@@ -323,9 +349,11 @@ class Worker:
                     )
                     outcomes = [self._crash_outcome(e, exc) for e in firsts]
                     crashed = True
-                retries = self._retry_delays(firsts, groups, outcomes)
-                settled = self._record(groups, outcomes, retries, crashed=crashed)
-            self._notify(settled)
+                id_groups = [[e.id for e in g] for g in groups]
+                retries = self._retry_delays([e.attempts for e in firsts], id_groups, outcomes)
+                settled = self._record(id_groups, outcomes, retries, crashed=crashed)
+            self.notify(settled)
+            self.announce()
         except BaseException:
             # Cut short: stopping (EOF) with a request in flight, or recording the outcomes
             # failed (the database locked past its busy timeout). Give the rows back so
@@ -356,12 +384,15 @@ class Worker:
         return Retry("unavailable", f"internal error ({type(exc).__name__}); see the log")
 
     def _retry_delays(
-        self, firsts: list[Entry], groups: list[list[Entry]], outcomes: list[Outcome]
+        self, attempts: list[int], groups: list[list[int]], outcomes: list[Outcome]
     ) -> list[_RetryGroup]:
-        """The writes to retry, grouped by how they failed, each group with its one delay."""
+        """The writes to retry, grouped by how they failed, each group with its one delay.
+
+        ``attempts``: of each group's write so far; ``groups``: the ids each outcome answers.
+        """
         retry_max_s = self.ctx.settings.retry_max_s
         retries: dict[tuple[str, float | None], _RetryGroup] = {}
-        for first, group, outcome in zip(firsts, groups, outcomes, strict=True):
+        for tried, group, outcome in zip(attempts, groups, outcomes, strict=True):
             if not isinstance(outcome, Retry):
                 continue
             key = (outcome.reason, outcome.retry_after)
@@ -369,31 +400,30 @@ class Worker:
                 delay = (
                     outcome.retry_after + random.uniform(0, 0.25)
                     if outcome.retry_after is not None
-                    else backoff_delay(first.attempts, retry_max_s)
+                    else backoff_delay(tried, retry_max_s)
                 )
                 retries[key] = _RetryGroup(delay, outcome)
-            retries[key].ids.extend(e.id for e in group)
+            retries[key].ids.extend(group)
         return list(retries.values())
 
     def _record(
         self,
-        groups: list[list[Entry]],
+        groups: list[list[int]],
         outcomes: list[Outcome],
         retries: list[_RetryGroup],
         *,
         crashed: bool = False,
-    ) -> _Settled:
+    ) -> Settled:
         """Record the outcomes in one transaction; what to tell the callers after the commit.
 
         ``crashed``: the outcomes stand for a crash of the backend, counted apart.
         """
         outbox = self.ctx.outbox
-        settled = _Settled(retries=retries)
+        settled = Settled(retries=retries)
         with transaction(outbox.conn):
             if crashed:
-                outbox.count_crash(e.id for g in groups for e in g)
-            for group, outcome in zip(groups, outcomes, strict=True):
-                ids = [e.id for e in group]
+                outbox.count_crash(i for g in groups for i in g)
+            for ids, outcome in zip(groups, outcomes, strict=True):
                 if isinstance(outcome, Done):
                     outbox.complete(ids, outcome.result)
                     settled.finals.append((ids, Final(result=outcome.result)))
@@ -421,7 +451,35 @@ class Worker:
                 )
         return settled
 
-    def _notify(self, settled: _Settled) -> None:
+    def deliver_now(self, backend: JoinedBackend, entries: list[Entry]) -> Settled | None:
+        """Deliver writes just recorded (leased to this process) inside the open transaction.
+
+        For a backend in the host's own database (the local list): the outbox
+        rows, the change and the outcomes commit together, one commit per batch
+        read from the port. If the backend fails, its changes are undone and the
+        rows are given back: the worker delivers them as usual (None).
+        """
+        conn = self.ctx.outbox.conn
+        merged = merge_repeats(entries)
+        writes = [Write(g[0].id, g[0].op, g[0].payload, g[0].attempts) for g in merged]
+        groups = [[e.id for e in g] for g in merged]
+        conn.execute("SAVEPOINT deliver_now")
+        try:
+            outcomes = backend.deliver_now(writes)
+            if len(outcomes) != len(writes):
+                raise RuntimeError(f"{len(outcomes)} outcomes for {len(writes)} writes")
+            retries = self._retry_delays([w.attempts for w in writes], groups, outcomes)
+            settled = self._record(groups, outcomes, retries)
+        except Exception:
+            log.exception("the %s backend failed on %d new write(s)", self.service, len(writes))
+            conn.execute("ROLLBACK TO deliver_now")
+            conn.execute("RELEASE deliver_now")
+            self.ctx.outbox.release(e.id for e in entries)
+            return None
+        conn.execute("RELEASE deliver_now")
+        return settled
+
+    def notify(self, settled: Settled) -> None:
         """Answer the waiting callers: only once the outcomes are committed.
 
         A rate limit the outcomes set is heard at once by the writes that arrive

@@ -30,6 +30,14 @@ class LocalBackend:
         self._conn = ctx.db
 
     async def deliver(self, writes: Sequence[Write]) -> list[Outcome]:
+        return self.deliver_now(writes)
+
+    def deliver_now(self, writes: Sequence[Write]) -> list[Outcome]:
+        """Apply ``writes`` at once, inside the caller's transaction if one is open.
+
+        The batcher records a local write, applies it and records its outcome
+        in one commit this way.
+        """
         outcomes: list[Outcome] = []
         with transaction(self._conn):
             for write in writes:
