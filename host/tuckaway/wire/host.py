@@ -45,6 +45,9 @@ if TYPE_CHECKING:
 log = logging.getLogger("tuckaway.wire.host")
 
 EOF_GRACE_S = 10.0
+#: messages read from the port but not yet handled: the reader waits beyond this, so a
+#: browser that writes faster than the host commits cannot grow the host's memory
+INBOX_MAX = 256
 _EOF = object()
 _NOTHING = object()  # no item: the stream ended without one
 
@@ -153,11 +156,13 @@ async def serve(
     early = early or Early()
     loop = asyncio.get_running_loop()
     inbox: asyncio.Queue[Any] = asyncio.Queue()
+    slots = threading.Semaphore(INBOX_MAX)  # one per item in the inbox, taken by the reader
     for item in early.items:
+        slots.acquire()
         inbox.put_nowait(item)
     if not early.ended:
         reader = threading.Thread(
-            target=_read_frames, args=(stream, loop, inbox), name="frames", daemon=True
+            target=_read_frames, args=(stream, loop, inbox, slots), name="frames", daemon=True
         )
         reader.start()
     ctx = early.ctx or Context(settings)
@@ -172,6 +177,8 @@ async def serve(
             items = [await inbox.get()]
             while not inbox.empty():
                 items.append(inbox.get_nowait())
+            for _ in items:
+                slots.release()
             messages: list[Any] = []
             done = False
             for item in items:
@@ -199,9 +206,13 @@ async def serve(
 
 
 def _read_frames(
-    stream: BinaryIO, loop: asyncio.AbstractEventLoop, inbox: asyncio.Queue[Any]
+    stream: BinaryIO,
+    loop: asyncio.AbstractEventLoop,
+    inbox: asyncio.Queue[Any],
+    slots: threading.Semaphore,
 ) -> None:
     def put(item: Any) -> None:
+        slots.acquire()  # the loop is INBOX_MAX items behind: stop reading until it catches up
         loop.call_soon_threadsafe(inbox.put_nowait, item)
 
     frames = FrameReader(stream)
