@@ -26,7 +26,7 @@ from bench.proxy import CountingProxy
 if TYPE_CHECKING:
     from bench.run import Config, Row
 
-POCKET_BACKEND = HOST_DIR / "tuckaway" / "backends" / "pocket.py"
+POCKET_BACKEND = HOST_DIR / "tuckaway" / "services" / "pocket" / "backend.py"
 SKIPPED = "pocket backend not available"
 CONSUMER_KEY = "1234-bench"
 
