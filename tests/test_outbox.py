@@ -614,7 +614,7 @@ def test_backoff_grows_exponentially_with_jitter_and_a_cap() -> None:
 
 
 def test_the_backend_registry_names_every_service() -> None:
-    assert set(context_module.BACKENDS) == {"local", "pocket", "mastodon"}
+    assert set(context_module.BACKENDS) == {"local", "pocket", "mastodon", "wallabag", "readeck"}
 
 
 async def test_local_writes_their_list_change_and_outcomes_are_one_transaction(
@@ -629,7 +629,8 @@ async def test_local_writes_their_list_change_and_outcomes_are_one_transaction(
     first = next(i for i, s in enumerate(statements) if s.startswith("INSERT INTO outbox"))
     last = max(i for i, s in enumerate(statements) if s.startswith("UPDATE outbox SET state"))
     between = statements[first:last]
-    assert sum(s.startswith("INSERT INTO items") for s in between) == 3
+    # (the trace repeats a statement once per trigger it fires: look for each url)
+    assert all(any(s.startswith("INSERT INTO items (") and u in s for s in between) for u in urls)
     assert "COMMIT" not in between and "COMMIT" in statements[last:]
     assert local_ctx.outbox.counts() == {"done": 3}
 

@@ -87,7 +87,9 @@ class Batcher:
         database raised if the writes could not be recorded: then none of them
         is. Each returned future settles with the write's outcome.
         """
-        rows = [(self.ctx.service_for(w.op), w.op, w.payload) for w in writes]
+        # one look at the linked accounts per op, not per write
+        service_of = {op: self.ctx.service_for(op) for op in {w.op for w in writes}}
+        rows = [(service_of[w.op], w.op, w.payload) for w in writes]
         joined = {s for s, _, _ in rows if self._joins_commit(s)}
         settled: list[tuple[Worker, Settled]] = []
         by_service: dict[str, list[int]] = {}
