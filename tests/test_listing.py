@@ -264,3 +264,21 @@ def test_cli_list_search(env: dict[str, str]) -> None:
     out = run_cli(env, "list", "--search", "asy", "ru", "--json")
     assert [i["title"] for i in json.loads(out.stdout)] == ["Async Rust"]
     assert "nothing matches" in run_cli(env, "list", "--search", "zebra").stdout
+
+
+def test_a_link_gets_the_title_the_service_found_not_its_link_text(
+    conn: sqlite3.Connection,
+) -> None:
+    synced = Store(conn).items("pocket")
+    url = "https://news.example/story"
+    synced.remember({"item_id": "9", "given_url": url, "given_title": "Read more"})
+    assert synced.lookup(url).title == "Read more"  # type: ignore[union-attr]
+    synced.remember(
+        {
+            "item_id": "9",
+            "given_url": url,
+            "given_title": "Read more",
+            "resolved_title": "The story",
+        }
+    )
+    assert _titles(Listing(conn, "pocket"), search="story") == ["The story"]

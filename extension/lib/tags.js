@@ -46,6 +46,42 @@ export function completeTags(known, typed, chosen = [], limit = 8, { byUse = fal
   return found.slice(0, limit);
 }
 
+/**
+ * The suggestions under a tag field, chosen with the arrow keys (an ARIA listbox,
+ * not a datalist, whose order and keys each browser decides for itself).
+ */
+export class Suggestions {
+  constructor() {
+    this.items = [];
+    this.active = -1;
+  }
+
+  /** New matches; nothing is chosen until an arrow key says so. */
+  show(items) {
+    this.items = items;
+    this.active = -1;
+  }
+
+  /** Arrow down (+1) or up (-1), wrapping; returns the chosen tag. */
+  move(delta) {
+    if (!this.items.length) return null;
+    const n = this.items.length;
+    this.active = this.active < 0 && delta < 0 ? n - 1 : (this.active + delta + n) % n;
+    return this.items[this.active];
+  }
+
+  get chosen() {
+    return this.active >= 0 ? this.items[this.active] : null;
+  }
+
+  /** The field's text with its last comma-separated part replaced by `tag`. */
+  static complete(text, tag) {
+    const parts = String(text ?? "").split(",");
+    parts[parts.length - 1] = parts.length > 1 ? ` ${tag}` : tag;
+    return parts.join(",");
+  }
+}
+
 /** Default tags as stored in the options: the same rules as typed tags. */
 export function normalizeTagList(list) {
   return parseTags(Array.isArray(list) ? list.join(",") : String(list ?? "")).tags;

@@ -22,7 +22,7 @@ import {
   tagsRequest,
 } from "../lib/requests.js";
 import { LIST_PAGE, undoDeleteRequests } from "../lib/listview.js";
-import { completeTags, normalizeTagList, parseTags } from "../lib/tags.js";
+import { Suggestions, completeTags, normalizeTagList, parseTags } from "../lib/tags.js";
 import { INSTALL_COMMAND, describeError, describeRetry, describeUnconfirmed } from "../lib/words.js";
 
 const client = new BackgroundClient();
@@ -34,6 +34,7 @@ let knownTags = [];
 let backend = null;
 let bookmarked = false;
 let removed = null; // what Undo puts back after Remove
+const suggestions = new Suggestions();
 
 // -- rendering -------------------------------------------------------------------
 
@@ -67,15 +68,36 @@ function renderItem() {
 }
 
 function updateSuggestions() {
-  const typed = $("tag-input").value.split(",").pop();
+  const input = $("tag-input");
+  const typed = input.value.split(",").pop();
+  const open = document.activeElement === input && typed.trim() !== "";
+  suggestions.show(open ? completeTags(knownTags, typed, item.tags, 8, { byUse: true }) : []);
+  renderSuggestions();
+}
+
+function renderSuggestions() {
+  const input = $("tag-input");
   const list = $("tag-suggestions");
   list.replaceChildren(
-    ...completeTags(knownTags, typed, item.tags, 12, { byUse: true }).map((tag) => {
-      const option = document.createElement("option");
-      option.value = tag;
+    ...suggestions.items.map((tag, i) => {
+      const option = document.createElement("li");
+      option.id = `tag-suggestion-${i}`;
+      option.setAttribute("role", "option");
+      option.setAttribute("aria-selected", String(i === suggestions.active));
+      option.textContent = tag;
+      // mousedown, not click: the field keeps the focus
+      option.addEventListener("mousedown", (event) => {
+        event.preventDefault();
+        input.value = Suggestions.complete(input.value, tag);
+        addTags();
+      });
       return option;
     }),
   );
+  list.hidden = suggestions.items.length === 0;
+  input.setAttribute("aria-expanded", String(!list.hidden));
+  if (suggestions.active >= 0) input.setAttribute("aria-activedescendant", `tag-suggestion-${suggestions.active}`);
+  else input.removeAttribute("aria-activedescendant");
 }
 
 function showError(error) {
@@ -374,8 +396,17 @@ function wire() {
   });
   const input = $("tag-input");
   input.addEventListener("keydown", (event) => {
-    if (event.key === "Enter") {
+    if ((event.key === "ArrowDown" || event.key === "ArrowUp") && suggestions.items.length) {
       event.preventDefault();
+      suggestions.move(event.key === "ArrowDown" ? 1 : -1);
+      renderSuggestions();
+    } else if (event.key === "Escape" && suggestions.items.length) {
+      event.preventDefault();
+      suggestions.show([]);
+      renderSuggestions();
+    } else if (event.key === "Enter") {
+      event.preventDefault();
+      if (suggestions.chosen) input.value = Suggestions.complete(input.value, suggestions.chosen);
       addTags();
     } else if (event.key === "Backspace" && input.value === "" && item.tags.length) {
       event.preventDefault();
@@ -383,6 +414,10 @@ function wire() {
     }
   });
   input.addEventListener("input", updateSuggestions);
+  input.addEventListener("blur", () => {
+    suggestions.show([]);
+    renderSuggestions();
+  });
   $("archive").addEventListener("click", toggleArchive);
   $("favorite").addEventListener("click", toggleFavorite);
   $("remove").addEventListener("click", removeItem);

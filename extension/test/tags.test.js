@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 
-import { completeTags, normalizeTagList, parseTags } from "../lib/tags.js";
+import { Suggestions, completeTags, normalizeTagList, parseTags } from "../lib/tags.js";
 
 describe("parseTags", () => {
   it("splits on commas and trims", () => {
@@ -47,5 +47,22 @@ describe("normalizeTagList", () => {
   it("cleans a stored list", () => {
     assert.deepEqual(normalizeTagList([" a", "a", "b,c", ""]), ["a", "b", "c"]);
     assert.deepEqual(normalizeTagList(null), []);
+  });
+});
+
+describe("tag suggestions", () => {
+  it("keep the order of use when asked, and are chosen with the arrow keys", () => {
+    assert.deepEqual(completeTags(["news", "nature", "n"], "n", [], 8, { byUse: true }), ["news", "nature", "n"]);
+    assert.deepEqual(completeTags(["news", "nature", "n"], "n"), ["n", "news", "nature"]);
+    const s = new Suggestions();
+    s.show(["news", "nature"]);
+    assert.equal(s.chosen, null);
+    assert.equal(s.move(1), "news");
+    assert.equal(s.move(1), "nature");
+    assert.equal(s.move(1), "news");
+    s.show(["a", "b", "c"]);
+    assert.equal(s.move(-1), "c");
+    assert.equal(Suggestions.complete("read, na", "nature"), "read, nature");
+    assert.equal(Suggestions.complete("na", "nature"), "nature");
   });
 });

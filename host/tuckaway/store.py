@@ -346,8 +346,10 @@ class ItemList:
         """Upsert an item as a Pocket service described it (add result or ``/v3/get`` entry)."""
         item_id = str(item["item_id"])
         url = str(_first(item, "given_url", "normal_url", "resolved_url"))
+        # The page's own title when the service found it: a link saved from the context
+        # menu was given its link text ("Read more"), kept only as the fallback.
         title = str(
-            item.get("given_title") or item.get("resolved_title") or item.get("title") or ""
+            item.get("resolved_title") or item.get("given_title") or item.get("title") or ""
         )
         status = int(item.get("status") or 0)
         now = _now()
