@@ -95,6 +95,10 @@ def check_service_url(url: str, what: str) -> str:
     )
 
 
+#: what ``log_level`` may be (logging's names; anything else made setting up the log fail)
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+
 @dataclass(frozen=True)
 class Settings:
     """Every tunable of the host, documented in README.md ("Settings")."""
@@ -138,6 +142,11 @@ class Settings:
             kwargs[name] = _coerce(name, known[name].type, value)
         settings = cls(paths=paths, **kwargs)
         check_service_url(settings.pocket_url, "pocket_url")
+        if settings.log_level.upper() not in LOG_LEVELS:
+            raise ConfigError(
+                f"setting log_level: {settings.log_level!r} is not one of {', '.join(LOG_LEVELS)}"
+                f" (in {paths.config_file} or TUCKAWAY_LOG_LEVEL)"
+            )
         return settings
 
     def ensure_dirs(self) -> None:

@@ -14,7 +14,13 @@ import webbrowser
 from typing import Any
 
 from tuckaway.accounts.signin import LOGIN_TIMEOUT_S, OnAuthorize, link_token, login, logout
-from tuckaway.cli.common import Subparsers, closing, open_context
+from tuckaway.cli.common import (
+    Subparsers,
+    UsageError,
+    closing,
+    non_negative_float,
+    open_context,
+)
 from tuckaway.cli.selfhosted import (
     SELF_HOSTED,
     add_login_arguments,
@@ -56,7 +62,7 @@ def add_commands(sub: Subparsers) -> None:
     )
     p.add_argument(
         "--timeout",
-        type=float,
+        type=non_negative_float,
         metavar="SECONDS",
         help=f"how long to wait for your approval (default {round(LOGIN_TIMEOUT_S)})",
     )
@@ -79,12 +85,12 @@ def cmd_login(args: argparse.Namespace) -> int:
             return 2
         return _said_linked(args, _run_login(args, given))
     if args.service == "mastodon" and not args.instance:
-        print("tuckaway: login mastodon needs --instance URL", file=sys.stderr)
-        return 2
+        raise UsageError("login mastodon needs --instance URL")
     if args.service == "pocket" and args.instance:
-        print("tuckaway: --instance is only for mastodon", file=sys.stderr)
-        return 2
+        raise UsageError("--instance is only for mastodon")
     token = sys.stdin.readline() if args.access_token_stdin else None
+    if token is not None and not token.strip():
+        raise UsageError("--access-token-stdin found no token on stdin")
     return _said_linked(args, _run_login(args, token))
 
 

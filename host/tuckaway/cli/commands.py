@@ -11,13 +11,19 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from tuckaway import __version__
-from tuckaway.cli.common import Subparsers, closing, open_context, print_json
+from tuckaway.cli.common import (
+    Subparsers,
+    UsageError,
+    closing,
+    non_negative_float,
+    open_context,
+    positive_int,
+    print_json,
+)
 from tuckaway.context import Context
-from tuckaway.delivery.batcher import Batcher, submit
+from tuckaway.delivery.batcher import Batcher
 from tuckaway.delivery.outbox import Entry
-from tuckaway.errors import InvalidRequest
 from tuckaway.listing import Query, all_pages
-from tuckaway.wire.protocol import parse_request
 from tuckaway.wire.schema import json_schema
 
 if TYPE_CHECKING:
@@ -25,28 +31,6 @@ if TYPE_CHECKING:
 
 
 def add_commands(sub: Subparsers) -> None:
-    p = sub.add_parser(
-        "save",
-        help="save URLs to your reading list",
-        description="Save one or more URLs (or '-' to read them from stdin, "
-        "one a line). They are recorded first, then delivered in one batch.",
-    )
-    p.add_argument("urls", nargs="+", metavar="URL")
-    p.add_argument("--title", help="title to store (for a single URL)")
-    p.add_argument(
-        "--tag", "-t", action="append", default=[], dest="tags", help="a tag (repeat for more)"
-    )
-    p.add_argument(
-        "--wait",
-        type=float,
-        default=60.0,
-        metavar="SECONDS",
-        help="how long to wait for the service (default 60); writes not delivered "
-        "by then stay queued",
-    )
-    p.add_argument("--json", action="store_true", help="print results as JSON")
-    p.set_defaults(func=cmd_save)
-
     p = sub.add_parser("list", help="list saved items")
     state = p.add_mutually_exclusive_group()
     state.add_argument("--archived", action="store_true", help="archived items only")
@@ -57,7 +41,7 @@ def add_commands(sub: Subparsers) -> None:
     p.add_argument(
         "--sort", choices=("newest", "oldest", "title", "relevance"), help="default: newest"
     )
-    p.add_argument("--limit", type=int, default=None, help="at most this many")
+    p.add_argument("--limit", type=positive_int, default=None, help="at most this many")
     p.add_argument("--json", action="store_true", help="print as JSON")
     p.set_defaults(func=cmd_list)
 
@@ -79,65 +63,10 @@ def add_commands(sub: Subparsers) -> None:
     qsub = p.add_subparsers(dest="queue_command", metavar="ACTION")
     r = qsub.add_parser("retry", help="retry waiting and failed writes now")
     r.add_argument("ids", nargs="*", type=int, metavar="ID")
-    r.add_argument("--wait", type=float, default=30.0, metavar="SECONDS")
+    r.add_argument("--wait", type=non_negative_float, default=30.0, metavar="SECONDS")
     d = qsub.add_parser("drop", help="forget a write that was not delivered")
     d.add_argument("id", type=int, metavar="ID")
     p.set_defaults(func=cmd_queue)
-
-
-def cmd_save(args: argparse.Namespace) -> int:
-    urls = list(args.urls)
-    if urls == ["-"]:
-        urls = [line.strip() for line in sys.stdin if line.strip()]
-    if args.title and len(urls) != 1:
-        raise InvalidRequest("--title goes with a single URL")
-    writes: list[tuple[str, dict[str, Any]]] = []
-    for n, url in enumerate(urls):
-        message: dict[str, Any] = {"id": n + 1, "op": "save", "url": url, "tags": args.tags}
-        if args.title:
-            message["title"] = args.title
-        try:
-            writes.append(("save", parse_request(message).payload()))
-        except InvalidRequest as exc:
-            print(
-                f"tuckaway: {url}: {exc.fields[0]['msg'] if exc.fields else exc.message}",
-                file=sys.stderr,
-            )
-            return 2
-    ctx = open_context(args)
-    writes = [(op, ctx.with_default_tags(op, payload)) for op, payload in writes]
-    finals = asyncio.run(closing(ctx, lambda ctx: submit(ctx, writes, args.wait)))
-    status = 0
-    report = []
-    for (_, payload), final in zip(writes, finals, strict=True):
-        if final is None:
-            entry = {
-                "url": payload["url"],
-                "state": "queued",
-                "message": "the service did not answer yet; it stays queued",
-            }
-            status = max(status, 3)
-        elif final.error is not None:
-            entry = {"url": payload["url"], "state": "failed", **final.error.to_wire()}
-            status = 1
-        else:
-            entry = {
-                "url": payload["url"],
-                "state": "saved",
-                "item_id": (final.result or {}).get("item_id"),
-            }
-        report.append(entry)
-    if args.json:
-        print_json(report)
-    else:
-        for entry in report:
-            if entry["state"] == "saved":
-                print(f"saved {entry['url']} (item {entry['item_id']})")
-            elif entry["state"] == "queued":
-                print(f"queued {entry['url']}: {entry['message']}")
-            else:
-                print(f"failed {entry['url']}: {entry['message']}", file=sys.stderr)
-    return status
 
 
 def cmd_list(args: argparse.Namespace) -> int:
@@ -156,13 +85,11 @@ def cmd_list(args: argparse.Namespace) -> int:
         print_json([{k: i[k] for k in keys} for i in items])
         return 0
     if not items:
-        print(
-            "nothing matches"
-            if args.search
-            else "nothing saved yet"
-            if state != "archive"
-            else "nothing archived"
-        )
+        if args.search:
+            print("nothing matches")
+        else:
+            anything = bool(ctx.store.items(ctx.list_service).query(state="all", count=1))
+            print(_nothing_listed(args, anything))
     for i in items:
         when = datetime.fromtimestamp(i["time_added"], UTC).strftime("%Y-%m-%d")
         marks = ("*" if i["favorite"] else " ") + ("A" if i["status"] == "archived" else " ")
@@ -171,6 +98,18 @@ def cmd_list(args: argparse.Namespace) -> int:
         if i["title"]:
             print(f"{'':>22}{i['url']}")
     return 0
+
+
+def _nothing_listed(args: argparse.Namespace, anything_saved: bool) -> str:
+    """What an empty ``list`` says: the filters that found nothing, not "nothing saved"."""
+    if not anything_saved:
+        return "nothing saved yet"
+    if not (args.archived or args.all or args.favorite or args.tag):
+        return "nothing unread (`tuckaway list --all` shows archived items too)"
+    state = "archived " if args.archived else "" if args.all else "unread "
+    kind = "favorites" if args.favorite else "items"
+    tagged = f" tagged {args.tag!r}" if args.tag else ""
+    return f"no {state}{kind}{tagged}"
 
 
 def cmd_tags(args: argparse.Namespace) -> int:
@@ -249,8 +188,11 @@ def cmd_status(args: argparse.Namespace) -> int:
 def cmd_schema(args: argparse.Namespace) -> int:
     text = json.dumps(json_schema(), indent=2, sort_keys=True)
     if args.out:
-        with open(args.out, "w", encoding="utf-8") as fh:
-            fh.write(text + "\n")
+        try:
+            with open(args.out, "w", encoding="utf-8") as fh:
+                fh.write(text + "\n")
+        except OSError as exc:
+            raise UsageError(f"cannot write {args.out}: {exc.strerror or exc}") from exc
     else:
         print(text)
     return 0

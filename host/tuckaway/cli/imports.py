@@ -13,7 +13,15 @@ import math
 import sys
 from typing import TextIO
 
-from tuckaway.cli.common import Subparsers, closing, open_context, print_json
+from tuckaway.cli.common import (
+    Subparsers,
+    closing,
+    non_negative_float,
+    non_negative_int,
+    open_context,
+    positive_int,
+    print_json,
+)
 from tuckaway.services.mastodon.importer import (
     PAGE_RETRIES,
     Report,
@@ -47,14 +55,14 @@ def add_commands(sub: Subparsers) -> None:
     )
     p.add_argument(
         "--wait",
-        type=float,
+        type=non_negative_float,
         default=120.0,
         metavar="SECONDS",
         help="how long to wait for each page's saves (default 120); the rest stays queued",
     )
     p.add_argument(
         "--retries",
-        type=int,
+        type=non_negative_int,
         default=PAGE_RETRIES,
         metavar="N",
         help="how many times to ask again for a page the server refuses with a rate limit "
@@ -63,7 +71,9 @@ def add_commands(sub: Subparsers) -> None:
     p.set_defaults(func=cmd_import_bookmarks)
 
     p = sub.add_parser("bookmarks", help="list your Mastodon bookmarks")
-    p.add_argument("--limit", type=int, default=None, help="at most this many (default: all)")
+    p.add_argument(
+        "--limit", type=positive_int, default=None, help="at most this many (default: all)"
+    )
     p.add_argument("--json", action="store_true", help="print as JSON")
     p.set_defaults(func=cmd_bookmarks)
 

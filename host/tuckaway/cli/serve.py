@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 from tuckaway import db
-from tuckaway.cli.common import Subparsers
+from tuckaway.cli.common import Subparsers, port
 from tuckaway.serve.app import start_server
 from tuckaway.serve.auth import issue_token
 from tuckaway.serve.limits import DEFAULT_KEY_LIMIT, DEFAULT_USER_LIMIT, is_loopback
@@ -31,7 +31,7 @@ def add_commands(sub: Subparsers) -> None:
         "Stop with Ctrl-C.",
     )
     p.add_argument(
-        "--port", type=int, required=True, help="TCP port to listen on (0: any free port)"
+        "--port", type=port, required=True, help="TCP port to listen on (0: any free port)"
     )
     p.add_argument(
         "--host",
