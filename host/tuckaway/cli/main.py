@@ -107,6 +107,7 @@ def _run(argv: Sequence[str] | None) -> int:
         settings.paths.log_file, "DEBUG" if verbose > 1 else settings.log_level, stderr=verbose > 0
     )
     args.settings = settings
+    log.debug("tuckaway %s: command %s", __version__, args.command)
     try:
         if args.command not in browsers.NO_HEAL:
             browsers.heal_registrations(settings)
