@@ -99,7 +99,7 @@ def add_commands(sub: Subparsers) -> None:
         a.set_defaults(func=cmd_tag_item, op=op)
     a = actions.add_parser("clear", parents=[common], help="remove every tag from items")
     a.add_argument("items", nargs="+", metavar="ITEM", help=_ITEM_HELP)
-    a.set_defaults(func=cmd_tag_item, op="tags_clear", tags=None)
+    a.set_defaults(func=cmd_tag_item, op="tags_clear")
     a = actions.add_parser("rename", parents=[common], help="rename a tag on every item")
     a.add_argument("old_tag", metavar="OLD")
     a.add_argument("new_tag", metavar="NEW")
