@@ -10,6 +10,8 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pytest
+
 from support.hostproc import HOST_DIR, HostProcess, run_cli
 from support.pocket_standin import ACCESS_TOKEN as POCKET_TOKEN
 from support.pocket_standin import CONSUMER_KEY as POCKET_KEY
@@ -81,6 +83,7 @@ def test_queue_shows_failed_writes_and_drop_forgets_them(env: dict[str, str]) ->
     assert run_cli(env, "queue", "drop", "999").returncode == 1
 
 
+@pytest.mark.timeout(600)  # one CLI process per case: slow on a loaded machine
 def test_every_command_has_help(env: dict[str, str]) -> None:
     from tuckaway.cli.main import build_parser
 
@@ -216,6 +219,7 @@ def _listed(env: dict[str, str]) -> dict[str, dict[str, object]]:
     return {i["url"]: i for i in json.loads(result.stdout)}
 
 
+@pytest.mark.timeout(600)  # one CLI process per case: slow on a loaded machine
 def test_item_and_tag_commands_change_the_local_list(env: dict[str, str], home: Path) -> None:
     assert run_cli(env, "save", "https://a.example/", "https://b.example/").returncode == 0
     for args in (
@@ -344,6 +348,7 @@ def test_bad_stdin_lines_are_named_and_nothing_is_saved(env: dict[str, str]) -> 
     assert _listed(env) == {}
 
 
+@pytest.mark.timeout(600)  # one CLI process per case: slow on a loaded machine
 def test_usage_errors_exit_2(env: dict[str, str]) -> None:
     for args in (
         ("nonsense",),
