@@ -495,6 +495,33 @@ def test_heal_repoints_a_manifest_whose_host_moved_or_lost_its_python(
     assert not any(Path(e.manifest).exists() for e in entries)
 
 
+def test_a_host_start_heals_the_manifests_of_a_moved_host(
+    tmp_path: Path, state_dir: Path, env: dict[str, str]
+) -> None:
+    import time
+
+    # The host as pip installs it: a script named tuckaway-host that runs main().
+    new = tmp_path / "venv" / "bin" / "tuckaway-host"
+    new.parent.mkdir(parents=True)
+    new.write_text(f"#!{sys.executable}\nimport sys\nfrom tuckaway.wire.host import main\n"
+                   "sys.exit(main())\n", "utf-8")
+    new.chmod(0o755)
+    old = write_host_wrapper(tmp_path / "old" / "tuckaway-host", env)
+    platform = make_platform(tmp_path, "linux")
+    home_state = Path(env["TUCKAWAY_HOME"]) / "state"
+    entry = install(platform, home_state, [by("chromium")], old).installed[0]
+    old.unlink()  # the old bundle was moved away
+    with HostProcess(env, command=[str(new)], args=[CHROME_ORIGIN]) as host:
+        assert host.request({"id": 1, "op": "hello"})["ok"] is True
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:  # healing runs on a thread after the first reply
+            if json.loads(Path(entry.manifest).read_text("utf-8"))["path"] == str(new):
+                break
+            time.sleep(0.1)
+    assert json.loads(Path(entry.manifest).read_text("utf-8"))["path"] == str(new)
+    assert read_record(home_state)[0].target == str(new)
+
+
 def test_a_moved_host_is_healed_by_the_next_command(tmp_path: Path, env: dict[str, str]) -> None:
     # A venv layout (bin/python beside bin/tuckaway-host) whose host the CLI finds.
     venv_bin = tmp_path / "venv" / "bin"

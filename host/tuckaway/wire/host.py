@@ -270,10 +270,13 @@ def _warm_up(settings: Settings) -> None:
 
 
 def _heal(settings: Settings) -> None:
-    from tuckaway.browsers.heal import heal, running_host
+    program = sys.executable if getattr(sys, "frozen", False) else sys.argv[0]
+    if not os.path.basename(program).startswith("tuckaway-host"):
+        return  # started as `python -m`: no program of ours to name, nothing to import
+    from tuckaway.browsers.heal import heal, running_host  # after the first reply, on a thread
 
     host = running_host()
-    if host is None:  # started as `python -m`: no program of ours to name
+    if host is None:
         return
     try:
         for entry in heal(settings.paths.state_dir, host):
