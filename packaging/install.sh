@@ -2,7 +2,7 @@
 # Install Tuckaway from this release archive, for your user only (no root):
 #   the bundle goes to ~/.local/lib/tuckaway, `tuckaway` is linked into ~/.local/bin,
 #   then `tuckaway install --all` registers the host with every browser found
-#   (arguments are passed on: ./install.sh --browser firefox).
+#   (arguments replace --all: ./install.sh --browser firefox).
 # Run it again to upgrade: the manifests keep naming ~/.local/lib/tuckaway/tuckaway-host.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
@@ -24,7 +24,8 @@ case ":$PATH:" in
     *":$bin:"*) ;;
     *) echo "note: $bin is not on your PATH; add it, or run $bin/tuckaway" ;;
 esac
-if "$lib/tuckaway" install --all "$@"; then
+[ $# -gt 0 ] || set -- --all
+if "$lib/tuckaway" install "$@"; then
     echo "done: restart your browser if it was open, then install the extension"
 else
     echo "install.sh: no browser registered yet; start your browser once, or name it:" >&2

@@ -430,6 +430,10 @@ def test_a_browser_is_found_by_its_program_though_never_started(tmp_path: Path) 
     (platform.root / "var" / "lib" / "flatpak" / "app" / "com.brave.Browser").mkdir(parents=True)
     found = [b.key for b in select_browsers(platform)]
     assert found == ["chromium", "brave", "vivaldi", "firefox", "zen"]
+    # --browser with --all: the named ones and those found (install.sh passes both forms).
+    both = [b.key for b in select_browsers(platform, ["arc"], all_detected=True)]
+    assert both == ["arc", "chromium", "brave", "vivaldi", "firefox", "zen"]
+    assert [b.key for b in select_browsers(platform, ["arc"])] == ["arc"]
 
 
 def test_a_flatpak_gets_a_copy_of_the_frozen_bundle_inside_its_sandbox(

@@ -58,10 +58,12 @@ class Report:
 def select_browsers(
     platform: Platform, names: Sequence[str] = (), all_detected: bool = False
 ) -> list[Browser]:
-    """The browsers named (``--browser``), or every one found on this machine."""
+    """The browsers named (``--browser``), or every one found here, or both (``--all``)."""
+    named = [browser(n) for n in names]
     if names and not all_detected:
-        return list(dict.fromkeys(browser(n) for n in names))
-    return [b for b in BROWSERS if found_by(platform, b) is not None]
+        return list(dict.fromkeys(named))
+    found = [b for b in BROWSERS if found_by(platform, b) is not None]
+    return list(dict.fromkeys([*named, *found]))
 
 
 def install(
