@@ -265,3 +265,30 @@ def test_tags_offers_only_names_a_request_could_carry(env: dict[str, str], home:
     with HostProcess(env) as proc:
         reply = proc.request({"id": 1, "op": "tags"})
     assert reply["result"]["tags"] == ["short"]
+
+
+def test_a_bad_config_key_takes_its_default_and_hello_says_where(
+    env: dict[str, str], home: Path
+) -> None:
+    config = home / "config" / "config.toml"
+    config.parent.mkdir(parents=True, exist_ok=True)
+    config.write_text('# mine\nlog_level = "LOUD"\nbatch_quiet_ms = "soon"\ncolour = 1\n')
+    with HostProcess(env) as proc:
+        hello = proc.request({"id": 1, "op": "hello"})["result"]
+        assert proc.request({"id": 2, "op": "save", "url": URL})["ok"] is True
+    problems = {p["key"]: p for p in hello["problems"]}
+    assert set(problems) == {"log_level", "batch_quiet_ms", "colour"}
+    level = problems["log_level"]
+    assert level["kind"] == "config" and level["file"] == str(config) and level["line"] == 2
+    assert level["allowed"] == "DEBUG, INFO, WARNING, ERROR"
+    assert f"(in {config}, line 2)" in level["text"]
+    assert problems["batch_quiet_ms"]["line"] == 3 and problems["colour"]["line"] == 4
+    assert "log_level" in (home / "state" / "log" / "tuckaway.log").read_text()
+    # the CLI refuses the same file with the same words, no traceback
+    result = run_cli(env, "list")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert f"is not one of DEBUG, INFO, WARNING, ERROR (in {config}, line 2)" in result.stderr
+
+
+def test_a_hello_without_problems_has_no_problems_key(host: HostProcess) -> None:
+    assert "problems" not in host.request({"id": 1, "op": "hello"})["result"]

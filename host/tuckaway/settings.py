@@ -117,41 +117,133 @@ class Settings:
     allowed_extensions: tuple[str, ...] = field(default=())
     sync_on_start: bool = True
 
+    #: what was wrong in config.toml or the environment when loaded leniently (the
+    #: host's way: a typo must not stop the extension); each bad key took its default
+    problems: tuple[ConfigProblem, ...] = field(default=(), compare=False)
+
     @classmethod
-    def load(cls, env: Mapping[str, str] | None = None) -> Settings:
+    def load(cls, env: Mapping[str, str] | None = None, *, lenient: bool = False) -> Settings:
+        """Load settings; a bad key raises :class:`ConfigError`, or with ``lenient`` keeps
+        its default and is listed in :attr:`problems`."""
         env = os.environ if env is None else env
         paths = Paths.resolve(env)
+        problems: list[ConfigProblem] = []
         values: dict[str, Any] = {}
+        origin: dict[str, ConfigProblem] = {}  # where each value came from, for its message
+        text = ""
         if paths.config_file.is_file():
             import tomllib  # only when there is a config file: the cold start matters
 
             try:
-                values.update(tomllib.loads(paths.config_file.read_text("utf-8")))
+                text = paths.config_file.read_text("utf-8")
+                values.update(tomllib.loads(text))
             except (OSError, ValueError) as exc:  # TOMLDecodeError is a ValueError
-                raise ConfigError(f"cannot read {paths.config_file}: {exc}") from exc
-        known = {f.name: f for f in dataclasses.fields(cls) if f.name != "paths"}
-        unknown = sorted(set(values) - set(known))
-        if unknown:
-            raise ConfigError(f"unknown setting(s) in {paths.config_file}: {', '.join(unknown)}")
+                line = _error_line(str(exc))
+                problems.append(
+                    ConfigProblem(str(paths.config_file), line, "", f"cannot read it: {exc}")
+                )
+                values = {}
+        known = {f.name: f for f in dataclasses.fields(cls) if f.name not in _NOT_KEYS}
+        for name in sorted(set(values) - set(known)):
+            del values[name]
+            problems.append(
+                ConfigProblem(
+                    str(paths.config_file),
+                    _key_line_no(text, name),
+                    name,
+                    f"unknown setting {name!r}",
+                    ", ".join(known),
+                )
+            )
+        for name in values:
+            origin[name] = ConfigProblem(str(paths.config_file), _key_line_no(text, name), name, "")
         for name in known:
             raw = env.get(f"TUCKAWAY_{name.upper()}")
             if raw is not None and raw != "":
                 values[name] = raw
+                origin[name] = ConfigProblem(f"TUCKAWAY_{name.upper()}", None, name, "")
         kwargs: dict[str, Any] = {}
         for name, value in values.items():
-            kwargs[name] = _coerce(name, known[name].type, value)
-        settings = cls(paths=paths, **kwargs)
-        check_service_url(settings.pocket_url, "pocket_url")
-        if settings.log_level.upper() not in LOG_LEVELS:
-            raise ConfigError(
-                f"setting log_level: {settings.log_level!r} is not one of {', '.join(LOG_LEVELS)}"
-                f" (in {paths.config_file} or TUCKAWAY_LOG_LEVEL)"
-            )
-        return settings
+            try:
+                kwargs[name] = _check_value(name, _coerce(name, known[name].type, value))
+            except ConfigError as exc:
+                where = origin[name]
+                problems.append(
+                    dataclasses.replace(
+                        where, message=exc.message, allowed=_allowed(name, known[name].type)
+                    )
+                )
+        if problems and not lenient:
+            raise ConfigError("; ".join(p.describe() for p in problems))
+        return cls(paths=paths, problems=tuple(problems), **kwargs)
 
     def ensure_dirs(self) -> None:
         for d in (self.paths.config_dir, self.paths.data_dir, self.paths.state_dir):
             d.mkdir(parents=True, exist_ok=True, mode=0o700)
+
+
+@dataclass(frozen=True)
+class ConfigProblem:
+    """One bad key: where it is (file and line, or the environment variable), what is wrong."""
+
+    source: str  #: the config file's path, or the environment variable's name
+    line: int | None
+    key: str  #: empty when the whole file could not be read
+    message: str
+    allowed: str = ""
+
+    def describe(self) -> str:
+        where = self.source if self.line is None else f"{self.source}, line {self.line}"
+        shown = self.allowed and self.allowed not in self.message
+        allowed = f" (allowed: {self.allowed})" if shown else ""
+        return f"{self.message}{allowed} (in {where})"
+
+    def to_wire(self) -> dict[str, Any]:
+        return {
+            "file": self.source,
+            "line": self.line,
+            "key": self.key,
+            "message": self.message,
+            "allowed": self.allowed,
+            "text": self.describe(),
+        }
+
+
+_NOT_KEYS = frozenset({"paths", "problems"})
+_ALLOWED = {
+    "log_level": ", ".join(LOG_LEVELS),
+    "pocket_url": "an https:// URL, or http:// on loopback",
+    "sync_on_start": "true or false",
+}
+
+
+def _allowed(name: str, annotation: Any) -> str:
+    kind = str(annotation)
+    return _ALLOWED.get(name) or {"int": "a whole number, 0 or more", "float": "a number"}.get(
+        kind, ""
+    )
+
+
+def _check_value(name: str, value: Any) -> Any:
+    if name == "pocket_url":
+        check_service_url(value, "pocket_url")
+    if name == "log_level" and str(value).upper() not in LOG_LEVELS:
+        raise ConfigError(f"setting log_level: {value!r} is not one of {', '.join(LOG_LEVELS)}")
+    return value
+
+
+def _key_line_no(text: str, key: str) -> int | None:
+    import re  # here: only when config.toml has a key to place
+
+    match = re.search(rf"^[ \t]*{re.escape(key)}[ \t]*=", text, re.MULTILINE)
+    return None if match is None else text.count("\n", 0, match.start()) + 1
+
+
+def _error_line(message: str) -> int | None:
+    import re
+
+    match = re.search(r"at line (\d+)", message)
+    return int(match.group(1)) if match else None
 
 
 def _coerce(name: str, annotation: Any, value: Any) -> Any:

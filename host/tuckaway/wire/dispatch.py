@@ -150,7 +150,7 @@ class Dispatcher:
             self._answer(request.id, lambda: answer(self, request))
 
     def _hello(self) -> dict[str, Any]:
-        return {
+        result = {
             "name": "tuckaway",
             "version": __version__,
             "protocol": PROTOCOL_VERSION,
@@ -158,6 +158,10 @@ class Dispatcher:
             "accounts": self.ctx.accounts(),
             "pending": self.ctx.outbox.pending_count(),
         }
+        problems = [{"kind": "config", **p.to_wire()} for p in self.ctx.settings.problems]
+        if problems:
+            result["problems"] = problems
+        return result
 
     def _lookup(self, url: str) -> dict[str, Any]:
         item = self.ctx.store.items(self.ctx.list_service).lookup(url)

@@ -96,7 +96,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     frames_fd = guard_stdout()
     try:
-        settings = Settings.load()
+        settings = Settings.load(lenient=True)  # a typo must not cut the extension off
     except TuckawayError as exc:
         sys.stderr.write(f"tuckaway-host: {exc.message}\n")
         return 1
@@ -107,6 +107,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stderr.write(f"tuckaway-host: refused: {why}\n")
         return 3
     log.info("host %s started (%s)", __version__, why)
+    for problem in settings.problems:
+        log.warning("config: %s; using the default", problem.describe())
     settings.ensure_dirs()
     writer = FrameWriter(frames_fd)
     stream = sys.stdin.buffer

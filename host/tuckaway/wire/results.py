@@ -47,6 +47,19 @@ class Accounts(_Out):
     readeck: ListAccount
 
 
+class Problem(_Out):
+    """Something the user must fix that the host works around: a bad config.toml key
+    (it took its default) or a damaged database."""
+
+    kind: Literal["config", "database"]
+    file: str
+    line: int | None = None
+    key: str = ""
+    message: str
+    allowed: str = ""
+    text: str
+
+
 class HelloResult(_Out):
     name: Literal["tuckaway"]
     version: str
@@ -54,6 +67,8 @@ class HelloResult(_Out):
     backend: Literal["local", "pocket", "wallabag", "readeck"]
     accounts: Accounts
     pending: int
+    #: only when there is one: what the options page shows to be fixed
+    problems: list[Problem] | None = None
 
 
 class SaveResult(_Out):
