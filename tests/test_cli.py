@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import json
+import os
 import sqlite3
 import subprocess
 import sys
@@ -419,3 +420,25 @@ def test_a_damaged_database_is_named_with_what_to_do(env: dict[str, str], home: 
             f"tuckaway: the database {home / 'data' / 'tuckaway.db'} is damaged"
         ), command
         assert "Keep a copy of it" in result.stderr
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX modes")
+def test_files_are_0600_and_directories_0700_whatever_the_umask(
+    env: dict[str, str], home: Path
+) -> None:
+    old = os.umask(0o022)
+    try:
+        home.mkdir(parents=True, exist_ok=True)
+        (home / "data").mkdir(mode=0o755)  # made earlier by something else: tightened
+        assert run_cli(env, "save", "https://a.example/").returncode == 0
+        with HostProcess(env) as proc:
+            assert proc.request({"id": 1, "op": "settings_set", "batch_quiet_ms": 200})["ok"]
+    finally:
+        os.umask(old)
+    for d in ("config", "data", "state", "state/log"):
+        assert (home / d).stat().st_mode & 0o777 == 0o700, d
+    files = [home / "config" / "config.toml", home / "state" / "log" / "tuckaway.log"]
+    files += sorted((home / "data").glob("tuckaway.db*"))
+    assert len(files) >= 3
+    for f in files:
+        assert f.stat().st_mode & 0o777 == 0o600, f

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from tuckaway.errors import ConfigError, InvalidRequest
-from tuckaway.settings import Settings
+from tuckaway.settings import Settings, private_dir, private_file
 
 EDITABLE: tuple[str, ...] = (
     "pocket_url",
@@ -109,8 +109,10 @@ def update(
     for key, value in changes.items():
         text = _set(text, key, value)
     _check(path, text, env, touched)
-    settings.paths.config_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    private_dir(settings.paths.config_dir)
     temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    temp.unlink(missing_ok=True)
+    private_file(temp)
     temp.write_text(text, "utf-8")
     os.replace(temp, path)
     return Settings.load(env)

@@ -12,6 +12,8 @@ import sqlite3
 import time
 from pathlib import Path
 
+from tuckaway.settings import private_dir, private_file
+
 #: How long a process waits for the others when several open the file at once.
 BUSY_TIMEOUT_S = 10.0
 
@@ -152,7 +154,8 @@ MIGRATIONS: tuple[str, ...] = (
 
 def connect(path: Path, *, synchronous: str = "FULL") -> sqlite3.Connection:
     """Open (creating if needed) and migrate the database at ``path``."""
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    private_dir(path.parent)
+    private_file(path)  # SQLite gives its -wal and -shm files the database's mode
     conn = sqlite3.connect(
         path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
     )

@@ -12,8 +12,12 @@ the process exits, because opening it costs ``logging.handlers`` and with it
 from __future__ import annotations
 
 import logging
+import os
 import re
 from pathlib import Path
+from typing import Any
+
+from tuckaway.settings import private_dir
 
 _SECRET_KEYS = re.compile(
     r"(?i)(access_token|consumer_key|client_secret|code_verifier|refresh_token|password"
@@ -106,8 +110,16 @@ def _open_file(log_file: Path, fmt: logging.Formatter) -> logging.Handler:
     import logging.handlers
 
     try:
-        log_file.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        handler: logging.Handler = logging.handlers.RotatingFileHandler(
+        private_dir(log_file.parent)
+
+        class PrivateRotatingFile(logging.handlers.RotatingFileHandler):
+            def _open(self) -> Any:  # each new file after a rollover is 0600 too
+                fd = os.open(self.baseFilename, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+                if os.name == "posix":
+                    os.fchmod(fd, 0o600)
+                return open(fd, "a", encoding=self.encoding, errors=self.errors)
+
+        handler: logging.Handler = PrivateRotatingFile(
             log_file, maxBytes=MAX_BYTES, backupCount=BACKUPS, encoding="utf-8", delay=True
         )
         handler.setFormatter(fmt)

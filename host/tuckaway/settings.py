@@ -179,7 +179,27 @@ class Settings:
 
     def ensure_dirs(self) -> None:
         for d in (self.paths.config_dir, self.paths.data_dir, self.paths.state_dir):
-            d.mkdir(parents=True, exist_ok=True, mode=0o700)
+            private_dir(d)
+
+
+def private_dir(path: Path) -> None:
+    """Make ``path`` (and missing parents); on POSIX it is 0700 even if it existed.
+
+    Saved pages, tokens' metadata and the log say what the user reads: only they
+    may list or open them. Parents that existed (``~/.config``) are left alone.
+    """
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if os.name == "posix" and path.stat().st_mode & 0o777 != 0o700:
+        os.chmod(path, 0o700)
+
+
+def private_file(path: Path) -> None:
+    """Create ``path`` if missing, and make it 0600 on POSIX (the umask may say 0644)."""
+    if os.name != "posix":
+        return
+    os.close(os.open(path, os.O_CREAT | os.O_WRONLY | os.O_APPEND, 0o600))
+    if path.stat().st_mode & 0o777 != 0o600:
+        os.chmod(path, 0o600)
 
 
 @dataclass(frozen=True)
