@@ -442,3 +442,56 @@ def test_files_are_0600_and_directories_0700_whatever_the_umask(
     assert len(files) >= 3
     for f in files:
         assert f.stat().st_mode & 0o777 == 0o600, f
+
+
+def _damage_a_late_page(db_path: Path) -> None:
+    """Overwrite one page near the end (the outbox's last rows) with garbage."""
+    size = db_path.stat().st_size
+    with db_path.open("r+b") as f:
+        f.seek(size - 4096 * 3)
+        f.write(b"\xff" * 4096)
+
+
+def test_doctor_finds_damage_and_repair_keeps_a_copy_and_says_what_was_lost(
+    env: dict[str, str], home: Path
+) -> None:
+    urls = "".join(f"https://e{n}.example/p/{'x' * 200}\n" for n in range(300))
+    assert run_cli(env, "save", "-", input=urls).returncode == 0
+    db_path = home / "data" / "tuckaway.db"
+    assert run_cli(env, "repair").stdout == f"the database {db_path} is sound: nothing to repair\n"
+    _damage_a_late_page(db_path)
+    doctor = run_cli(env, "doctor")
+    assert f"the database {db_path} is damaged" in doctor.stdout
+    assert "fix: tuckaway repair" in doctor.stdout
+    repair = run_cli(env, "repair")
+    assert repair.returncode == 0 and "Traceback" not in repair.stderr, repair.stderr
+    copies = list((home / "data").glob("tuckaway.db.damaged-*"))
+    assert len(copies) == 1 and f"kept at {copies[0]}" in repair.stdout
+    assert copies[0].read_bytes()[:16] == b"SQLite format 3\x00"
+    assert "lost: " in repair.stdout and "usable again" in repair.stdout
+    assert "row(s) of items\n" in repair.stdout
+    listed = run_cli(env, "list", "--all")
+    assert listed.returncode == 0 and 0 < len(listed.stdout.splitlines()) <= 300
+    assert "damaged" not in run_cli(env, "doctor").stdout
+
+
+def test_repair_of_a_file_that_is_not_a_database_starts_afresh(
+    env: dict[str, str], home: Path
+) -> None:
+    (home / "data").mkdir(parents=True)
+    (home / "data" / "tuckaway.db").write_bytes(b"not a database" * 512)
+    repair = run_cli(env, "repair")
+    assert repair.returncode == 0 and "lost: everything: nothing could be read" in repair.stdout
+    assert run_cli(env, "list").stdout == "nothing saved yet\n"
+
+
+def test_the_host_answers_hello_with_a_damaged_database(env: dict[str, str], home: Path) -> None:
+    (home / "data").mkdir(parents=True)
+    db_path = home / "data" / "tuckaway.db"
+    db_path.write_bytes(b"not a database" * 512)
+    with HostProcess(env) as proc:
+        hello = proc.request({"id": 1, "op": "hello"})
+    assert hello["ok"] is True and hello["result"]["pending"] == 0
+    [problem] = hello["result"]["problems"]
+    assert problem["kind"] == "database" and problem["file"] == str(db_path)
+    assert "tuckaway repair" in problem["text"]

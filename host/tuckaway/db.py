@@ -11,6 +11,7 @@ from __future__ import annotations
 import sqlite3
 import time
 from pathlib import Path
+from typing import Any
 
 from tuckaway.settings import private_dir, private_file
 
@@ -150,6 +151,30 @@ MIGRATIONS: tuple[str, ...] = (
     END;
     """,  # noqa: S608 - built from the two helpers above, no outside text
 )
+
+
+def failure_text(path: Path, exc: sqlite3.DatabaseError) -> str:
+    """What to tell the user when the database at ``path`` fails with ``exc``."""
+    if isinstance(exc, sqlite3.OperationalError):  # locked, disk full, unreadable file
+        return f"cannot use the database {path}: {exc}"
+    return (
+        f"the database {path} is damaged ({exc}). Keep a copy of it; `tuckaway repair` "
+        "keeps one and recovers what SQLite can; or, to start afresh, move it aside "
+        "(your list and the writes still waiting are in it)"
+    )
+
+
+def failure_problem(path: Path, exc: sqlite3.DatabaseError) -> dict[str, Any]:
+    """``hello``'s ``problems`` entry for a database that fails."""
+    return {
+        "kind": "database",
+        "file": str(path),
+        "line": None,
+        "key": "",
+        "message": str(exc),
+        "allowed": "",
+        "text": failure_text(path, exc),
+    }
 
 
 def connect(path: Path, *, synchronous: str = "FULL") -> sqlite3.Connection:

@@ -34,6 +34,7 @@ from tuckaway.browsers.platform import Platform
 from tuckaway.browsers.table import BROWSERS, Browser
 from tuckaway.context import Context
 from tuckaway.ids import CHROME_ORIGIN, GECKO_EXTENSION_ID
+from tuckaway.repair import quick_check
 from tuckaway.settings import DEFAULT_POCKET_URL, Settings
 
 Status = Literal["ok", "warn", "fail", "info"]
@@ -410,7 +411,18 @@ def run(
         )
     linked = False
     counts: dict[str, int] = {}
-    if settings.paths.db_path.exists():
+    damage = quick_check(settings.paths.db_path) if settings.paths.db_path.exists() else None
+    pocket_linked = False
+    if damage is not None:
+        checks.append(
+            Check(
+                "database",
+                "fail",
+                f"the database {settings.paths.db_path} is damaged ({damage})",
+                "tuckaway repair (it keeps a copy and recovers what can be read)",
+            )
+        )
+    elif settings.paths.db_path.exists():
         ctx = Context(settings)
         try:
             accounts = ctx.accounts()
@@ -419,8 +431,6 @@ def run(
             counts = ctx.outbox.counts()
         finally:
             ctx.db.close()
-    else:
-        pocket_linked = False
     checks.append(check_keyring(linked))
     environ = os.environ if env is None else env
     if (

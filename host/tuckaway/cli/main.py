@@ -16,8 +16,8 @@ import sqlite3
 import sys
 from collections.abc import Callable, Sequence
 
-from tuckaway import __version__
-from tuckaway.cli import accounts, browsers, commands, imports, serve, sync, writes
+from tuckaway import __version__, db
+from tuckaway.cli import accounts, browsers, commands, imports, repair, serve, sync, writes
 from tuckaway.cli.common import Subparsers, UsageError
 from tuckaway.errors import InvalidRequest, TuckawayError
 from tuckaway.logs import setup
@@ -29,6 +29,7 @@ _COMMANDS: tuple[Callable[[Subparsers], None], ...] = (
     serve.add_commands,
     accounts.add_commands,
     sync.add_commands,
+    repair.add_commands,
     imports.add_commands,
     browsers.add_commands,
 )
@@ -152,13 +153,7 @@ def _unusable_home(settings: Settings, exc: OSError) -> str:
 
 
 def _database_problem(settings: Settings, exc: sqlite3.DatabaseError) -> str:
-    path = settings.paths.db_path
-    if isinstance(exc, sqlite3.OperationalError):  # locked, disk full, unreadable file
-        return f"cannot use the database {path}: {exc}"
-    return (
-        f"the database {path} is damaged ({exc}). Keep a copy of it; to start afresh, "
-        "move it aside (your list and the writes still waiting are in it)"
-    )
+    return db.failure_text(settings.paths.db_path, exc)
 
 
 if __name__ == "__main__":

@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import sqlite3
 from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
-from tuckaway import PROTOCOL_VERSION, __version__, configfile
+from tuckaway import PROTOCOL_VERSION, __version__, configfile, db
 from tuckaway.context import Context
 from tuckaway.errors import Internal, InvalidMessage, InvalidRequest, TuckawayError
 
@@ -39,6 +40,15 @@ def error_reply(rid: str | int | None, error: TuckawayError) -> dict[str, Any]:
 
 def ok_reply(rid: str | int, result: dict[str, Any]) -> dict[str, Any]:
     return {"id": rid, "ok": True, "result": result}
+
+
+#: hello's accounts when the database cannot be read: nothing can be said linked
+NO_ACCOUNTS: dict[str, Any] = {
+    "pocket": {"linked": False, "username": None},
+    "mastodon": {"linked": False, "instance": None, "acct": None},
+    "wallabag": {"linked": False, "username": None, "instance": None},
+    "readeck": {"linked": False, "username": None, "instance": None},
+}
 
 
 class Dispatcher:
@@ -150,15 +160,28 @@ class Dispatcher:
             self._answer(request.id, lambda: answer(self, request))
 
     def _hello(self) -> dict[str, Any]:
-        result = {
-            "name": "tuckaway",
-            "version": __version__,
-            "protocol": PROTOCOL_VERSION,
-            "backend": self.ctx.list_service,
-            "accounts": self.ctx.accounts(),
-            "pending": self.ctx.outbox.pending_count(),
-        }
         problems = [{"kind": "config", **p.to_wire()} for p in self.ctx.settings.problems]
+        try:
+            result = {
+                "name": "tuckaway",
+                "version": __version__,
+                "protocol": PROTOCOL_VERSION,
+                "backend": self.ctx.list_service,
+                "accounts": self.ctx.accounts(),
+                "pending": self.ctx.outbox.pending_count(),
+            }
+        except sqlite3.DatabaseError as exc:  # say so, so the options page can show it
+            log.exception("hello: the database failed")
+            path = self.ctx.settings.paths.db_path
+            problems.append(db.failure_problem(path, exc))
+            result = {
+                "name": "tuckaway",
+                "version": __version__,
+                "protocol": PROTOCOL_VERSION,
+                "backend": "local",
+                "accounts": NO_ACCOUNTS,
+                "pending": 0,
+            }
         if problems:
             result["problems"] = problems
         return result
