@@ -7,7 +7,7 @@
  * Frames page -> background: {rid, kind: "request", request} | {rid, kind: "hello"}
  *                            | {rid, kind: "status"}
  * Frames background -> page: {rid, event: {...}} | {rid, ok: true, result}
- *                            | {rid, ok: false, error: {code, message, retryAfter}}
+ *                            | {rid, ok: false, error: {code, message, retryAfter, fields, ref}}
  */
 import { ext } from "./browser.js";
 
@@ -18,6 +18,9 @@ export function errorToWire(error) {
     code: String(error?.code ?? "internal"),
     message: String(error?.message ?? error ?? "unknown error"),
     retryAfter: error?.retryAfter ?? null,
+    // Kept so the page can name the field (invalid_request) or the log reference (internal).
+    fields: Array.isArray(error?.fields) ? error.fields : null,
+    ref: typeof error?.ref === "string" ? error.ref : null,
   };
 }
 

@@ -18,12 +18,14 @@ export { ITEM_OPS, TAG_OPS, WRITE_OPS } from "./ops.js";
 
 /** An error reply from the host, or a failure to reach it (code `host_unavailable`). */
 export class HostError extends Error {
-  constructor(code, message, { fields = null, retryAfter = null } = {}) {
+  constructor(code, message, { fields = null, retryAfter = null, ref = null } = {}) {
     super(message);
     this.name = "HostError";
     this.code = code;
     this.fields = fields;
     this.retryAfter = retryAfter;
+    // An internal error's reference: the log line with its traceback carries it too.
+    this.ref = ref;
   }
 
   static fromWire(error) {
@@ -31,6 +33,7 @@ export class HostError extends Error {
     return new HostError(String(body.code ?? "internal"), String(body.message ?? "the host gave no reason"), {
       fields: Array.isArray(body.fields) ? body.fields : null,
       retryAfter: typeof body.retry_after === "number" ? body.retry_after : null,
+      ref: typeof body.ref === "string" && body.ref ? body.ref : null,
     });
   }
 }

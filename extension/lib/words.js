@@ -50,7 +50,10 @@ export function describeError(error, { service = null } = {}) {
     case "config_error":
       return `The helper app cannot do this with its current setup: ${message || "no reason given"}. "tuckaway doctor" tells more.`;
     case "internal":
-      return `The helper app hit an internal error. "tuckaway doctor" and its log file tell more.`;
+      // The reference is in the log line that holds the traceback: say it so a search finds it.
+      return error?.ref
+        ? `The helper app hit an internal error (reference ${error.ref}). Its log file has the details under that reference; "tuckaway doctor" shows where the log is.`
+        : `The helper app hit an internal error. "tuckaway doctor" and its log file tell more.`;
     default:
       return message || "Something went wrong.";
   }

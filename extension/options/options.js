@@ -11,7 +11,7 @@ import { LIST_SERVICES, loginRequest, logoutRequest, normalizeInstance } from ".
 import { normalizeTagList, parseTags } from "../lib/tags.js";
 import { INSTALL_COMMAND, describeError } from "../lib/words.js";
 import { helperSteps, hostUpdate, osFamily } from "./helper.js";
-import { BATCH_KEYS, INPUT_FOR, settingsChanges, sourceNote } from "./settings.js";
+import { BATCH_KEYS, INPUT_FOR, describeField, invalidInputs, settingsChanges, sourceNote } from "./settings.js";
 
 const client = new BackgroundClient();
 const $ = (id) => document.getElementById(id);
@@ -212,16 +212,28 @@ async function loadSettings() {
   }
 }
 
+/** The inputs of the card whose message line is `out`. */
+const CARD_INPUTS = { "service-message": ["pocket-url", "pocket-key"], "batching-message": BATCH_KEYS };
+
+/** Mark exactly `ids` of card `out`'s inputs invalid; the first one takes the focus. */
+function markInvalid(out, ids) {
+  for (const id of CARD_INPUTS[out]) $(id).removeAttribute("aria-invalid");
+  for (const id of ids) $(id).setAttribute("aria-invalid", "true");
+  const first = ids.map((id) => $(id)).find((input) => !input.disabled);
+  first?.focus();
+}
+
 async function saveSettings(out, body, done) {
   message(out, "Saving\u2026");
   try {
     showSettings(await client.request({ op: "settings_set", ...body }));
+    markInvalid(out, []);
     message(out, done, "ok");
   } catch (error) {
-    const field = error?.fields?.[0];
-    message(out, field ? `${field.loc}: ${field.msg}` : describeError(error), "error");
-    const input = INPUT_FOR[field?.loc] && $(INPUT_FOR[field.loc]);
-    if (input && !input.disabled) input.focus();
+    // What was typed stays in its field (showSettings runs only on success).
+    const fields = (error?.fields ?? []).filter((f) => INPUT_FOR[f?.loc]);
+    message(out, fields.length ? fields.map(describeField).join(" ") : describeError(error), "error");
+    markInvalid(out, fields.map((f) => INPUT_FOR[f.loc]));
   }
 }
 
@@ -370,10 +382,12 @@ function wire() {
   $("service-form").addEventListener("submit", (event) => {
     event.preventDefault();
     if (!hostSettings) return;
-    const { changes, problems } = settingsChanges(hostSettings, {
+    const typed = {
       pocket_url: $("pocket-url").disabled ? null : $("pocket-url").value,
       pocket_consumer_key: $("pocket-key").disabled ? null : $("pocket-key").value,
-    });
+    };
+    const { changes, problems } = settingsChanges(hostSettings, typed);
+    markInvalid("service-message", invalidInputs(hostSettings, typed));
     if (problems.length) return message("service-message", problems.join(" "), "error");
     if (!Object.keys(changes).length) return message("service-message", "Nothing to change.");
     saveSettings("service-message", changes, "Saved. Sign in to use the service.");
@@ -383,6 +397,7 @@ function wire() {
     if (!hostSettings) return;
     const typed = Object.fromEntries(BATCH_KEYS.filter((k) => !$(k).disabled).map((k) => [k, $(k).value]));
     const { changes, problems } = settingsChanges(hostSettings, typed);
+    markInvalid("batching-message", invalidInputs(hostSettings, typed));
     if (problems.length) return message("batching-message", problems.join(" "), "error");
     if (!Object.keys(changes).length) return message("batching-message", "Nothing to change.");
     saveSettings("batching-message", changes, "Saved.");

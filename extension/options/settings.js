@@ -75,3 +75,27 @@ export function settingsChanges(current, typed) {
   }
   return { changes, problems };
 }
+
+/**
+ * Plain words for a field the host refused in `settings_set` (`{loc, msg}`),
+ * instead of `invalid settings_set request: pocket_url: ...`.
+ */
+export function describeField(field) {
+  const key = String(field?.loc ?? "");
+  const why = String(field?.msg ?? "").trim().replace(/^(url|value)\s+/i, "");
+  if (key === "pocket_url") {
+    return `The service's address is not a web address${why ? ` (it ${why})` : ""}. Fix it and save again.`;
+  }
+  if (key in LIMITS) {
+    const [low, high, label] = LIMITS[key];
+    return `${label}: a whole number from ${low} to ${high}.`;
+  }
+  if (key === "pocket_consumer_key") return `The consumer key was refused${why ? `: ${why}` : ""}.`;
+  return why ? `This setting was refused: ${why}.` : "This setting was refused.";
+}
+
+/** Which inputs the problems of `settingsChanges` are about (to mark them invalid). */
+export function invalidInputs(current, typed) {
+  return Object.keys(typed).filter((key) => INPUT_FOR[key]
+    && settingsChanges(current, { [key]: typed[key] }).problems.length > 0).map((key) => INPUT_FOR[key]);
+}

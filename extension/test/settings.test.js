@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 
-import { BATCH_KEYS, INPUT_FOR, settingsChanges, sourceNote } from "../options/settings.js";
+import { BATCH_KEYS, INPUT_FOR, describeField, invalidInputs, settingsChanges, sourceNote } from "../options/settings.js";
 
 const current = {
   values: {
@@ -69,5 +69,25 @@ describe("options: host settings", () => {
 
   it("every batching key has an input", () => {
     for (const key of BATCH_KEYS) assert.ok(INPUT_FOR[key]);
+  });
+});
+
+describe("a refused setting in plain words", () => {
+  it("says a bad service address is not a web address, without the request's jargon", () => {
+    const text = describeField({ loc: "pocket_url", msg: "url contains spaces or control characters" });
+    assert.match(text, /not a web address/);
+    assert.match(text, /contains spaces or control characters/);
+    assert.doesNotMatch(text, /settings_set|pocket_url/);
+  });
+
+  it("names a batching field by its label and its bounds", () => {
+    assert.equal(describeField({ loc: "batch_max_actions", msg: "Input should be less than or equal to 1000" }),
+      "Largest batch: a whole number from 1 to 1000.");
+  });
+
+  it("marks only the inputs whose typed text has a problem", () => {
+    assert.deepEqual(invalidInputs(current, { pocket_url: "http://a b", pocket_consumer_key: "k" }), ["pocket-url"]);
+    assert.deepEqual(invalidInputs(current, { batch_quiet_ms: "5", batch_max_actions: "0" }), ["batch_max_actions"]);
+    assert.deepEqual(invalidInputs(current, { pocket_url: "https://read.example.org" }), []);
   });
 });

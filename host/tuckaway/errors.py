@@ -108,9 +108,24 @@ class AuthTimeout(TuckawayError):
 
 
 class Internal(TuckawayError):
-    """A bug in the host; details are in the log file."""
+    """A bug in the host; ``ref`` names the log line that holds the traceback."""
 
     code = "internal"
+
+    def __init__(self, message: str, ref: str | None = None) -> None:
+        super().__init__(message)
+        self.ref = ref
+
+    def to_wire(self) -> dict[str, Any]:
+        wire = super().to_wire()
+        if self.ref:
+            wire["ref"] = self.ref
+        return wire
+
+    @classmethod
+    def _from_fields(cls, message: str, wire: dict[str, Any]) -> TuckawayError:
+        ref = wire.get("ref")
+        return cls(message, ref if isinstance(ref, str) else None)
 
 
 class RateLimited(TuckawayError):

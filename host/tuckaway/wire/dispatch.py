@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import secrets
 import sqlite3
 from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any
@@ -147,8 +148,7 @@ class Dispatcher:
         except TuckawayError as exc:
             self.emit(error_reply(rid, exc))
         except Exception:
-            log.exception("request %r failed", rid)
-            self.emit(error_reply(rid, _internal()))
+            self.emit(error_reply(rid, _internal(rid)))
 
     def _read(self, request: Request) -> None:
         if request.handled_by is not None:  # a service's read: its backend module answers
@@ -268,8 +268,7 @@ class Dispatcher:
             except asyncio.CancelledError:
                 raise
             except Exception:
-                log.exception("request %r failed", rid)
-                self.emit(error_reply(rid, _internal()))
+                self.emit(error_reply(rid, _internal(rid)))
             else:
                 self.emit(ok_reply(rid, result))
 
@@ -353,5 +352,11 @@ def is_plain_hello(message: Any) -> bool:
     return isinstance(rid, int) or (isinstance(rid, str) and 1 <= len(rid) <= 64)
 
 
-def _internal() -> Internal:
-    return Internal("the host hit an internal error; details are in its log file")
+def _internal(rid: str | int | None) -> Internal:
+    """Log the exception being handled under a fresh reference, and the error that carries it.
+
+    The reference lets a user (or a bug report) find the traceback in the log.
+    """
+    ref = secrets.token_hex(4)
+    log.exception("request %r failed (ref %s)", rid, ref)
+    return Internal(f"the host hit an internal error (ref {ref}); details are in its log file", ref)
