@@ -168,3 +168,25 @@ def test_new_batching_settings_apply_to_the_running_hosts_next_batch(tmp_path: P
             assert all(s.ok for s in settled.values())
         sends = [(r.path, len(r.actions)) for r in svc.records() if r.path != "/v3/get"]
     assert sends == [("/v3/add", 1), ("/v3/send", 3), ("/v3/send", 3)]
+
+
+def test_the_consumer_key_goes_to_the_keyring_never_to_config_toml(
+    env: dict[str, str], home: Path
+) -> None:
+    config_file(home).parent.mkdir(parents=True)
+    config_file(home).write_text('pocket_consumer_key = "by-hand-1"\nbatch_quiet_ms = 250\n')
+    with HostProcess(env) as host:
+        result = ok(host, {"id": 1, "op": "settings_set", "pocket_consumer_key": "9876-keyed"})
+        assert result["values"]["pocket_consumer_key_set"] is True
+        assert result["sources"]["pocket_consumer_key"] == "keyring"
+    text = config_file(home).read_text("utf-8")
+    assert "9876-keyed" not in text and "by-hand-1" not in text  # moved to the keyring
+    assert "batch_quiet_ms = 250" in text
+    with HostProcess(env) as host:  # a new process finds it there
+        values = ok(host, {"id": 2, "op": "settings"})
+        assert values["values"]["pocket_consumer_key_set"] is True
+        assert values["sources"]["pocket_consumer_key"] == "keyring"
+        ok(host, {"id": 3, "op": "settings_set", "reset": ["pocket_consumer_key"]})
+        values = ok(host, {"id": 4, "op": "settings"})
+        assert values["values"]["pocket_consumer_key_set"] is False
+        assert values["sources"]["pocket_consumer_key"] == "default"

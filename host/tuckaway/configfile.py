@@ -1,9 +1,10 @@
 """Changing ``config.toml`` from the extension's options page (ops ``settings``, ``settings_set``).
 
 Only a few settings are editable this way: the Pocket-compatible service and
-its consumer key (needed before signing in, now that getpocket.com is closed)
-and the batching tunables. The file is edited line by line, so a user's own
-comments and other keys stay as they were; the result is loaded with
+its consumer key (needed before signing in, now that getpocket.com is closed;
+kept in the system keyring, never in the file) and the batching tunables.
+The file is edited line by line, so a user's own comments and other keys stay
+as they were; the result is loaded with
 :meth:`Settings.load` before it replaces the old file (atomically), so a bad
 value never reaches the disk. A setting given in the environment wins over
 the file, and is reported as such rather than silently overridden.
@@ -31,7 +32,9 @@ EDITABLE: tuple[str, ...] = (
 #: shown to the extension only as "is it set": it identifies the app to the service
 WRITE_ONLY = frozenset({"pocket_consumer_key"})
 
-Source = Literal["default", "config", "environment"]
+Source = Literal["default", "config", "environment", "keyring"]
+#: kept in the system keyring, not in config.toml (docs/pocket.md)
+IN_KEYRING = frozenset({"pocket_consumer_key"})
 
 
 def env_name(key: str) -> str:
@@ -44,8 +47,11 @@ def describe(settings: Settings, env: Mapping[str, str] | None = None) -> dict[s
     in_file = _file_keys(settings.paths.config_file)
     values: dict[str, Any] = {}
     sources: dict[str, Source] = {}
+    kept = _kept_consumer_key() if not settings.pocket_consumer_key else None
     for key in EDITABLE:
         value = getattr(settings, key)
+        if key == "pocket_consumer_key" and kept:
+            value = kept
         if key in WRITE_ONLY:
             values[f"{key}_set"] = bool(value)
         else:
@@ -54,6 +60,8 @@ def describe(settings: Settings, env: Mapping[str, str] | None = None) -> dict[s
             sources[key] = "environment"
         elif key in in_file:
             sources[key] = "config"
+        elif key in IN_KEYRING and kept:
+            sources[key] = "keyring"
         else:
             sources[key] = "default"
     return {
@@ -97,6 +105,10 @@ def update(
                 for k in pinned
             ],
         )
+    if "pocket_consumer_key" in changes or "pocket_consumer_key" in reset:
+        _keep_consumer_key(changes.pop("pocket_consumer_key", None))
+        reset = tuple(k for k in reset if k != "pocket_consumer_key")
+        reset += ("pocket_consumer_key",)  # one written there by hand moves to the keyring
     path = settings.paths.config_file
     try:
         text = path.read_text("utf-8")
@@ -116,6 +128,26 @@ def update(
     temp.write_text(text, "utf-8")
     os.replace(temp, path)
     return Settings.load(env)
+
+
+def _kept_consumer_key() -> str | None:
+    from tuckaway.accounts.credentials import KeyringUnavailable, stored_consumer_key
+
+    try:
+        return stored_consumer_key()
+    except KeyringUnavailable:
+        return None
+
+
+def _keep_consumer_key(key: Any) -> None:
+    from tuckaway.accounts.credentials import KeyringUnavailable, store_consumer_key
+
+    try:
+        store_consumer_key(str(key).strip() if key else None)
+    except KeyringUnavailable as exc:
+        raise InvalidRequest(
+            exc.message, [{"loc": "pocket_consumer_key", "msg": exc.message}]
+        ) from None
 
 
 def _check(path: Path, text: str, env: Mapping[str, str], touched: list[str]) -> None:

@@ -326,6 +326,24 @@ def _delete_secret(entry: str) -> None:
     _call("removing a token", "delete_password", KEYRING_SERVICE, entry)
 
 
+#: the consumer key the options page gave before any sign-in (docs/pocket.md: keyring only)
+_CONSUMER_KEY_ENTRY = "pocket-consumer-key"
+
+
+def stored_consumer_key() -> str | None:
+    """The Pocket consumer key kept in the keyring by ``settings_set``, if any."""
+    found = _read_secret(_CONSUMER_KEY_ENTRY)
+    return (found or {}).get("consumer_key") or None
+
+
+def store_consumer_key(key: str | None) -> None:
+    """Keep ``key`` in the keyring (never in config.toml); None forgets it."""
+    if key:
+        _write_secret(_CONSUMER_KEY_ENTRY, {"consumer_key": key})
+    else:
+        _delete_secret(_CONSUMER_KEY_ENTRY)
+
+
 class Credentials:
     """Read, store and forget account credentials."""
 
@@ -509,4 +527,6 @@ __all__ = [
     "is_linked",
     "keyring_backend",
     "keyring_message",
+    "store_consumer_key",
+    "stored_consumer_key",
 ]

@@ -27,6 +27,7 @@ from tuckaway.accounts.credentials import (
     MastodonCredentials,
     PocketCredentials,
     keyring_backend,
+    stored_consumer_key,
 )
 from tuckaway.accounts.oauth import LoopbackRedirect, Page, new_state, pkce_challenge, pkce_verifier
 from tuckaway.accounts.selfhosted import check_one_list
@@ -179,11 +180,11 @@ def normalize_instance(instance: str) -> str:
 
 
 def _consumer_key(ctx: Context, given: str | None) -> str:
-    key = given or ctx.settings.pocket_consumer_key
+    key = given or ctx.settings.pocket_consumer_key or stored_consumer_key()
     if not key:
         raise ConfigError(
-            "a Pocket consumer key is needed: set TUCKAWAY_POCKET_CONSUMER_KEY (or "
-            "pocket_consumer_key in config.toml), or pass --consumer-key"
+            "a Pocket consumer key is needed: set it on the options page (it is kept in "
+            "the system keyring) or in TUCKAWAY_POCKET_CONSUMER_KEY, or pass --consumer-key"
         )
     register_secret(key)
     return key

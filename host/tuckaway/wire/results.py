@@ -162,7 +162,7 @@ class SettingsValues(_Out):
 
 class SettingsResult(_Out):
     values: SettingsValues
-    sources: dict[EditableSetting, Literal["default", "config", "environment"]]
+    sources: dict[EditableSetting, Literal["default", "config", "environment", "keyring"]]
     config_file: str
 
 
