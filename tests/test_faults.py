@@ -944,3 +944,22 @@ def test_a_timeout_is_retried_and_the_late_answer_makes_at_most_a_harmless_dupli
         assert all(u in items for u in urls) and len(items) == 4
         assert svc.adds_per_url() == {u: 2 for u in urls}
         assert outbox_states(home) == {"done": 4}
+
+
+def test_a_new_host_delivers_waiting_writes_without_a_message(tmp_path: Path) -> None:
+    with PocketService(tmp_path / "svc") as svc:
+        home = tmp_path / "home"
+        env = pocket_env(home, svc)
+        svc.refuse()
+        requests = saves("w", 3)
+        with HostProcess(env) as host:
+            frames = Frames(host)
+            send_all(host, requests)
+            frames.until(
+                lambda seen: any(m.get("event") == "retrying" for m in seen), what="a retry"
+            )
+        assert outbox_states(home).get("pending") == 3  # the browser closed while down
+        svc.accept()
+        with HostProcess(env):  # connected at browser start; it sends nothing
+            wait_until(lambda: outbox_states(home) == {"done": 3}, what="drained at start")
+        assert_on_service_once(svc, [r["url"] for r in requests])

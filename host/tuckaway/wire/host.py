@@ -44,6 +44,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("tuckaway.wire.host")
 
+#: a host that gets no message this soon starts on the writes earlier processes left
+DRAIN_AFTER_S = 1.0
 EOF_GRACE_S = 10.0
 #: messages read from the port but not yet handled: the reader waits beyond this, so a
 #: browser that writes faster than the host commits cannot grow the host's memory
@@ -132,11 +134,15 @@ class Early:
         self.ended = False
         self.ctx: Context | None = None
         self.dispatcher: Dispatcher | None = None
+        self.idle = False  #: no message came within DRAIN_AFTER_S: drain without one
 
 
 def _first_message(settings: Settings, stream: BinaryIO, writer: FrameWriter) -> Early:
     """Read the first frame; answer it now if it is a plain ``hello``, else keep it for the loop."""
     early = Early()
+    if not _readable_within(stream, DRAIN_AFTER_S):
+        early.idle = True  # the browser connected and waits: writes left over go out now
+        return early
     item, early.ended = _next_item(FrameReader(stream))
     if is_plain_hello(item):
         early.ctx = Context(settings)
@@ -170,7 +176,7 @@ async def serve(
     ctx = early.ctx or Context(settings)
     dispatcher = early.dispatcher or Dispatcher(ctx, writer.write)
     first = True
-    if early.dispatcher is not None:  # the first reply is out: as after any first batch
+    if early.dispatcher is not None or early.idle:  # as after any first batch
         first = False
         _warm_up(settings)
         dispatcher.start_background()
@@ -205,6 +211,23 @@ async def serve(
         await dispatcher.finish(grace)
     finally:
         await ctx.aclose()
+
+
+def _readable_within(stream: BinaryIO, seconds: float) -> bool:
+    """Whether a frame starts within ``seconds`` (always True where pipes cannot be polled).
+
+    A message that comes at once is answered exactly as before: the cold start
+    does not wait for this.
+    """
+    if os.name != "posix":
+        return True
+    import select
+
+    try:
+        ready, _, _ = select.select([stream.fileno()], [], [], seconds)
+    except (OSError, ValueError):
+        return True
+    return bool(ready)
 
 
 def _read_frames(
