@@ -343,7 +343,21 @@ ext.omnibox?.onInputEntered.addListener(onOmniboxEntered);
 ext.commands.onCommand.addListener(onCommand);
 ext.runtime.onConnect.addListener(onUiConnect);
 ext.runtime.onInstalled.addListener(() => createMenus());
-ext.runtime.onStartup.addListener(() => createMenus());
+ext.runtime.onStartup.addListener(() => {
+  createMenus();
+  return connectIfWritesWait();
+});
+
+// The host delivers waiting writes on its own once started; the browser starts it only
+// through a port, so at browser start connect when the last hello said writes waited.
+port.onChange(({ info }) => {
+  if (info) ext.storage.local.set({ pendingAtHello: info.pending ?? 0 }).catch(() => {});
+});
+
+async function connectIfWritesWait() {
+  const { pendingAtHello = 0 } = await ext.storage.local.get("pendingAtHello").catch(() => ({}));
+  if (pendingAtHello > 0) await port.hello().catch(() => {});
+}
 
 // For tests and debugging from the background console: the same functions the browser calls.
 globalThis.tuckaway = Object.freeze({
@@ -357,5 +371,6 @@ globalThis.tuckaway = Object.freeze({
   onOmniboxInput,
   saveUrl,
   createMenus,
+  connectIfWritesWait,
   MENU_IDS,
 });

@@ -237,4 +237,18 @@ describe("background", () => {
     delete record.createErrors["bookmark-status"];
     assert.deepEqual(record.menus.filter((m) => m.id.startsWith("bookmark")).map((m) => m.visible), [true, true]);
   });
+
+describe("browser start", () => {
+  it("connects to the host when the last hello said writes were waiting", async () => {
+    const hellos = () => record.ports.flatMap((p) => p.sent).filter((m) => m.op === "hello").length;
+    const before = hellos();
+    await chrome.storage.local.set({ pendingAtHello: 0 });
+    await tuckaway.connectIfWritesWait();
+    assert.equal(hellos(), before);
+    await chrome.storage.local.set({ pendingAtHello: 2 });
+    tuckaway.connectIfWritesWait();
+    await flush();
+    assert.equal(hellos(), before + 1);
+  });
+});
 });
