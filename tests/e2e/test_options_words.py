@@ -4,6 +4,8 @@ and axe-core finds nothing on the options page or the popup, light or dark."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from .chromium import Chromium
@@ -14,6 +16,16 @@ from .test_options_settings import options_page
 pytestmark = pytest.mark.e2e
 
 
+async def message_is(page: Any, element: str, kind: str, what: str) -> None:
+    """Wait until message line `element` shows a message of `kind` (ok or error)."""
+    await eventually(
+        lambda: page.evaluate(
+            f"document.getElementById('{element}').className === 'message {kind}'"
+        ),
+        what=what,
+    )
+
+
 async def test_the_options_page_says_the_hosts_reasons_in_plain_words(
     chromium: Chromium, native_host: NativeHost
 ) -> None:
@@ -21,11 +33,7 @@ async def test_the_options_page_says_the_hosts_reasons_in_plain_words(
     await page.check("#list-pocket")
     # No consumer key is set: the host refuses the sign-in with its precise reason.
     await page.click("#pocket-login")
-    await eventually(
-        lambda: page.evaluate("document.getElementById('pocket-message').className"
-                              " === 'message error'"),
-        what="the sign-in refusal",
-    )  # fmt: skip
+    await message_is(page, "pocket-message", "error", "the sign-in refusal")
     said = await page.text_content("#pocket-message") or ""
     assert "a Pocket consumer key is needed" in said, said
     assert "internal error" not in said, said
@@ -34,11 +42,7 @@ async def test_the_options_page_says_the_hosts_reasons_in_plain_words(
     typed = "https://read.example.org/a b"
     await page.fill("#pocket-url", typed)
     await page.click("#service-save")
-    await eventually(
-        lambda: page.evaluate("document.getElementById('service-message').className"
-                              " === 'message error'"),
-        what="the refused address",
-    )  # fmt: skip
+    await message_is(page, "service-message", "error", "the refused address")
     said = await page.text_content("#service-message") or ""
     assert "not a web address" in said, said
     assert "settings_set" not in said and "pocket_url" not in said, said
@@ -47,11 +51,7 @@ async def test_the_options_page_says_the_hosts_reasons_in_plain_words(
 
     await page.fill("#pocket-url", "https://read.example.org")
     await page.click("#service-save")
-    await eventually(
-        lambda: page.evaluate("document.getElementById('service-message').className"
-                              " === 'message ok'"),
-        what="the address saved",
-    )  # fmt: skip
+    await message_is(page, "service-message", "ok", "the address saved")
     assert await page.get_attribute("#pocket-url", "aria-invalid") is None
 
 
