@@ -76,25 +76,40 @@ class Dispatcher:
         """Handle messages that arrived together; their writes share one commit."""
         writes: list[Request] = []
         for message in messages:
-            if is_plain_hello(message):
-                self._answer(message["id"], self._hello)
-                continue
             try:
-                from tuckaway.wire.protocol import parse_request  # pydantic: not for a plain hello
+                request = self._take(message)
+            except Exception:
+                # A bug in validation or a read: this message fails alone, the port serves on.
+                log.exception("a message could not be handled")
+                from tuckaway.wire.protocol import request_id
 
-                request = parse_request(message)
-            except InvalidMessage as exc:
-                self.emit(error_reply(None, exc))
+                self.emit(error_reply(request_id(message), _internal()))
                 continue
-            except InvalidRequest as exc:
-                self.emit(error_reply(message["id"], exc))
-                continue
-            if request.is_write:
+            if request is not None:
                 writes.append(request)
-            else:
-                self._read(request)
         if writes:
             self._accept_writes(writes)
+
+    def _take(self, message: Any) -> Request | None:
+        """Answer a read or a bad message now; a valid write is returned to be recorded."""
+        if is_plain_hello(message):
+            self._answer(message["id"], self._hello)
+            return None
+        # pydantic: not for a plain hello
+        from tuckaway.wire.protocol import parse_request, request_id
+
+        try:
+            request = parse_request(message)
+        except InvalidMessage as exc:
+            self.emit(error_reply(None, exc))
+            return None
+        except InvalidRequest as exc:
+            self.emit(error_reply(request_id(message), exc))
+            return None
+        if request.is_write:
+            return request
+        self._read(request)
+        return None
 
     def start_background(self) -> None:
         """After the first reply: drain writes earlier processes left, sync the index.
@@ -349,7 +364,19 @@ def is_plain_hello(message: Any) -> bool:
     rid = message.get("id")
     if isinstance(rid, bool):
         return False
-    return isinstance(rid, int) or (isinstance(rid, str) and 1 <= len(rid) <= 64)
+    if isinstance(rid, int):
+        return -_MAX_SAFE_ID <= rid <= _MAX_SAFE_ID
+    if not isinstance(rid, str) or not 1 <= len(rid) <= 64:
+        return False
+    try:
+        rid.encode("utf-8")  # a lone surrogate: the validator says which field
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+#: protocol.MAX_SAFE_ID, repeated: that module (pydantic) is not loaded for the first hello
+_MAX_SAFE_ID = 2**53 - 1
 
 
 def _internal(rid: str | int | None) -> Internal:

@@ -39,9 +39,25 @@ class FrameTooLarge(FrameError):
 
 
 def encode(message: Any) -> bytes:
-    """One frame for ``message`` (compact JSON, non-ASCII kept as UTF-8)."""
-    body = json.dumps(message, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    """One frame for ``message`` (compact JSON, non-ASCII kept as UTF-8).
+
+    A lone surrogate (requests carrying one are refused, but a service's data
+    may hold one) becomes ``?``: the reply still goes out as valid UTF-8.
+    """
+    text = json.dumps(message, ensure_ascii=False, separators=(",", ":"))
+    try:
+        body = text.encode("utf-8")
+    except UnicodeEncodeError:
+        body = text.encode("utf-8", "replace")
     return _HEADER.pack(len(body)) + body
+
+
+def internal_reply(message: Any, why: str) -> dict[str, Any]:
+    """An ``internal`` error answering ``message`` (its id kept when it can be written)."""
+    rid = message.get("id") if isinstance(message, dict) else None
+    if not isinstance(rid, str | int) or isinstance(rid, bool):
+        rid = None
+    return {"id": rid, "ok": False, "error": {"code": "internal", "message": why}}
 
 
 def _read_exactly(stream: BinaryIO, n: int) -> bytes:
@@ -98,16 +114,11 @@ def oversized_reply(message: Any, size: int) -> dict[str, Any]:
     Replies are kept small by design (lists are paged, texts capped); this is
     the last line of defence, so that the request still gets its one answer.
     """
-    rid = message.get("id") if isinstance(message, dict) else None
-    return {
-        "id": rid,
-        "ok": False,
-        "error": {
-            "code": "internal",
-            "message": f"the reply ({size} bytes) is over the browser's {MAX_REPLY}-byte "
-            "limit for a message; details are in the host's log file",
-        },
-    }
+    return internal_reply(
+        message,
+        f"the reply ({size} bytes) is over the browser's {MAX_REPLY}-byte "
+        "limit for a message; details are in the host's log file",
+    )
 
 
 class FrameWriter:
@@ -121,7 +132,16 @@ class FrameWriter:
     def write(self, message: Any) -> None:
         if self.closed:
             return
-        data = encode(message)
+        try:
+            data = encode(message)
+        except (TypeError, ValueError):
+            # A bug, not the caller's fault; the request still gets its one answer.
+            log.exception("a reply could not be written as JSON: sent an error instead")
+            data = encode(
+                internal_reply(
+                    message, "the host hit an internal error; details are in its log file"
+                )
+            )
         if len(data) - _HEADER.size > self._max:
             log.error(
                 "a reply of %d bytes is over the %d-byte limit: sent an error instead (%.200r)",

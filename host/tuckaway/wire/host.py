@@ -22,7 +22,7 @@ import os
 import sys
 import threading
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO, NoReturn
 
 from tuckaway import HOST_NAME, __version__
 from tuckaway.context import Context
@@ -36,6 +36,7 @@ from tuckaway.wire.framing import (
     FrameTooLarge,
     FrameWriter,
     TruncatedFrame,
+    internal_reply,
     set_binary,
 )
 
@@ -120,10 +121,28 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         asyncio.run(serve(settings, stream, writer, early))
     except Exception:
-        log.exception("host crashed")
-        return 1
+        _last_resort(writer)
     log.info("host exits")
     return 0
+
+
+def _last_resort(writer: FrameWriter) -> NoReturn:
+    """Answer, log and exit 1: never a traceback on the port, never an abort.
+
+    ``os._exit``: the reader thread may be blocked in a read of stdin, and a
+    normal interpreter shutdown then aborts on the stdin lock (SIGABRT).
+    """
+    try:
+        log.exception("host crashed")
+        writer.write(
+            internal_reply(
+                None, "the host stopped on an internal error; details are in its log file"
+            )
+        )
+        logging.shutdown()
+        sys.stderr.flush()
+    finally:
+        os._exit(1)
 
 
 class Early:

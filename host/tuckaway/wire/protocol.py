@@ -52,6 +52,8 @@ MAX_URL = 8192
 MAX_TAG = 100
 MAX_TAGS = 100
 MAX_TITLE = 2000
+#: the largest integer a JavaScript number holds exactly (Number.MAX_SAFE_INTEGER)
+MAX_SAFE_ID = 2**53 - 1
 #: whitespace (Unicode's, as ``str.isspace``) and control characters: never in a saved url
 _URL_FORBIDDEN = re.compile(r"[\s\x00-\x1f\x7f]")
 
@@ -105,7 +107,10 @@ _TAG_SCHEMA = {
 WebUrl = Annotated[StrictStr, AfterValidator(_check_url), WithJsonSchema(_URL_SCHEMA)]
 Tag = Annotated[StrictStr, AfterValidator(_check_tag), WithJsonSchema(_TAG_SCHEMA)]
 TextId = Annotated[StrictStr, Field(min_length=1, max_length=64), AfterValidator(_check_id_text)]
-RequestId = Annotated[StrictStr, Field(min_length=1, max_length=64)] | StrictInt
+RequestId = (
+    Annotated[StrictStr, Field(min_length=1, max_length=64)]
+    | Annotated[StrictInt, Field(ge=-MAX_SAFE_ID, le=MAX_SAFE_ID)]
+)
 TagList = Annotated[list[Tag], Field(max_length=MAX_TAGS)]
 
 
@@ -475,16 +480,52 @@ def request_adapter() -> TypeAdapter[Request]:
 
 
 def request_id(message: Any) -> str | int | None:
-    """The usable ``id`` of a decoded message, or ``None``."""
+    """The usable ``id`` of a decoded message, or ``None``.
+
+    Usable means it can be echoed: an integer JavaScript holds exactly, or a
+    1-64 character string that can be written as UTF-8 (no lone surrogates).
+    """
     if not isinstance(message, dict):
         return None
     rid = message.get("id")
     if isinstance(rid, bool):
         return None
     if isinstance(rid, int):
+        return rid if -MAX_SAFE_ID <= rid <= MAX_SAFE_ID else None
+    if isinstance(rid, str) and 1 <= len(rid) <= 64 and encodable(rid):
         return rid
-    if isinstance(rid, str) and 1 <= len(rid) <= 64:
-        return rid
+    return None
+
+
+def encodable(text: str) -> bool:
+    """Can ``text`` be written as UTF-8? (JSON allows lone surrogates like ``"\\ud800"``.)"""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def unencodable_field(message: dict[str, Any]) -> str | None:
+    """The path of the first key or string in ``message`` that cannot be written as UTF-8.
+
+    Iterative: a deeply nested value must not cost a RecursionError.
+    """
+    stack: list[tuple[str, Any]] = [("", message)]
+    while stack:
+        path, value = stack.pop()
+        if isinstance(value, str):
+            if not encodable(value):
+                return path
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                shown = key if encodable(key) else key.encode("utf-8", "backslashreplace").decode()
+                where = f"{path}.{shown}" if path else shown
+                if shown != key:
+                    return where
+                stack.append((where, item))
+        elif isinstance(value, list):
+            stack.extend((f"{path}.{i}", item) for i, item in enumerate(value))
     return None
 
 
@@ -495,8 +536,16 @@ def parse_request(message: Any) -> Request:
     """
     if not isinstance(message, dict):
         raise InvalidMessage(f"a request must be a JSON object, not {_json_kind(message)}")
+    bad = unencodable_field(message)
+    if bad is not None:
+        # Checked first: nothing from this message may reach a reply, the log or the store.
+        msg = "text that cannot be written as UTF-8 (a lone surrogate)"
+        raise InvalidRequest(f"invalid request: {bad}: {msg}", [{"loc": bad, "msg": msg}])
     if request_id(message) is None:
-        raise InvalidMessage("a request needs an id: a string of 1-64 characters or an integer")
+        raise InvalidMessage(
+            "a request needs an id: a string of 1-64 characters or an integer "
+            f"from -{MAX_SAFE_ID} to {MAX_SAFE_ID}"
+        )
     op = message.get("op")
     if not isinstance(op, str) or op not in OPS:
         msg = "missing op" if op is None else f"unknown op {op!r}"
