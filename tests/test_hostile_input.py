@@ -91,7 +91,8 @@ def _finals(proc: HostProcess, count: int, timeout: float = 60.0) -> list[dict[s
     return finals
 
 
-@settings(max_examples=30, deadline=None,
+@pytest.mark.timeout(600)
+@settings(max_examples=20, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(value=JSON)
 def test_any_json_value_in_every_field_of_every_op_gets_one_answer_per_frame(
