@@ -80,10 +80,10 @@ class Dispatcher:
                 request = self._take(message)
             except Exception:
                 # A bug in validation or a read: this message fails alone, the port serves on.
-                log.exception("a message could not be handled")
                 from tuckaway.wire.protocol import request_id
 
-                self.emit(error_reply(request_id(message), _internal()))
+                rid = request_id(message)
+                self.emit(error_reply(rid, _internal(rid)))
                 continue
             if request is not None:
                 writes.append(request)
