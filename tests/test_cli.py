@@ -95,6 +95,33 @@ def test_every_command_has_help(env: dict[str, str]) -> None:
         assert result.returncode == 0 and "usage:" in result.stdout, name
 
 
+def test_each_command_module_adds_the_commands_main_routes_to_it() -> None:
+    import argparse
+    import importlib
+
+    from tuckaway.cli.main import _COMMANDS
+
+    for module, names in _COMMANDS.items():
+        sub = argparse.ArgumentParser().add_subparsers()
+        importlib.import_module(f"tuckaway.cli.{module}").add_commands(sub)
+        assert sorted(sub.choices) == sorted(names), module
+
+
+def test_a_queue_command_loads_neither_aiohttp_nor_the_other_commands(
+    env: dict[str, str],
+) -> None:
+    code = (
+        "import sys; from tuckaway.cli.main import main; status = main(['queue', '--json']); "
+        "print(sorted(m for m in ('aiohttp', 'tuckaway.cli.accounts', 'tuckaway.cli.serve') "
+        "if m in sys.modules), status)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-1] == "[] 0"
+
+
 def test_a_bad_config_file_is_one_clear_line(env: dict[str, str], home: Path) -> None:
     (home / "config").mkdir(parents=True)
     (home / "config" / "config.toml").write_text("batch_quiet_ms = 'soon'\n")

@@ -1,9 +1,9 @@
 """The ``tuckaway`` command line.
 
 Each command module contributes its sub-commands through a function
-``add_commands(subparsers)``; those in ``_COMMANDS`` are asked in order (the
-order of ``tuckaway --help``). A command's handler takes the parsed
-``argparse.Namespace`` and returns the exit status.
+``add_commands(subparsers)``; ``_COMMANDS`` names the modules in the order of
+``tuckaway --help`` and the commands each adds. A command's handler takes the
+parsed ``argparse.Namespace`` and returns the exit status.
 """
 
 from __future__ import annotations
@@ -14,25 +14,30 @@ import logging
 import os
 import sqlite3
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
+from importlib import import_module
 
 from tuckaway import __version__, db
-from tuckaway.cli import accounts, browsers, commands, imports, repair, serve, sync, writes
-from tuckaway.cli.common import Subparsers, UsageError
+from tuckaway.cli import browsers
+from tuckaway.cli.common import UsageError
 from tuckaway.errors import InvalidRequest, TuckawayError
 from tuckaway.logs import setup
 from tuckaway.settings import Settings
 
-_COMMANDS: tuple[Callable[[Subparsers], None], ...] = (
-    writes.add_commands,
-    commands.add_commands,
-    serve.add_commands,
-    accounts.add_commands,
-    sync.add_commands,
-    repair.add_commands,
-    imports.add_commands,
-    browsers.add_commands,
-)
+#: command module (under tuckaway.cli) -> the commands it adds. A command imports only
+#: its own module: accounts and serve load aiohttp, commands loads pydantic, and
+#: `tuckaway queue` in a script should not wait for what it does not use (a test
+#: holds this table to what each module really adds).
+_COMMANDS: dict[str, tuple[str, ...]] = {
+    "writes": ("save", "archive", "readd", "favorite", "unfavorite", "delete", "tag"),
+    "commands": ("list", "tags", "status", "schema", "queue"),
+    "serve": ("serve",),
+    "accounts": ("login", "logout"),
+    "sync": ("sync",),
+    "repair": ("repair",),
+    "imports": ("bookmarks", "import"),
+    "browsers": ("install", "uninstall", "doctor"),
+}
 
 log = logging.getLogger("tuckaway.cli.main")
 
@@ -43,7 +48,8 @@ EXIT_USAGE = 2
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what a shell reports for `yes | head -1`
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The parser of every command, or of the commands of ``command``'s module only."""
     parser = argparse.ArgumentParser(
         prog="tuckaway",
         description="Save pages and links to your reading list; the host behind the "
@@ -54,8 +60,9 @@ def build_parser() -> argparse.ArgumentParser:
         "-v", "--verbose", action="count", default=0, help="log to stderr too (-vv: debug)"
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for add_commands in _COMMANDS:
-        add_commands(sub)
+    owners = [module for module, names in _COMMANDS.items() if command in names]
+    for module in owners or _COMMANDS:
+        import_module(f"tuckaway.cli.{module}").add_commands(sub)
     _verbose_after_commands(parser)
     return parser
 
@@ -93,8 +100,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     return status
 
 
+def _command_in(argv: Sequence[str]) -> str | None:
+    """The command named on the command line (the top level takes only flags)."""
+    return next((arg for arg in argv if not arg.startswith("-")), None)
+
+
 def _run(argv: Sequence[str] | None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    args = build_parser(_command_in(argv)).parse_args(argv)
     try:
         settings = Settings.load()
     except TuckawayError as exc:
