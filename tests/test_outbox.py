@@ -230,6 +230,8 @@ async def test_a_write_arriving_during_a_rate_limit_waits_for_its_reset(ctx: Con
     assert len(backend_of(ctx).calls) == 1
     events: list[dict[str, Any]] = []
     [(later, done_later)] = enqueue(batcher, "https://e.org/l2", events.append)
+    assert events == []  # not before the caller has acknowledged it ("queued")
+    await asyncio.sleep(0)  # ... and then at once, in the next turn of the loop
     assert events == [{"event": "retrying", "reason": "rate_limited", "retry_after": 1}]
     final = await asyncio.wait_for(done_later, 10)
     await done_first

@@ -189,7 +189,9 @@ class Worker:
         self._last = now
         self._count += len(ids)
         if self._limited_until > time.time():
-            self._tell_limited(ids)  # a limit this worker knows of: at once
+            # a limit this worker knows of: at once, but after the caller has said
+            # "queued" (enqueue returns first), so a write never hears of it before
+            asyncio.get_running_loop().call_soon(self._tell_limited, list(ids))
         elif self._limitable:
             self._untold.extend(ids)  # the next claim finds out
         self._wake.set()
