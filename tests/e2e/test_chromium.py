@@ -107,7 +107,7 @@ async def test_context_menu_and_command_listeners_are_the_registered_ones(
     commands = await chromium.sw(
         "async () => Object.fromEntries((await chrome.commands.getAll()).map((c) => [c.name, c.shortcut]))"
     )
-    assert set(commands) == {"_execute_action", "save-page"}
+    assert set(commands) == {"_execute_action", "save-page", "open-list"}
     assert commands["_execute_action"] == "Alt+Shift+S"
     # Not Alt+Shift+P: Chromium on Windows and Linux keeps that for "new tab group"
     # and leaves a command suggesting it unbound.
@@ -118,7 +118,8 @@ async def test_the_browser_accepts_every_menu_item_and_pattern(chromium: Chromiu
     # createMenus resolves with runtime.lastError of each contextMenus.create.
     assert await chromium.sw("() => tuckaway.createMenus()") == []
     assert await chromium.sw("() => tuckaway.MENU_IDS") == [
-        "save-page", "save-link", "save-selection-links", "bookmark-status", "bookmark-status-link",
+        "save-page", "save-link", "save-selection-links", "open-list", "save-window-tabs",
+        "bookmark-status", "bookmark-status-link",
     ]  # fmt: skip
 
 

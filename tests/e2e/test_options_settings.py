@@ -3,6 +3,8 @@ in real Chromium, through the real host: what it saves is what config.toml then 
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import tomllib
 from typing import Any
 
@@ -13,6 +15,16 @@ from .chromium import Chromium
 from .harness import NativeHost, eventually
 
 pytestmark = pytest.mark.e2e
+
+
+def keyring_consumer_key(native_host: NativeHost) -> str | None:
+    """The consumer key in the host's keyring, read as the host reads it."""
+    code = "from tuckaway.accounts.credentials import stored_consumer_key as k; print(k())"
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=native_host.env, capture_output=True, text=True,
+        timeout=60, check=True,
+    )
+    return out.stdout.strip()
 
 
 def config(native_host: NativeHost) -> dict[str, Any]:
@@ -68,7 +80,9 @@ async def test_the_service_address_and_key_are_set_before_signing_in(
         lambda: config(native_host).get("pocket_url") == "https://read.example.org",
         what="the service address in config.toml",
     )
-    assert config(native_host)["pocket_consumer_key"] == "1234-consumer"
+    # The key goes to the keyring (docs/pocket.md), never into config.toml.
+    assert "pocket_consumer_key" not in config(native_host)
+    assert keyring_consumer_key(native_host) == "1234-consumer"
     # The key is write-only: the page never shows it back.
     await eventually(
         lambda: page.evaluate("document.getElementById('pocket-key').placeholder"
