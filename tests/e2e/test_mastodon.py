@@ -70,7 +70,11 @@ async def test_bookmark_menu_items_and_the_popup_toggle(
     assert not linked.requests_to(status_path, "GET")
     page = await chromium.open(page_url)
     popup = await chromium.click_action(page)
-    assert await popup.evaluate("document.querySelector('#mastodon').hidden") is False
+    # the popup shows its Mastodon section once it has read that an account is linked
+    await eventually(
+        lambda: popup.evaluate("!document.querySelector('#mastodon').hidden"),
+        what="the popup's Mastodon section",
+    )
     assert await wait_button(popup, "Bookmarked") == ("Bookmarked", "true", False)
     assert len(linked.requests_to(status_path, "GET")) == 1, "one bookmark_state call"
     assert not linked.requests_to("/api/v1/bookmarks", "GET"), "no paging through the bookmarks"
