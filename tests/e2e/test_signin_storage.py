@@ -108,8 +108,9 @@ async def test_sign_in_flows_leave_no_token_in_extension_storage(
                 " sync: await chrome.storage.sync.get(null)})"
             )
 
-    # The accounts flag is all storage.local holds (a bookmark's state is asked of the server).
-    assert stored["local"] == {"mastodonLinked": True}
+    # storage.local holds the accounts flag and the last hello's count of waiting writes
+    # (a bookmark's state is asked of the server); no token, ever.
+    assert stored["local"] == {"mastodonLinked": True, "pendingAtHello": 0}
     assert stored["sync"] == {"defaultTags": ["later"]}
 
     secrets = keyring_secrets(Path(host.env["TUCKAWAY_TEST_KEYRING_FILE"]))
