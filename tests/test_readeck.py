@@ -41,12 +41,6 @@ def env(home: Path, rd: ReadeckStandin) -> dict[str, str]:
     return env
 
 
-@pytest.fixture
-def host(env: dict[str, str]) -> Iterator[HostProcess]:
-    with HostProcess(env) as proc:
-        yield proc
-
-
 def burst(host: HostProcess, requests: list[dict[str, Any]]) -> list[dict[str, Any]]:
     for request in requests:
         host.send(request)
