@@ -22,7 +22,7 @@ import aiohttp
 import pytest
 import testkeyring
 
-from support.hostproc import HostProcess, host_env, run_cli, serve_process
+from support.hostproc import HostProcess, host_env, ok, run_cli, serve_process
 from support.pocket_standin import ACCESS_TOKEN, CONSUMER_KEY, PocketStandin
 from tuckaway.accounts.credentials import KeyringUnavailable, PocketCredentials
 from tuckaway.context import Context
@@ -72,21 +72,8 @@ def host(env: dict[str, str]) -> Iterator[HostProcess]:
         yield proc
 
 
-def burst(host: HostProcess, requests: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Write all requests back to back, then collect each one's final reply, in order."""
-    for request in requests:
-        host.send(request)
-    return [host.recv_for(r["id"], timeout=20) for r in requests]
-
-
 def save(rid: Any, url: str, **fields: Any) -> dict[str, Any]:
     return {"id": rid, "op": "save", "url": url, **fields}
-
-
-def ok(reply: dict[str, Any]) -> dict[str, Any]:
-    assert reply["ok"] is True, reply
-    result: dict[str, Any] = reply["result"]
-    return result
 
 
 # -- batching -------------------------------------------------------------------------
@@ -96,7 +83,7 @@ def test_a_burst_of_twenty_saves_is_one_send_with_the_adds_in_arrival_order(
     host: HostProcess, pocket: PocketStandin
 ) -> None:
     urls = [f"https://example.com/page/{n}" for n in range(20)]
-    replies = burst(host, [save(n, url) for n, url in enumerate(urls)])
+    replies = host.burst([save(n, url) for n, url in enumerate(urls)])
 
     assert [r.path for r in pocket.writes()] == ["/v3/send"]
     (actions,) = pocket.sends()
@@ -129,8 +116,8 @@ def test_a_lone_save_uses_v3_add(host: HostProcess, pocket: PocketStandin) -> No
 def test_a_double_click_is_one_action_answered_twice(
     host: HostProcess, pocket: PocketStandin
 ) -> None:
-    first, second = burst(
-        host, [save(1, "https://example.com/dbl"), save(2, "https://example.com/dbl")]
+    first, second = host.burst(
+        [save(1, "https://example.com/dbl"), save(2, "https://example.com/dbl")]
     )
 
     assert len(pocket.writes()) == 1
@@ -142,7 +129,7 @@ def test_one_rejected_action_fails_alone_with_the_services_message(
 ) -> None:
     pocket.reject_action("https://example.com/bad", "Invalid URL: not reachable")
     urls = ["https://example.com/a", "https://example.com/bad", "https://example.com/c"]
-    replies = burst(host, [save(n, url) for n, url in enumerate(urls)])
+    replies = host.burst([save(n, url) for n, url in enumerate(urls)])
 
     assert len(pocket.sends()) == 1 and len(pocket.writes()) == 1
     assert ok(replies[0])["item_id"] and ok(replies[2])["item_id"]
@@ -157,7 +144,7 @@ def test_a_batch_refused_whole_is_split_until_the_bad_action_is_alone(
     pocket.poison("https://example.com/poison")
     urls = [f"https://example.com/{n}" for n in range(3)] + ["https://example.com/poison"]
     urls += [f"https://example.com/{n}" for n in range(3, 6)]
-    replies = burst(host, [save(n, url) for n, url in enumerate(urls)])
+    replies = host.burst([save(n, url) for n, url in enumerate(urls)])
 
     for url, reply in zip(urls, replies, strict=True):
         if url.endswith("poison"):
@@ -177,8 +164,7 @@ def test_save_tags_add_and_archive_of_one_url_in_one_burst_land_on_the_saved_ite
     host: HostProcess, pocket: PocketStandin
 ) -> None:
     url = "https://example.com/together"
-    replies = burst(
-        host,
+    replies = host.burst(
         [
             save("s", url, tags=["a"]),
             {"id": "t", "op": "tags_add", "url": url, "tags": ["b", "c"]},
@@ -214,8 +200,7 @@ def test_a_tags_add_after_a_held_back_edit_of_a_url_being_saved_keeps_arrival_or
     host: HostProcess, pocket: PocketStandin, between: dict[str, Any], tags: list[str]
 ) -> None:
     url = "https://example.com/ordered"
-    replies = burst(
-        host,
+    replies = host.burst(
         [
             save("s", url, tags=["x", "a"]) if between["op"] == "tags_clear" else save("s", url),
             {"id": "e", "url": url, **between},
@@ -237,8 +222,7 @@ def test_a_tags_add_after_a_delete_of_a_url_being_saved_is_sent_after_it(
     host: HostProcess, pocket: PocketStandin
 ) -> None:
     url = "https://example.com/deleted-then-tagged"
-    replies = burst(
-        host,
+    replies = host.burst(
         [
             save("s", url),
             {"id": "d", "op": "delete", "url": url},
@@ -260,8 +244,7 @@ def test_a_tags_add_by_item_id_waits_behind_a_held_back_edit_of_the_same_item(
 ) -> None:
     url = "https://example.com/known"
     item_id = ok(host.request(save("first", url), 20))["item_id"]
-    replies = burst(
-        host,
+    replies = host.burst(
         [
             save("s", url),
             {"id": "r", "op": "tags_remove", "url": url, "tags": ["x"]},
@@ -278,8 +261,7 @@ def test_a_tags_add_after_a_tag_delete_in_the_batch_is_not_folded_into_an_earlie
     host: HostProcess, pocket: PocketStandin
 ) -> None:
     url = "https://example.com/tag-deleted"
-    replies = burst(
-        host,
+    replies = host.burst(
         [
             save("s", url, tags=["x"]),
             {"id": "d", "op": "tag_delete", "tag": "x"},
@@ -296,7 +278,7 @@ def test_all_twelve_actions_reach_the_service_with_pockets_parameter_names(
     host: HostProcess, pocket: PocketStandin
 ) -> None:
     a, b = "https://example.com/one", "https://example.com/two"
-    saved = burst(host, [save(1, a), save(2, b, tags=["old"])])
+    saved = host.burst([save(1, a), save(2, b, tags=["old"])])
     ida, idb = ok(saved[0])["item_id"], ok(saved[1])["item_id"]
     ops: list[dict[str, Any]] = [
         {"op": "archive", "url": a},
@@ -311,7 +293,7 @@ def test_all_twelve_actions_reach_the_service_with_pockets_parameter_names(
         {"op": "tags_clear", "url": b},
         {"op": "delete", "url": b},
     ]
-    replies = burst(host, [{"id": f"o{n}", **op} for n, op in enumerate(ops)])
+    replies = host.burst([{"id": f"o{n}", **op} for n, op in enumerate(ops)])
 
     for op, reply in zip(ops, replies, strict=True):
         if op["op"] in {"tag_rename", "tag_delete"}:
@@ -350,8 +332,7 @@ def test_a_save_answered_without_its_item_learns_the_item_id_from_the_services_l
     pocket.bare_adds = True
     lone = ok(host.request(save("a", "https://example.com/bare", title="Bare"), 20))
     urls = ["https://example.com/bare/1", "https://example.com/bare/2"]
-    replies = burst(
-        host,
+    replies = host.burst(
         [
             save(1, urls[0]),
             save(2, urls[1]),
@@ -406,8 +387,8 @@ def test_a_save_result_carries_the_documented_item_fields_trimmed_not_the_whole_
         "resolved_title": "T" * 500_000,
     }
     lone = host.request(save("a", "https://example.com/huge"), 20)
-    replies = burst(
-        host, [save(1, "https://example.com/huge/1"), save(2, "https://example.com/huge/2")]
+    replies = host.burst(
+        [save(1, "https://example.com/huge/1"), save(2, "https://example.com/huge/2")]
     )
 
     for reply in [lone, *replies]:
@@ -421,7 +402,7 @@ def test_a_save_result_carries_the_documented_item_fields_trimmed_not_the_whole_
 
 
 def test_credentials_never_appear_in_a_url(host: HostProcess, pocket: PocketStandin) -> None:
-    burst(host, [save(1, "https://example.com/c1"), save(2, "https://example.com/c2")])
+    host.burst([save(1, "https://example.com/c1"), save(2, "https://example.com/c2")])
     host.request(save(3, "https://example.com/c3"), 20)
 
     assert pocket.requests
@@ -568,8 +549,8 @@ def test_ids_the_service_sends_as_numbers_reach_the_browser_as_strings(
         env = host_env(home, TUCKAWAY_POCKET_URL=pocket.url, **BURST)
         link(env)
         with HostProcess(env) as host:
-            replies = burst(
-                host, [save(1, "https://example.com/n1"), save(2, "https://example.com/n2")]
+            replies = host.burst(
+                [save(1, "https://example.com/n1"), save(2, "https://example.com/n2")]
             )
             lone = host.request(save(3, "https://example.com/n3"), 20)
         for reply in [*replies, lone]:
@@ -695,7 +676,7 @@ def test_a_failing_service_is_retried_until_it_answers(
     host: HostProcess, pocket: PocketStandin, status: int
 ) -> None:
     pocket.fail_next(status, body="<html><title>Down for maintenance</title></html>")
-    replies = burst(host, [save(1, "https://example.com/r1"), save(2, "https://example.com/r2")])
+    replies = host.burst([save(1, "https://example.com/r1"), save(2, "https://example.com/r2")])
 
     assert [ok(r)["item_id"] for r in replies] == [
         pocket.items.resolve("https://example.com/r1"),
@@ -793,8 +774,7 @@ def test_against_tuckaway_serve_a_burst_lands_in_its_list(
         event = host.recv_for("in", final=False)
         approve(event["url"])
         assert ok(host.recv_for("in", 30))["linked"] is True
-        replies = burst(
-            host,
+        replies = host.burst(
             [save(n, u, tags=["served"]) for n, u in enumerate(urls)]
             + [
                 {"id": "t", "op": "tags_add", "url": urls[0], "tags": ["extra"]},
@@ -837,8 +817,7 @@ def test_a_running_host_uses_the_token_of_a_new_login(
 
 
 def test_an_empty_or_blank_title_is_never_sent(host: HostProcess, pocket: PocketStandin) -> None:
-    replies = burst(
-        host,
+    replies = host.burst(
         [
             save(1, "https://example.com/untitled", title=""),
             save(2, "https://example.com/b", title=" "),
@@ -857,7 +836,7 @@ def test_a_400_about_the_request_itself_fails_the_batch_without_splitting_it(
 ) -> None:
     pocket.fail_next(400, headers={"X-Error": "Missing consumer key.", "X-Error-Code": "138"})
     urls = [f"https://example.com/req/{n}" for n in range(6)]
-    replies = burst(host, [save(n, url) for n, url in enumerate(urls)])
+    replies = host.burst([save(n, url) for n, url in enumerate(urls)])
 
     for reply in replies:
         assert reply["ok"] is False and reply["error"]["code"] == "action_failed"
@@ -869,8 +848,7 @@ def test_a_tag_rename_waits_behind_a_held_back_edit_of_a_tagged_item(
     host: HostProcess, pocket: PocketStandin
 ) -> None:
     url = "https://example.com/renamed"
-    replies = burst(
-        host,
+    replies = host.burst(
         [
             save("s", url, tags=["x"]),
             {"id": "r", "op": "tags_remove", "url": url, "tags": ["x"]},

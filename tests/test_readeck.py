@@ -9,12 +9,11 @@ import signal
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import aiohttp
 import pytest
 
-from support.hostproc import HostProcess, host_env, run_cli
+from support.hostproc import HostProcess, host_env, ok, run_cli
 from support.readeck_standin import ReadeckStandin
 from tuckaway.accounts.readeck_oauth import login_readeck
 from tuckaway.context import Context
@@ -41,18 +40,6 @@ def env(home: Path, rd: ReadeckStandin) -> dict[str, str]:
     return env
 
 
-def burst(host: HostProcess, requests: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    for request in requests:
-        host.send(request)
-    return [host.recv_for(r["id"], timeout=30) for r in requests]
-
-
-def ok(reply: dict[str, Any]) -> dict[str, Any]:
-    assert reply["ok"] is True, reply
-    result: dict[str, Any] = reply["result"]
-    return result
-
-
 def test_hello_and_status_name_readeck(
     host: HostProcess, env: dict[str, str], rd: ReadeckStandin
 ) -> None:
@@ -66,8 +53,7 @@ def test_hello_and_status_name_readeck(
 def test_saves_answer_with_the_bookmark_id_readeck_gave(
     host: HostProcess, rd: ReadeckStandin
 ) -> None:
-    replies = burst(
-        host,
+    replies = host.burst(
         [
             {"id": n, "op": "save", "url": f"https://example.com/{n}", "tags": ["t"]}
             for n in range(5)
@@ -85,8 +71,7 @@ def test_all_changes_to_one_bookmark_in_a_batch_are_one_patch(
 ) -> None:
     ok(host.request({"id": "s", "op": "save", "url": "https://example.com/a", "tags": ["old"]}, 30))
     before = len(rd.api_calls())
-    replies = burst(
-        host,
+    replies = host.burst(
         [
             {"id": 1, "op": "archive", "url": "https://example.com/a"},
             {"id": 2, "op": "favorite", "url": "https://example.com/a"},

@@ -8,11 +8,10 @@ import signal
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from support.hostproc import HostProcess, host_env, run_cli
+from support.hostproc import HostProcess, host_env, ok, run_cli
 from support.wallabag_standin import WallabagStandin
 
 BURST = {
@@ -33,18 +32,6 @@ def env(home: Path, wb: WallabagStandin) -> dict[str, str]:
     env = host_env(home, **BURST)
     wb.link(env)
     return env
-
-
-def burst(host: HostProcess, requests: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    for request in requests:
-        host.send(request)
-    return [host.recv_for(r["id"], timeout=30) for r in requests]
-
-
-def ok(reply: dict[str, Any]) -> dict[str, Any]:
-    assert reply["ok"] is True, reply
-    result: dict[str, Any] = reply["result"]
-    return result
 
 
 def test_signing_in_keeps_the_tokens_and_never_the_password(
@@ -72,7 +59,7 @@ def test_a_hundred_bare_saves_go_out_in_mass_adds_of_ten(
     host: HostProcess, wb: WallabagStandin
 ) -> None:
     urls = [f"https://example.com/p/{n}" for n in range(100)]
-    replies = burst(host, [{"id": n, "op": "save", "url": u} for n, u in enumerate(urls)])
+    replies = host.burst([{"id": n, "op": "save", "url": u} for n, u in enumerate(urls)])
 
     assert len(wb.calls("/api/entries/lists")) == 10
     assert len(wb.api_calls()) == 10
@@ -86,7 +73,7 @@ def test_a_smaller_mass_action_limit_halves_the_chunks(
 ) -> None:
     wb.mass_limit = 4
     urls = [f"https://example.com/q/{n}" for n in range(12)]
-    replies = burst(host, [{"id": n, "op": "save", "url": u} for n, u in enumerate(urls)])
+    replies = host.burst([{"id": n, "op": "save", "url": u} for n, u in enumerate(urls)])
 
     assert all(r["ok"] for r in replies)
     refused = [r for r in wb.calls("/api/entries/lists") if r.status == 400]
@@ -108,7 +95,7 @@ def test_edits_on_one_entry_become_one_patch_and_tags_one_bulk_call_each_way(
         {"id": 5, "op": "tags_remove", "url": "https://example.com/a", "tags": ["y"]},
         {"id": 6, "op": "unfavorite", "url": "https://example.com/a"},
     ]
-    replies = burst(host, edits)
+    replies = host.burst(edits)
 
     assert all(r["ok"] for r in replies), replies
     calls = wb.api_calls()[before:]
@@ -139,8 +126,7 @@ def test_an_unknown_url_is_looked_up_with_one_exists_call(
     host: HostProcess, wb: WallabagStandin
 ) -> None:
     entry = wb._new("https://example.com/elsewhere")  # saved from another device
-    replies = burst(
-        host,
+    replies = host.burst(
         [
             {"id": 1, "op": "archive", "url": "https://example.com/elsewhere"},
             {"id": 2, "op": "archive", "url": "https://example.com/never-saved"},

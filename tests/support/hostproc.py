@@ -35,6 +35,13 @@ def host_env(home: Path, **extra: str) -> dict[str, str]:
     return env
 
 
+def ok(reply: dict[str, Any]) -> dict[str, Any]:
+    """The result of a successful final reply (the test fails on an error reply)."""
+    assert reply["ok"] is True, reply
+    result: dict[str, Any] = reply["result"]
+    return result
+
+
 def frame(message: Any) -> bytes:
     body = message if isinstance(message, bytes) else json.dumps(message).encode("utf-8")
     return struct.pack("=I", len(body)) + body
@@ -43,8 +50,9 @@ def frame(message: Any) -> bytes:
 class HostProcess:
     """One host process; a reader thread collects every frame it writes."""
 
-    def __init__(self, env: dict[str, str], args: list[str] | None = None,
-                 command: list[str] | None = None) -> None:
+    def __init__(
+        self, env: dict[str, str], args: list[str] | None = None, command: list[str] | None = None
+    ) -> None:
         cmd = command or [sys.executable, "-m", "tuckaway.wire.host"]
         self.proc = subprocess.Popen(
             [*cmd, *(args or [])],
@@ -110,8 +118,10 @@ class HostProcess:
             return self._backlog.pop(0)
         kind, value = self.frames.get(timeout=timeout)
         if kind != "frame":
-            raise AssertionError(f"expected a frame, got {kind}: {value!r}; stderr: "
-                                 f"{self.stderr.decode(errors='replace')[-2000:]}")
+            raise AssertionError(
+                f"expected a frame, got {kind}: {value!r}; stderr: "
+                f"{self.stderr.decode(errors='replace')[-2000:]}"
+            )
         return value  # type: ignore[no-any-return]
 
     def recv_for(self, rid: Any, timeout: float = 15.0, *, final: bool = True) -> dict[str, Any]:
@@ -126,8 +136,10 @@ class HostProcess:
                 raise AssertionError(f"no reply for {rid!r} in {timeout}s")
             kind, value = self.frames.get(timeout=left)
             if kind != "frame":
-                raise AssertionError(f"expected a frame for {rid!r}, got {kind}: {value!r}; "
-                                     f"stderr: {self.stderr.decode(errors='replace')[-2000:]}")
+                raise AssertionError(
+                    f"expected a frame for {rid!r}, got {kind}: {value!r}; "
+                    f"stderr: {self.stderr.decode(errors='replace')[-2000:]}"
+                )
             if value.get("id") == rid and (not final or "ok" in value):
                 return value  # type: ignore[no-any-return]
             self._backlog.append(value)
@@ -135,6 +147,12 @@ class HostProcess:
     def request(self, message: dict[str, Any], timeout: float = 15.0) -> dict[str, Any]:
         self.send(message)
         return self.recv_for(message["id"], timeout)
+
+    def burst(self, requests: list[dict[str, Any]], timeout: float = 30.0) -> list[dict[str, Any]]:
+        """Write all requests back to back, then collect each one's final reply, in order."""
+        for request in requests:
+            self.send(request)
+        return [self.recv_for(r["id"], timeout) for r in requests]
 
     def events_for(self, rid: Any) -> list[dict[str, Any]]:
         return [m for m in self._backlog if m.get("id") == rid and "event" in m]
@@ -178,12 +196,17 @@ class HostProcess:
                 self.kill()
 
 
-def run_cli(env: dict[str, str], *args: str, input: str | None = None,
-            timeout: float = 60) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    env: dict[str, str], *args: str, input: str | None = None, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
     """Run ``tuckaway ARGS`` as a user would."""
     return subprocess.run(
         [sys.executable, "-m", "tuckaway.cli", *args],
-        env=env, input=input, capture_output=True, text=True, timeout=timeout,
+        env=env,
+        input=input,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
     )
 
 
@@ -195,9 +218,21 @@ def serve_process(home: Path, consumer_key: str) -> Iterator[str]:
     errors = home.parent / f"{home.name}.stderr"
     with errors.open("wb") as err:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "tuckaway.cli", "serve", "--port", "0",
-             "--ready-file", str(ready), "--consumer-key", consumer_key],
-            env=host_env(home), stdout=subprocess.DEVNULL, stderr=err,
+            [
+                sys.executable,
+                "-m",
+                "tuckaway.cli",
+                "serve",
+                "--port",
+                "0",
+                "--ready-file",
+                str(ready),
+                "--consumer-key",
+                consumer_key,
+            ],
+            env=host_env(home),
+            stdout=subprocess.DEVNULL,
+            stderr=err,
         )
     try:
         deadline = time.monotonic() + 30
