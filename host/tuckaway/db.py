@@ -150,6 +150,29 @@ MIGRATIONS: tuple[str, ...] = (
         WHERE rowid = (SELECT rowid FROM items WHERE ns = old.ns AND item_id = old.item_id);
     END;
     """,  # noqa: S608 - built from the two helpers above, no outside text
+    # 5: kept copies of saved pages (issue 14), one per url, html and text zlib-compressed
+    # (never in the outbox); the text's words in a contentless FTS5 index beside items_fts
+    """
+    CREATE TABLE articles (
+        rowid INTEGER PRIMARY KEY AUTOINCREMENT,
+        url TEXT NOT NULL UNIQUE,
+        html BLOB NOT NULL,
+        text BLOB NOT NULL,
+        title TEXT NOT NULL DEFAULT '',
+        byline TEXT,
+        site_name TEXT,
+        lang TEXT,
+        excerpt TEXT NOT NULL DEFAULT '',
+        lead_image TEXT,
+        size INTEGER NOT NULL,
+        word_count INTEGER NOT NULL,
+        bytes INTEGER NOT NULL,
+        captured_at INTEGER NOT NULL
+    );
+    CREATE VIRTUAL TABLE articles_fts USING fts5(
+        body, content = '', tokenize = 'unicode61 remove_diacritics 2'
+    );
+    """,
 )
 
 

@@ -21,6 +21,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import urlsplit
 
+from tuckaway.articles import Articles
 from tuckaway.errors import InvalidRequest
 
 #: Room for one reply's items: 1 MiB less the envelope (id, next_cursor, total).
@@ -31,8 +32,15 @@ UNTAGGED = "_untagged_"
 #: What a word found in each FTS column adds to an item's relevance.
 WEIGHTS = {"title": 10, "tags": 6, "domain": 4, "url": 2, "excerpt": 1}
 _WORD = re.compile(r"\w+", re.UNICODE)
+#: What a word found in the kept copy of the page (issue 14) adds.
+BODY_WEIGHT = 1
 #: An IN list SQLite builds once per query (not a test per item).
 _MATCHES = "i.rowid IN (SELECT rowid FROM items_fts WHERE items_fts MATCH ?)"
+#: ... and the items whose kept article holds the word.
+_BODY_MATCHES = (
+    "i.url IN (SELECT url FROM articles WHERE rowid IN "
+    "(SELECT rowid FROM articles_fts WHERE articles_fts MATCH ?))"
+)
 _STATES = {"unread": "i.status = 0", "archive": "i.status = 1", "all": "i.status != 2"}
 
 
@@ -124,10 +132,10 @@ class Listing:
                 "AND t.tag = ?)"
             )
             args.append(query.tag)
-        if query.words:
-            # A page in time order walks the index and stops at its limit.
-            where.append(_MATCHES)
-            args.append(fts_query(query.words))
+        for word in query.words:
+            # Each word in the item's own columns or in its kept article.
+            where.append(f"({_MATCHES} OR {_BODY_MATCHES})")
+            args += [fts_query([word])] * 2
         return where, args
 
     def _ordering(self, query: Query) -> tuple[str, str, tuple[str, ...], list[Any]]:
@@ -145,6 +153,8 @@ class Listing:
                 for column, weight in WEIGHTS.items():
                     terms.append(f"({_MATCHES}) * {weight}")
                     score_args.append(f"{{{column}}} : {fts_query([word])}")
+                terms.append(f"({_BODY_MATCHES}) * {BODY_WEIGHT}")
+                score_args.append(fts_query([word]))
             cols += f", ({' + '.join(terms)}) AS score"
             order = "score DESC, time_added DESC, rid DESC"
             return cols, order, ("score", "time_added", "rid"), score_args
@@ -168,10 +178,11 @@ class Listing:
     def _fit(self, rows: list[sqlite3.Row]) -> tuple[list[dict[str, Any]], bool]:
         """The rows as reply items, as many as the frame holds (at least one)."""
         tags = self._tags_of([str(r["item_id"]) for r in rows])
+        kept = Articles(self.conn).summaries(r["url"] for r in rows)
         items: list[dict[str, Any]] = []
         used = 0
         for row in rows:
-            item = _item(row, tags.get(str(row["item_id"]), []))
+            item = _item(row, tags.get(str(row["item_id"]), []), kept.get(row["url"]))
             size = len(json.dumps(item, ensure_ascii=False).encode()) + 1
             if items and used + size > PAGE_BUDGET:
                 return items, True
@@ -229,20 +240,21 @@ def decode_cursor(query: Query, length: int) -> list[Any]:
     return key
 
 
-def _item(row: sqlite3.Row, tags: list[str]) -> dict[str, Any]:
-    word_count = row["word_count"]
+def _item(row: sqlite3.Row, tags: list[str], kept: dict[str, Any] | None) -> dict[str, Any]:
+    """One list item; the kept copy of the page, when there is one, gives its word count."""
+    word_count = kept["word_count"] if kept else row["word_count"]
     item: dict[str, Any] = {
         "item_id": str(row["item_id"]),
         "url": row["url"],
         "title": row["title"][:MAX_FIELD],
-        "excerpt": row["excerpt"][:MAX_FIELD],
+        "excerpt": (row["excerpt"] or (kept or {}).get("excerpt") or "")[:MAX_FIELD],
         "domain": domain_of(row["url"]),
         "tags": tags,
         "status": "archived" if row["status"] == 1 else "unread",
         "favorite": bool(row["favorite"]),
         "time_added": int(row["time_added"]),
         "time_updated": int(row["time_updated"]),
-        "has_article": bool(word_count),
+        "has_article": kept is not None or bool(word_count),
     }
     if word_count:
         item["word_count"] = int(word_count)

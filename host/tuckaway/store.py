@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+from tuckaway.articles import Articles
 from tuckaway.db import transaction
 from tuckaway.services.pocket.actions import ACTIONS
 from tuckaway.services.pocket.actions import ITEM_ACTIONS as ITEM_ACTIONS  # for serve
@@ -462,6 +463,7 @@ class ItemList:
             self._set(item_id, now, "favorite = 0")
         elif name == "delete":
             self._set(item_id, now, "status = 2, favorite = 0")
+            Articles(self.conn).forget(str(row["url"]))  # the kept copy goes with the item
             self.conn.execute(
                 "DELETE FROM item_tags WHERE ns = ? AND item_id = ?", (self.ns, item_id)
             )

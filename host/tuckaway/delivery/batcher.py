@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
+from tuckaway.articles import Articles
 from tuckaway.context import BACKENDS, Context
 from tuckaway.db import transaction
 from tuckaway.delivery.outbox import Entry
@@ -54,6 +55,8 @@ class NewWrite:
     op: str
     payload: dict[str, Any]
     on_event: EventSink | None = None
+    #: a save's copy of the page: kept in the same commit, never in the outbox row
+    article: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -94,6 +97,9 @@ class Batcher:
         settled: list[tuple[Worker, Settled]] = []
         by_service: dict[str, list[int]] = {}
         with transaction(self.outbox.conn):
+            for write in writes:
+                if write.article is not None:
+                    Articles(self.outbox.conn).put(write.payload["url"], write.article)
             ids = self.outbox.add_many(rows, leased=joined, lease_s=self.ctx.settings.lease_s)
             for (service, _, _), entry_id in zip(rows, ids, strict=True):
                 by_service.setdefault(service, []).append(entry_id)

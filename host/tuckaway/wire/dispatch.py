@@ -20,14 +20,15 @@ from typing import TYPE_CHECKING, Any
 
 from tuckaway import PROTOCOL_VERSION, __version__, configfile, db
 from tuckaway.context import Context
-from tuckaway.errors import Internal, InvalidMessage, InvalidRequest, TuckawayError
+from tuckaway.errors import Internal, InvalidMessage, InvalidRequest, NotFound, TuckawayError
 
 if TYPE_CHECKING:
     import asyncio
 
+    from tuckaway.articles import Articles
     from tuckaway.delivery.batcher import Batcher
     from tuckaway.delivery.waiters import Final
-    from tuckaway.wire.protocol import ListItems, Login, Request, SettingsSet
+    from tuckaway.wire.protocol import ArticleGet, ListItems, Login, Request, SettingsSet
 
 log = logging.getLogger(__name__)
 
@@ -233,6 +234,29 @@ class Dispatcher:
         query = Query(**request.payload())
         return self.ctx.listing(self.ctx.list_service).page(query)
 
+    def _article(self, request: ArticleGet) -> dict[str, Any]:
+        from tuckaway.articles import Articles, reply  # zlib: not before the first reply
+        from tuckaway.store import DELETED
+        from tuckaway.wire.framing import MAX_REPLY
+
+        items = self.ctx.store.items(self.ctx.list_service)
+        item_id: str | None
+        if request.item_id is not None:
+            item = items.get_item(request.item_id)
+            if item is None or item.status == DELETED:
+                raise NotFound(f"no saved item {request.item_id}")
+            url, item_id = item.url, item.item_id
+        else:
+            assert request.url is not None  # the model asks for one of the two
+            url, item_id = request.url, items.resolve(request.url)
+        stored = Articles(self.ctx.db).get(url)
+        if stored is None:
+            raise NotFound(f"no copy of {url} is kept")
+        try:
+            return reply(stored, item_id, request.offset, MAX_REPLY)
+        except ValueError as exc:
+            raise InvalidRequest(str(exc), [{"loc": "offset", "msg": str(exc)}]) from None
+
     def _settings(self) -> dict[str, Any]:
         return configfile.describe(self.ctx.settings)
 
@@ -295,12 +319,14 @@ class Dispatcher:
 
     def _accept_writes(self, writes: list[Request]) -> None:
         from tuckaway.delivery.batcher import NewWrite  # asyncio: not before the first reply
+        from tuckaway.wire.protocol import Save
 
         new = [
             NewWrite(
                 request.op,
                 self.ctx.with_default_tags(request.op, request.payload()),
                 self._event_sink(request.id),
+                request.kept_article() if isinstance(request, Save) else None,
             )
             for request in writes
         ]
@@ -347,6 +373,9 @@ ANSWERS: dict[str, Callable[[Dispatcher, Any], Result]] = {
     "lookup": lambda d, request: d._lookup(request.url),
     "tags": lambda d, request: d._tags(request.prefix or "", request.counts),
     "list": Dispatcher._list,
+    "article": Dispatcher._article,
+    "article_stats": lambda d, _: _articles(d).stats(),
+    "articles_clear": lambda d, _: _articles(d).clear(),
     "settings": lambda d, _: d._settings(),
     "settings_set": Dispatcher._settings_set,
 }
@@ -355,6 +384,12 @@ TASKS: dict[str, Callable[[Dispatcher, Any], Coroutine[Any, Any, Result]]] = {
     "login": Dispatcher._login,
     "logout": lambda d, request: d._logout(request.service),
 }
+
+
+def _articles(dispatcher: Dispatcher) -> Articles:
+    from tuckaway.articles import Articles  # zlib: not before the first reply
+
+    return Articles(dispatcher.ctx.db)
 
 
 def is_plain_hello(message: Any) -> bool:

@@ -3,7 +3,8 @@
 Reading copes with partial reads (pipes deliver what they have), tells a clean
 EOF from one in the middle of a frame, and drains a frame over the request
 limit without buffering it so the host can answer ``message_too_large`` and
-keep serving.
+keep serving. Requests keep to 1 MiB, except a ``save`` carrying the page's
+``article``, which may fill 16 MiB (:func:`within_limit`).
 """
 
 from __future__ import annotations
@@ -13,9 +14,11 @@ import logging
 import os
 import struct
 import sys
+from collections.abc import Callable
 from typing import Any, BinaryIO
 
 MAX_REQUEST = 1 << 20  # 1 MiB: PROTOCOL.md 1
+MAX_ARTICLE_FRAME = 16 << 20  # a save carrying the page's article (issue 14)
 MAX_REPLY = 1 << 20  # the browsers' limit for host -> extension messages
 _HEADER = struct.Struct("=I")
 log = logging.getLogger(__name__)
@@ -33,9 +36,22 @@ class TruncatedFrame(FrameError):
 class FrameTooLarge(FrameError):
     """A frame over the limit; its body has been read and discarded."""
 
-    def __init__(self, length: int) -> None:
-        super().__init__(f"message of {length} bytes is over the {MAX_REQUEST}-byte limit")
+    def __init__(self, length: int, limit: int = MAX_REQUEST) -> None:
+        super().__init__(f"message of {length} bytes is over the {limit}-byte limit")
         self.length = length
+
+
+def within_limit(message: Any, length: int) -> bool:
+    """Whether a decoded frame of ``length`` bytes may be that large: up to
+    :data:`MAX_REQUEST`, or :data:`MAX_ARTICLE_FRAME` for a ``save`` with an ``article``."""
+    if length <= MAX_REQUEST:
+        return True
+    return (
+        length <= MAX_ARTICLE_FRAME
+        and isinstance(message, dict)
+        and message.get("op") == "save"
+        and isinstance(message.get("article"), dict)
+    )
 
 
 def encode(message: Any) -> bytes:
@@ -75,15 +91,23 @@ def _read_exactly(stream: BinaryIO, n: int) -> bytes:
 class FrameReader:
     """Reads frames from a binary stream (``sys.stdin.buffer``, a pipe, a BytesIO)."""
 
-    def __init__(self, stream: BinaryIO, max_size: int = MAX_REQUEST) -> None:
+    def __init__(
+        self,
+        stream: BinaryIO,
+        max_size: int = MAX_REQUEST,
+        reserve: Callable[[int], None] | None = None,
+    ) -> None:
         self._stream = stream
         self._max = max_size
+        self._reserve = reserve
 
     def read(self) -> bytes | None:
         """The next frame's body; ``None`` at a clean EOF.
 
         Raises :class:`FrameTooLarge` (stream still usable) or
-        :class:`TruncatedFrame` (stream finished).
+        :class:`TruncatedFrame` (stream finished). ``reserve`` is called with a
+        frame's length before its body is read (the caller's memory budget may
+        wait there); a frame over the limit is drained and never reserved.
         """
         header = _read_exactly(self._stream, _HEADER.size)
         if not header:
@@ -93,7 +117,9 @@ class FrameReader:
         (length,) = _HEADER.unpack(header)
         if length > self._max:
             self._drain(length)
-            raise FrameTooLarge(length)
+            raise FrameTooLarge(length, self._max)
+        if self._reserve is not None:
+            self._reserve(length)
         body = _read_exactly(self._stream, length)
         if len(body) < length:
             raise TruncatedFrame(f"EOF inside a frame body ({len(body)} of {length} bytes)")

@@ -32,12 +32,15 @@ from tuckaway.logs import open_deferred, setup
 from tuckaway.settings import Settings
 from tuckaway.wire.dispatch import Dispatcher, is_plain_hello
 from tuckaway.wire.framing import (
+    MAX_ARTICLE_FRAME,
+    MAX_REQUEST,
     FrameReader,
     FrameTooLarge,
     FrameWriter,
     TruncatedFrame,
     internal_reply,
     set_binary,
+    within_limit,
 )
 
 if TYPE_CHECKING:
@@ -51,8 +54,34 @@ EOF_GRACE_S = 10.0
 #: messages read from the port but not yet handled: the reader waits beyond this, so a
 #: browser that writes faster than the host commits cannot grow the host's memory
 INBOX_MAX = 256
+#: ... and bytes of them: a save may carry a 16 MiB article, and 256 of those must never
+#: be held at once (a frame larger than what is left waits until the loop catches up)
+INBOX_MAX_BYTES = 2 * MAX_ARTICLE_FRAME
 _EOF = object()
 _NOTHING = object()  # no item: the stream ended without one
+
+
+class ByteBudget:
+    """Bytes read from the port and not yet handled; :meth:`take` waits while they are
+    over the limit (one frame of any size passes when nothing else is held)."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.used = 0
+        self._cond = threading.Condition()
+
+    def take(self, size: int) -> None:
+        with self._cond:
+            while self.used and self.used + size > self.limit:
+                self._cond.wait()
+            self.used += size
+
+    def give(self, size: int) -> None:
+        if not size:
+            return
+        with self._cond:
+            self.used -= size
+            self._cond.notify_all()
 
 
 def caller_allowed(argv: Sequence[str], allowed_ids: Sequence[str] = ()) -> tuple[bool, str]:
@@ -162,7 +191,7 @@ def _first_message(settings: Settings, stream: BinaryIO, writer: FrameWriter) ->
     if not _readable_within(stream, DRAIN_AFTER_S):
         early.idle = True  # the browser connected and waits: writes left over go out now
         return early
-    item, early.ended = _next_item(FrameReader(stream))
+    item, early.ended = _next_item(FrameReader(stream, MAX_ARTICLE_FRAME))
     if is_plain_hello(item):
         early.ctx = Context(settings)
         early.dispatcher = Dispatcher(early.ctx, writer.write)
@@ -184,12 +213,16 @@ async def serve(
     loop = asyncio.get_running_loop()
     inbox: asyncio.Queue[Any] = asyncio.Queue()
     slots = threading.Semaphore(INBOX_MAX)  # one per item in the inbox, taken by the reader
+    budget = ByteBudget(INBOX_MAX_BYTES)  # the bytes of those items, given back once handled
     for item in early.items:
         slots.acquire()
-        inbox.put_nowait(item)
+        inbox.put_nowait((item, 0))
     if not early.ended:
         reader = threading.Thread(
-            target=_read_frames, args=(stream, loop, inbox, slots), name="frames", daemon=True
+            target=_read_frames,
+            args=(stream, loop, inbox, slots, budget),
+            name="frames",
+            daemon=True,
         )
         reader.start()
     ctx = early.ctx or Context(settings)
@@ -208,7 +241,7 @@ async def serve(
                 slots.release()
             messages: list[Any] = []
             done = False
-            for item in items:
+            for item, _ in items:
                 if item is _EOF:
                     done = True
                 elif isinstance(item, TuckawayError):
@@ -220,6 +253,7 @@ async def serve(
                     messages.append(item)
             if messages:
                 dispatcher.handle_many(messages)
+            budget.give(sum(size for _, size in items))
             if first:
                 first = False
                 _warm_up(settings)
@@ -254,19 +288,29 @@ def _read_frames(
     loop: asyncio.AbstractEventLoop,
     inbox: asyncio.Queue[Any],
     slots: threading.Semaphore,
+    budget: ByteBudget,
 ) -> None:
-    def put(item: Any) -> None:
-        slots.acquire()  # the loop is INBOX_MAX items behind: stop reading until it catches up
-        loop.call_soon_threadsafe(inbox.put_nowait, item)
+    held = [0]  # bytes reserved for the frame being read
 
-    frames = FrameReader(stream)
+    def reserve(size: int) -> None:
+        budget.take(size)  # over the byte budget: stop reading until the loop catches up
+        held[0] = size
+
+    def put(item: Any, size: int) -> None:
+        slots.acquire()  # the loop is INBOX_MAX items behind: stop reading until it catches up
+        loop.call_soon_threadsafe(inbox.put_nowait, (item, size))
+
+    frames = FrameReader(stream, MAX_ARTICLE_FRAME, reserve)
     while True:
+        held[0] = 0
         item, ended = _next_item(frames)
         if item is not _NOTHING:
-            put(item)
+            put(item, held[0])
+        else:
+            budget.give(held[0])
         if ended:
             break
-    put(_EOF)
+    put(_EOF, 0)
 
 
 def _next_item(frames: FrameReader) -> tuple[Any, bool]:
@@ -282,7 +326,16 @@ def _next_item(frames: FrameReader) -> tuple[Any, bool]:
         return _NOTHING, True
     if body is None:
         return _NOTHING, True
-    return _decode(body), False
+    message = _decode(body)
+    if not within_limit(message, len(body)):
+        return (
+            MessageTooLarge(
+                f"message of {len(body)} bytes is over the {MAX_REQUEST}-byte limit (only a "
+                "save carrying the page's article may be larger); the host keeps serving"
+            ),
+            False,
+        )
+    return message, False
 
 
 def _decode(body: bytes) -> Any:

@@ -33,6 +33,9 @@ from pydantic_core import ErrorDetails
 
 from tuckaway.errors import InvalidMessage, InvalidRequest
 from tuckaway.wire.results import (
+    ArticleResult,
+    ArticlesClearResult,
+    ArticleStatsResult,
     BookmarkResult,
     BookmarksResult,
     EditableSetting,
@@ -144,23 +147,28 @@ def _exactly_one(*names: str) -> dict[str, Any]:
     return {"oneOf": [{"required": [name]} for name in names]}
 
 
-class _ItemTarget(_Request):
-    """A write on one reading-list item, named by ``item_id`` or ``url``."""
+class _ItemOrUrl(_Request):
+    """A request on one reading-list item, named by ``item_id`` or ``url``."""
 
     model_config = ConfigDict(json_schema_extra=_exactly_one("item_id", "url"))
-    result = ItemResult
-    write = True
-    handled_by = "list"
     rule_field = "url"
 
     item_id: TextId | None = None
     url: WebUrl | None = None
 
     @model_validator(mode="after")
-    def _one_target(self) -> _ItemTarget:
+    def _one_target(self) -> _ItemOrUrl:
         if (self.item_id is None) == (self.url is None):
             raise ValueError("give exactly one of item_id or url")
         return self
+
+
+class _ItemTarget(_ItemOrUrl):
+    """A write on one reading-list item."""
+
+    result = ItemResult
+    write = True
+    handled_by = "list"
 
 
 class _StatusTarget(_Request):
@@ -189,8 +197,40 @@ class Hello(_Request):
     op: Literal["hello"]
 
 
+#: a save carrying an article may fill a frame this large (framing.MAX_ARTICLE_FRAME)
+MAX_ARTICLE = 16 * 1024 * 1024
+MAX_EXCERPT = 10_000
+MAX_LANG = 64
+
+
+def _no_nul(value: str) -> str:
+    if "\x00" in value:
+        raise ValueError("contains a NUL character")
+    return value
+
+
+_NoNul = AfterValidator(_no_nul)
+_ArticleLine = Annotated[StrictStr, Field(max_length=MAX_TITLE), _NoNul]
+
+
+class Article(BaseModel):
+    """The page as the browser showed it (Readability's article), kept with a save.
+    No string may hold a NUL character."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    html: Annotated[StrictStr, Field(min_length=1, max_length=MAX_ARTICLE), _NoNul]
+    text: Annotated[StrictStr, Field(max_length=MAX_ARTICLE), _NoNul]
+    title: _ArticleLine | None = None
+    byline: _ArticleLine | None = None
+    site_name: _ArticleLine | None = None
+    lang: Annotated[StrictStr, Field(max_length=MAX_LANG), _NoNul] | None = None
+    excerpt: Annotated[StrictStr, Field(max_length=MAX_EXCERPT), _NoNul] | None = None
+    lead_image: Annotated[StrictStr, Field(max_length=MAX_URL), _NoNul] | None = None
+
+
 class Save(_Request):
-    """Save a page (W)."""
+    """Save a page (W); with ``article``, a copy of it is kept (not in the outbox)."""
 
     result = SaveResult
     write = True
@@ -200,6 +240,14 @@ class Save(_Request):
     url: WebUrl
     title: Annotated[StrictStr, Field(max_length=MAX_TITLE)] | None = None
     tags: TagList = []
+    article: Article | None = None
+
+    def payload(self) -> dict[str, Any]:
+        """The write as the outbox records it: the article is kept apart, once."""
+        return self.model_dump(exclude={"id", "op", "article"}, exclude_none=True)
+
+    def kept_article(self) -> dict[str, Any] | None:
+        return None if self.article is None else self.article.model_dump(exclude_none=True)
 
 
 class ItemAction(_ItemTarget):
@@ -274,6 +322,31 @@ class ListItems(_Request):
     sort: Literal["newest", "oldest", "title", "relevance"] | None = None
     limit: Annotated[StrictInt, Field(ge=1, le=200)] = 50
     cursor: Annotated[StrictStr, Field(min_length=1, max_length=MAX_CURSOR)] | None = None
+
+
+class ArticleGet(_ItemOrUrl):
+    """A kept page: its metadata and one chunk of its html from ``offset``."""
+
+    result = ArticleResult
+
+    op: Literal["article"]
+    offset: Annotated[StrictInt, Field(ge=0, le=MAX_ARTICLE)] = 0
+
+
+class ArticleStats(_Request):
+    """How many pages are kept and the bytes they take."""
+
+    result = ArticleStatsResult
+
+    op: Literal["article_stats"]
+
+
+class ArticlesClear(_Request):
+    """Delete every kept page (the items stay in the list)."""
+
+    result = ArticlesClearResult
+
+    op: Literal["articles_clear"]
 
 
 class BookmarkAction(_StatusTarget):
@@ -422,6 +495,9 @@ Request = Annotated[
     | Lookup
     | Tags
     | ListItems
+    | ArticleGet
+    | ArticleStats
+    | ArticlesClear
     | BookmarkAction
     | BookmarkState
     | Bookmarks

@@ -124,6 +124,37 @@ class ListResult(_Out):
     total: int
 
 
+class ArticleResult(_Out):
+    """One chunk of a kept page's html (``offset`` counts characters) and its metadata;
+    ``next_offset`` asks for the next chunk, null after the last."""
+
+    item_id: str | None
+    url: str
+    title: str
+    byline: str | None
+    site_name: str | None
+    lang: str | None
+    excerpt: str
+    lead_image: str | None
+    word_count: int
+    minutes: int
+    captured_at: int
+    size: int
+    offset: int
+    html: str
+    next_offset: int | None
+
+
+class ArticleStatsResult(_Out):
+    count: int
+    bytes: int
+
+
+class ArticlesClearResult(_Out):
+    deleted: int
+    bytes: int
+
+
 class BookmarkResult(_Out):
     status_id: str
     url: str | None
