@@ -33,7 +33,7 @@ from tuckaway.context import Context
 from tuckaway.db import transaction
 from tuckaway.delivery.outbox import Entry
 from tuckaway.delivery.waiters import Final, Waiters
-from tuckaway.errors import Internal
+from tuckaway.errors import Internal, TuckawayError
 from tuckaway.services.base import Backend, Defer, Done, Failed, Hold, Outcome, Retry, Write
 
 log = logging.getLogger(__name__)
@@ -262,6 +262,7 @@ class Worker:
         self._first, self._count, self._again = None, 0, False
         claimed_at = time.time()
         outbox = self.ctx.outbox
+        self._hold_followers()
         entries = outbox.claim(
             self.service,
             max(1, settings.batch_max_actions),
@@ -278,6 +279,14 @@ class Worker:
             await self._deliver(backend, entries)
             return
         await self._idle(claimed_at)
+
+    def _hold_followers(self) -> None:
+        """Writes stuck behind a held write of their url are held too, and hear why now."""
+        followers = self.ctx.outbox.hold_followers(self.service)
+        for entry_id, error in followers:
+            self.waiters.resolve([entry_id], Final(error=TuckawayError.from_wire(error)))
+        if followers:
+            self.announce()
 
     def _give_back(self, ids: set[int]) -> None:
         """Release the leases of rows whose delivery was cut short, so they are sent again soon."""
