@@ -118,11 +118,11 @@ def test_any_json_value_in_every_field_of_every_op_gets_one_answer_per_frame(
     assert host.request({"id": "alive", "op": "hello"})["ok"] is True
 
 
-def test_a_write_behind_a_held_write_of_its_url_is_held_too_and_answered(
+def test_a_write_behind_a_held_write_of_its_url_hears_its_reason_at_once(
     host: HostProcess,
 ) -> None:
-    # No Mastodon account: the bookmark is held; the unbookmark after it could never
-    # overtake it, and once waited for ever without an answer (the hypothesis test's
+    # No Mastodon account: the bookmark is held; the unbookmark after it cannot overtake
+    # it (it waits, pending, for a sign-in), and once waited without any final answer (the hypothesis test's
     # failure: its examples share one host, so an earlier example's held bookmark
     # blocked a later one's writes).
     held = host.request({"id": 1, "op": "bookmark", "status_url": STATUS})

@@ -344,30 +344,26 @@ class Outbox:
             )
         return cur.rowcount
 
-    def hold_followers(self, service: str) -> list[tuple[int, dict[str, Any]]]:
-        """Hold the waiting writes behind a held write of their url, with its error.
+    def behind_held(self, service: str) -> list[tuple[int, dict[str, Any]]]:
+        """Waiting writes stuck behind a held write of their url, each with that one's error.
 
-        They could not be sent before that one anyway (writes to a url keep their
-        order), and their callers hear why now instead of never; a login releases
-        them with it, in order. Returns ``(id, error)`` for each.
+        They cannot be sent before it (writes to a url keep their order), so their
+        callers hear its reason now instead of never; the rows stay pending and go
+        after it once a login releases it. ``(id, error)`` for each.
         """
         if not self.conn.execute(
             "SELECT 1 FROM outbox WHERE state = 'held' AND service = ? LIMIT 1", (service,)
         ).fetchone():
             return []
-        now = time.time()
-        with transaction(self.conn):
-            rows = self.conn.execute(
-                "UPDATE outbox AS o SET state = 'held', updated_at = ?, last_error = ("
-                "SELECT e.last_error FROM outbox AS e WHERE e.service = o.service "
-                "AND e.url = o.url AND e.id < o.id AND e.state = 'held' ORDER BY e.id DESC "
-                "LIMIT 1) WHERE o.state = 'pending' AND o.service = ? AND o.url IS NOT NULL "
-                "AND o.lease_until < ? AND EXISTS (SELECT 1 FROM outbox AS e "
-                "WHERE e.service = o.service AND e.url = o.url AND e.id < o.id "
-                "AND e.state = 'held') RETURNING id, last_error",
-                (now, service, now),
-            ).fetchall()
-        return sorted((int(r[0]), json.loads(r[1] or "{}")) for r in rows)
+        rows = self.conn.execute(
+            "SELECT o.id, (SELECT e.last_error FROM outbox AS e WHERE e.service = o.service "
+            "AND e.url = o.url AND e.id < o.id AND e.state = 'held' ORDER BY e.id DESC LIMIT 1) "
+            "FROM outbox AS o WHERE o.state = 'pending' AND o.service = ? AND o.url IS NOT NULL "
+            "AND EXISTS (SELECT 1 FROM outbox AS e WHERE e.service = o.service "
+            "AND e.url = o.url AND e.id < o.id AND e.state = 'held') ORDER BY o.id",
+            (service,),
+        ).fetchall()
+        return [(int(r[0]), json.loads(r[1] or "{}")) for r in rows]
 
     def release_held(self, service: str) -> list[int]:
         """After a login: held writes of ``service`` are due again; their ids, in order."""

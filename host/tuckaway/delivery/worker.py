@@ -262,7 +262,7 @@ class Worker:
         self._first, self._count, self._again = None, 0, False
         claimed_at = time.time()
         outbox = self.ctx.outbox
-        self._hold_followers()
+        self._answer_behind_held()
         entries = outbox.claim(
             self.service,
             max(1, settings.batch_max_actions),
@@ -280,13 +280,12 @@ class Worker:
             return
         await self._idle(claimed_at)
 
-    def _hold_followers(self) -> None:
-        """Writes stuck behind a held write of their url are held too, and hear why now."""
-        followers = self.ctx.outbox.hold_followers(self.service)
-        for entry_id, error in followers:
+    def _answer_behind_held(self) -> None:
+        """Writes stuck behind a held write of their url hear its reason now, not never."""
+        if not self.waiters:
+            return
+        for entry_id, error in self.ctx.outbox.behind_held(self.service):
             self.waiters.resolve([entry_id], Final(error=TuckawayError.from_wire(error)))
-        if followers:
-            self.announce()
 
     def _give_back(self, ids: set[int]) -> None:
         """Release the leases of rows whose delivery was cut short, so they are sent again soon."""
