@@ -43,6 +43,9 @@ TEMPLATES: dict[str, dict[str, Any]] = {
     "logout": {"service": "pocket"},
     "settings": {},
     "settings_set": {"reset": ["pocket_url"]},
+    "article": {"url": URL},
+    "article_stats": {},
+    "articles_clear": {},
 }
 for _op in ("archive", "readd", "favorite", "unfavorite", "delete", "tags_clear"):
     TEMPLATES[_op] = {"url": URL}
