@@ -282,3 +282,48 @@ def test_a_link_gets_the_title_the_service_found_not_its_link_text(
         }
     )
     assert _titles(Listing(conn, "pocket"), search="story") == ["The story"]
+
+
+def test_totals_follow_every_write_and_an_older_database_gets_its_counts(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    old = sqlite3.connect(path, isolation_level=None)
+    for script in db.MIGRATIONS[:5]:
+        for statement in db._statements(script):
+            old.execute(statement)
+    old.execute("PRAGMA user_version=5")
+    for n, (status, favorite) in enumerate([(0, 0), (0, 1), (1, 0), (1, 1), (2, 0), (0, 0)]):
+        old.execute(
+            "INSERT INTO items (ns, item_id, url, status, favorite, time_added, time_updated) "
+            "VALUES ('local', ?, ?, ?, ?, ?, ?)",
+            (str(n), f"https://old.example/{n}", status, favorite, n, n),
+        )
+    old.close()
+    conn = db.connect(path)
+    items = Store(conn).items("local")
+    listing = Listing(conn, "local")
+    new = items.add("https://new.example/", "New")
+    items.apply({"action": "favorite", "item_id": new.item_id})
+    items.apply({"action": "archive", "item_id": "0"})
+    items.apply({"action": "delete", "item_id": "1"})
+    items.forget("5")
+    Store(conn).items("pocket").add("https://elsewhere.example/")  # another namespace
+    for state in ("unread", "archive", "all"):
+        for favorite in (None, True, False):
+            query = Query(state=state, favorite=favorite)
+            assert listing.page(query)["total"] == len(list(all_pages(listing, query)))
+
+
+def test_a_search_counts_its_matches_once_and_later_pages_carry_the_total(
+    items: ItemList,
+) -> None:
+    for n in range(7):
+        items.add(f"https://example.org/{n}", f"garden {n}", now=n)
+    items.add("https://example.org/other", "kitchen")
+    listing = Listing(items.conn, "local")
+    first = listing.page(Query(search="gard", limit=3))
+    assert first["total"] == 7 and len(first["items"]) == 3
+    items.add("https://example.org/late", "garden late")  # counted by the next search
+    second = listing.page(Query(search="gard", limit=3, cursor=first["next_cursor"]))
+    assert second["total"] == 7
+    assert listing.page(Query(search="gard"))["total"] == 8
+    assert listing.page(Query(search="zebra"))["total"] == 0

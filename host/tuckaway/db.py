@@ -173,6 +173,37 @@ MIGRATIONS: tuple[str, ...] = (
         body, content = '', tokenize = 'unicode61 remove_diacritics 2'
     );
     """,
+    # 6: how many items each namespace holds per state and favorite, kept by triggers,
+    # so the list page's `total` is one lookup instead of a count over every item
+    """
+    CREATE TABLE item_counts (
+        ns TEXT NOT NULL,
+        status INTEGER NOT NULL,
+        favorite INTEGER NOT NULL,
+        n INTEGER NOT NULL,
+        PRIMARY KEY (ns, status, favorite)
+    ) WITHOUT ROWID;
+    INSERT INTO item_counts (ns, status, favorite, n)
+        SELECT ns, status, favorite, count(*) FROM items GROUP BY ns, status, favorite;
+    CREATE TRIGGER item_counts_insert AFTER INSERT ON items BEGIN
+        INSERT INTO item_counts (ns, status, favorite, n)
+        VALUES (new.ns, new.status, new.favorite, 1)
+        ON CONFLICT (ns, status, favorite) DO UPDATE SET n = n + 1;
+    END;
+    CREATE TRIGGER item_counts_delete AFTER DELETE ON items BEGIN
+        UPDATE item_counts SET n = n - 1
+        WHERE ns = old.ns AND status = old.status AND favorite = old.favorite;
+    END;
+    CREATE TRIGGER item_counts_update AFTER UPDATE OF ns, status, favorite ON items
+    WHEN old.ns IS NOT new.ns OR old.status IS NOT new.status OR old.favorite IS NOT new.favorite
+    BEGIN
+        UPDATE item_counts SET n = n - 1
+        WHERE ns = old.ns AND status = old.status AND favorite = old.favorite;
+        INSERT INTO item_counts (ns, status, favorite, n)
+        VALUES (new.ns, new.status, new.favorite, 1)
+        ON CONFLICT (ns, status, favorite) DO UPDATE SET n = n + 1;
+    END;
+    """,
 )
 
 

@@ -5,7 +5,10 @@ items saved while a page is open never push an item into the next page twice or
 out of it. Relevance is a score of the item alone (which columns hold each
 word), not FTS5's bm25, whose corpus statistics shift as items arrive and would
 reorder a search between two pages. Every page fits one native-messaging frame:
-it is cut short, never refused, when the items would pass the budget.
+it is cut short, never refused, when the items would pass the budget. ``total``
+for a state (and favorite) is one lookup in ``item_counts``, which triggers keep;
+a tag or a search is counted once, with its first page, and the cursor carries
+that figure to the pages after it.
 """
 
 from __future__ import annotations
@@ -42,6 +45,8 @@ _BODY_MATCHES = (
     "(SELECT rowid FROM articles_fts WHERE articles_fts MATCH ?))"
 )
 _STATES = {"unread": "i.status = 0", "archive": "i.status = 1", "all": "i.status != 2"}
+#: The statuses each state counts in ``item_counts`` (2 is a deleted item).
+_COUNTED = {"unread": "0", "archive": "1", "all": "0, 1"}
 
 
 @dataclass(frozen=True)
@@ -94,29 +99,66 @@ class Listing:
 
     def page(self, query: Query) -> dict[str, Any]:
         """``{items, next_cursor, total}`` for one ``list`` request."""
-        where, args = self._filters(query)
-        select, order, key_cols, score_args = self._ordering(query)
-        base = (
-            f"SELECT {select} FROM items i "  # noqa: S608
-            f"WHERE {' AND '.join(where)}"
-        )
-        count = f"SELECT count(*) FROM items i WHERE {' AND '.join(where)}"  # noqa: S608
-        total = int(self.conn.execute(count, args).fetchone()[0])
+        kept = self._kept(query)
+        where, args = self._filters(query, kept)
+        select, order, key_cols, score_args = self._ordering(query, kept)
+        key, total = decode_cursor(query, len(key_cols)) if query.cursor else (None, None)
+        if not (query.words or query.tag):
+            total = self._counted(query)  # one lookup: always the fresh figure
+        elif total is None and not (query.words and key is None):
+            total = self._count(query, kept)
+        # Only the sort keys go through the sort (a search sorts every match); the
+        # page's rows are read after. A search's first page counts its matches there.
+        counted = "count(*) OVER ()" if total is None else "NULL"
+        base = f"SELECT {select} FROM items i WHERE {' AND '.join(where)}"  # noqa: S608
         after = ""
-        after_args: list[Any] = []
-        if query.cursor is not None:
-            after, after_args = self._after(query, key_cols)
-        sql = f"SELECT * FROM ({base}) {after} ORDER BY {order} LIMIT ?"  # noqa: S608
-        rows = self.conn.execute(sql, [*score_args, *args, *after_args, query.limit + 1]).fetchall()
-        items, cut = self._fit(rows[: query.limit])
-        more = cut or len(rows) > query.limit
-        last = rows[len(items) - 1] if items else None
-        cursor = self._cursor(query, last, key_cols) if more and last is not None else None
+        if key is not None:
+            after = f"WHERE ({', '.join(key_cols)}) {self._op(query)} ({', '.join('?' * len(key))})"
+        sql = (
+            f"SELECT {', '.join(key_cols)}, {counted} AS total FROM ({base}) {after} "  # noqa: S608
+            f"ORDER BY {order} LIMIT ?"
+        )
+        keys = self.conn.execute(
+            sql, [*score_args, *args, *(key or []), query.limit + 1]
+        ).fetchall()
+        if total is None:
+            total = int(keys[0]["total"]) if keys else 0
+        items, cut = self._fit(self._rows([int(k["rid"]) for k in keys[: query.limit]]))
+        more = cut or len(keys) > query.limit
+        last = keys[len(items) - 1] if items else None
+        cursor = self._cursor(query, last, key_cols, total) if more and last is not None else None
         return {"items": items, "next_cursor": cursor, "total": total}
+
+    def _counted(self, query: Query) -> int:
+        """Items in a state (and favorite or not), from ``item_counts``, which triggers keep."""
+        sql = (
+            "SELECT coalesce(sum(n), 0) FROM item_counts "  # noqa: S608
+            f"WHERE ns = ? AND status IN ({_COUNTED[query.state]})"
+        )
+        args: list[Any] = [self.ns]
+        if query.favorite is not None:
+            sql += " AND favorite = ?"
+            args.append(int(query.favorite))
+        return int(self.conn.execute(sql, args).fetchone()[0])
+
+    def _count(self, query: Query, kept: frozenset[str]) -> int:
+        """Items a tag or a search finds, counted (once: later pages carry it)."""
+        where, args = self._filters(query, kept)
+        sql = f"SELECT count(*) FROM items i WHERE {' AND '.join(where)}"  # noqa: S608
+        return int(self.conn.execute(sql, args).fetchone()[0])
+
+    def _rows(self, rids: list[int]) -> list[sqlite3.Row]:
+        """The items with these rowids, in that order."""
+        if not rids:
+            return []
+        marks = ",".join("?" * len(rids))
+        sql = f"SELECT * FROM items WHERE rowid IN ({marks})"  # noqa: S608
+        found = {int(r["rowid"]): r for r in self.conn.execute(sql, rids)}
+        return [found[r] for r in rids if r in found]
 
     # -- building the query ------------------------------------------------
 
-    def _filters(self, query: Query) -> tuple[list[str], list[Any]]:
+    def _filters(self, query: Query, kept: frozenset[str]) -> tuple[list[str], list[Any]]:
         where = ["i.ns = ?", _STATES[query.state]]
         args: list[Any] = [self.ns]
         if query.favorite is not None:
@@ -132,15 +174,30 @@ class Listing:
                 "AND t.tag = ?)"
             )
             args.append(query.tag)
+        # Each word in the item's own columns or in its kept article. Words no kept
+        # article holds go in one MATCH: one list of rowids drives the query.
+        plain = [w for w in query.words if w not in kept]
+        if plain:
+            where.append(_MATCHES)
+            args.append(fts_query(plain))
         for word in query.words:
-            # Each word in the item's own columns or in its kept article.
-            where.append(f"({_MATCHES} OR {_BODY_MATCHES})")
-            args += [fts_query([word])] * 2
+            if word in kept:
+                where.append(f"({_MATCHES} OR {_BODY_MATCHES})")
+                args += [fts_query([word])] * 2
         return where, args
 
-    def _ordering(self, query: Query) -> tuple[str, str, tuple[str, ...], list[Any]]:
+    def _kept(self, query: Query) -> frozenset[str]:
+        """The search's words that some kept article holds (usually none: one probe each)."""
+        probe = "SELECT 1 FROM articles_fts WHERE articles_fts MATCH ? LIMIT 1"
+        return frozenset(
+            w for w in query.words if self.conn.execute(probe, (fts_query([w]),)).fetchone()
+        )
+
+    def _ordering(
+        self, query: Query, kept: frozenset[str]
+    ) -> tuple[str, str, tuple[str, ...], list[Any]]:
         """Selected columns, ORDER BY, the key columns a cursor holds, the score's args."""
-        cols = "i.rowid AS rid, i.*"
+        cols = "i.rowid AS rid, i.time_added"
         if query.order == "oldest":
             return cols, "time_added ASC, rid ASC", ("time_added", "rid"), []
         if query.order == "title":
@@ -153,23 +210,22 @@ class Listing:
                 for column, weight in WEIGHTS.items():
                     terms.append(f"({_MATCHES}) * {weight}")
                     score_args.append(f"{{{column}}} : {fts_query([word])}")
-                terms.append(f"({_BODY_MATCHES}) * {BODY_WEIGHT}")
-                score_args.append(fts_query([word]))
+                if word in kept:
+                    terms.append(f"({_BODY_MATCHES}) * {BODY_WEIGHT}")
+                    score_args.append(fts_query([word]))
             cols += f", ({' + '.join(terms)}) AS score"
             order = "score DESC, time_added DESC, rid DESC"
             return cols, order, ("score", "time_added", "rid"), score_args
         return cols, "time_added DESC, rid DESC", ("time_added", "rid"), []
 
     @staticmethod
-    def _after(query: Query, key_cols: tuple[str, ...]) -> tuple[str, list[Any]]:
-        """WHERE clause for the rows after the cursor's key, in the page's order."""
-        key = decode_cursor(query, len(key_cols))
-        ascending = query.order in {"oldest", "title"}
-        op = ">" if ascending else "<"
-        return f"WHERE ({', '.join(key_cols)}) {op} ({', '.join('?' * len(key))})", key
+    def _op(query: Query) -> str:
+        """How the rows after the cursor's key compare to it, in the page's order."""
+        return ">" if query.order in {"oldest", "title"} else "<"
 
-    def _cursor(self, query: Query, row: sqlite3.Row, key_cols: tuple[str, ...]) -> str:
-        body = {"q": query.fingerprint(), "k": [row[c] for c in key_cols]}
+    def _cursor(self, query: Query, row: sqlite3.Row, key_cols: tuple[str, ...], total: int) -> str:
+        # The total rides along: later pages of a search need not count again.
+        body = {"q": query.fingerprint(), "k": [row[c] for c in key_cols], "t": total}
         raw = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
         return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
@@ -219,8 +275,9 @@ def all_pages(listing: Listing, query: Query, limit: int | None = None) -> Itera
         query = replace(query, cursor=page["next_cursor"])
 
 
-def decode_cursor(query: Query, length: int) -> list[Any]:
-    """The sort key a cursor holds; refused if it belongs to another query."""
+def decode_cursor(query: Query, length: int) -> tuple[list[Any], int | None]:
+    """The sort key a cursor holds and the total it carries; refused if it belongs to
+    another query."""
     assert query.cursor is not None
     try:
         padded = query.cursor + "=" * (-len(query.cursor) % 4)
@@ -237,7 +294,8 @@ def decode_cursor(query: Query, length: int) -> list[Any]:
         msg = "cursor belongs to another filter, search or sort: start again without it"
         raise InvalidRequest(msg, [{"loc": "cursor", "msg": msg}])
     key: list[Any] = body["k"]
-    return key
+    total = body.get("t")
+    return key, total if isinstance(total, int) and not isinstance(total, bool) else None
 
 
 def _item(row: sqlite3.Row, tags: list[str], kept: dict[str, Any] | None) -> dict[str, Any]:
