@@ -500,6 +500,10 @@ def test_doctor_finds_damage_and_repair_keeps_a_copy_and_says_what_was_lost(
     listed = run_cli(env, "list", "--all")
     assert listed.returncode == 0 and 0 < len(listed.stdout.splitlines()) <= 300
     assert "damaged" not in run_cli(env, "doctor").stdout
+    repaired = sqlite3.connect(db_path)
+    counted = "SELECT ns, status, favorite, count(*) FROM items GROUP BY 1, 2, 3"
+    kept = "SELECT ns, status, favorite, n FROM item_counts WHERE n > 0 ORDER BY 1, 2, 3"
+    assert repaired.execute(kept).fetchall() == repaired.execute(counted).fetchall()
 
 
 def test_repair_of_a_file_that_is_not_a_database_starts_afresh(

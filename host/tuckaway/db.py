@@ -31,6 +31,9 @@ def _tags_sql(ns: str, item_id: str) -> str:
     return f"coalesce(({select}), '')"
 
 
+#: Tables the triggers on ``items`` fill: a copy of the rows (repair) leaves them out.
+DERIVED_TABLES = frozenset({"item_counts"})
+
 #: Each entry upgrades the schema by one version; never edit a shipped entry.
 MIGRATIONS: tuple[str, ...] = (
     # 1: items and tags (per namespace), the outbox, accounts, key/value meta

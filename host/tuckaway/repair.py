@@ -69,9 +69,14 @@ def _copy_rows(source: Path, new: sqlite3.Connection, report: Report) -> None:
     rows = new.execute(
         "SELECT name, sql FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%'"
     ).fetchall()
-    # full-text indexes (and their shadow tables) are rebuilt by the triggers on items
+    # full-text indexes (and their shadow tables) and the counts are rebuilt by the
+    # triggers on items: a stale copy would count rows that were lost
     virtual = [name for name, sql in rows if sql.upper().startswith("CREATE VIRTUAL")]
-    tables = [n for n, _ in rows if not any(n == v or n.startswith(f"{v}_") for v in virtual)]
+    tables = [
+        n
+        for n, _ in rows
+        if n not in db.DERIVED_TABLES and not any(n == v or n.startswith(f"{v}_") for v in virtual)
+    ]
     try:
         old = sqlite3.connect(source)
         old.execute("SELECT count(*) FROM sqlite_master").fetchone()
