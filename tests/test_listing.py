@@ -188,13 +188,19 @@ def test_tag_counts_count_live_items_most_used_first(items: ItemList) -> None:
     assert items.tags() == ["x", "y"]
 
 
-def test_an_older_database_gets_its_items_indexed(tmp_path: Path) -> None:
-    path = tmp_path / "old.db"
+def _old_database(path: Path, version: int) -> sqlite3.Connection:
+    """A database file as a host of schema ``version`` left it."""
     old = sqlite3.connect(path, isolation_level=None)
-    for script in db.MIGRATIONS[:2]:
+    for script in db.MIGRATIONS[:version]:
         for statement in db._statements(script):
             old.execute(statement)
-    old.execute("PRAGMA user_version=2")
+    old.execute(f"PRAGMA user_version={version}")
+    return old
+
+
+def test_an_older_database_gets_its_items_indexed(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    old = _old_database(path, 2)
     old.execute(
         "INSERT INTO items (ns, item_id, url, title, time_added, time_updated) "
         "VALUES ('local', '7', 'https://old.example/page', 'Kept from before', 1, 1)"
@@ -286,11 +292,7 @@ def test_a_link_gets_the_title_the_service_found_not_its_link_text(
 
 def test_totals_follow_every_write_and_an_older_database_gets_its_counts(tmp_path: Path) -> None:
     path = tmp_path / "old.db"
-    old = sqlite3.connect(path, isolation_level=None)
-    for script in db.MIGRATIONS[:5]:
-        for statement in db._statements(script):
-            old.execute(statement)
-    old.execute("PRAGMA user_version=5")
+    old = _old_database(path, 5)
     for n, (status, favorite) in enumerate([(0, 0), (0, 1), (1, 0), (1, 1), (2, 0), (0, 0)]):
         old.execute(
             "INSERT INTO items (ns, item_id, url, status, favorite, time_added, time_updated) "
