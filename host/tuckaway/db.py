@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from tuckaway.settings import private_dir, private_file
+from tuckaway.urls import url_key_or_none
 
 #: How long a process waits for the others when several open the file at once.
 BUSY_TIMEOUT_S = 10.0
@@ -207,6 +208,39 @@ MIGRATIONS: tuple[str, ...] = (
         ON CONFLICT (ns, status, favorite) DO UPDATE SET n = n + 1;
     END;
     """,
+    # 7: one item per url in any spelling (issue 15): items.url stays the url as given,
+    # for display; url_key is its normal form (tuckaway.urls.url_key, registered as the
+    # SQL function tuckaway_url_key). Items that now share a key are merged into the one
+    # updated last: the others' tags join it, it is a favorite if a live one was, and it
+    # keeps the earliest time_added. The outbox's url (the order of writes) is re-keyed.
+    """
+    ALTER TABLE items ADD COLUMN url_key TEXT;
+    UPDATE items SET url_key = tuckaway_url_key(url);
+    CREATE TEMP TABLE url_merge AS
+        SELECT g.rowid AS gone, g.ns AS ns, g.item_id AS gone_id, k.rowid AS kept,
+               k.item_id AS kept_id
+        FROM items AS g JOIN items AS k ON k.ns = g.ns AND k.url_key = g.url_key
+        WHERE k.rowid = (SELECT j.rowid FROM items AS j WHERE j.ns = g.ns
+                         AND j.url_key = g.url_key
+                         ORDER BY j.time_updated DESC, j.rowid DESC LIMIT 1)
+          AND g.rowid != k.rowid;
+    INSERT OR IGNORE INTO item_tags (ns, item_id, tag)
+        SELECT m.ns, m.kept_id, t.tag FROM url_merge AS m
+        JOIN item_tags AS t ON t.ns = m.ns AND t.item_id = m.gone_id;
+    UPDATE items SET
+        favorite = max(favorite, coalesce((SELECT max(g.favorite) FROM url_merge AS m
+            JOIN items AS g ON g.rowid = m.gone WHERE m.kept = items.rowid
+            AND g.status != 2), 0)),
+        time_added = min(time_added, coalesce((SELECT min(g.time_added) FROM url_merge AS m
+            JOIN items AS g ON g.rowid = m.gone WHERE m.kept = items.rowid), time_added))
+        WHERE rowid IN (SELECT kept FROM url_merge);
+    DELETE FROM item_tags WHERE EXISTS (SELECT 1 FROM url_merge AS m
+        WHERE m.ns = item_tags.ns AND m.gone_id = item_tags.item_id);
+    DELETE FROM items WHERE rowid IN (SELECT gone FROM url_merge);
+    DROP TABLE url_merge;
+    CREATE UNIQUE INDEX items_url_key ON items (ns, url_key);
+    UPDATE outbox SET url = tuckaway_url_key(url) WHERE url IS NOT NULL;
+    """,
 )
 
 
@@ -273,6 +307,7 @@ def _use_wal(conn: sqlite3.Connection) -> None:
 
 def migrate(conn: sqlite3.Connection) -> int:
     """Bring the schema to the newest version; returns that version."""
+    conn.create_function("tuckaway_url_key", 1, url_key_or_none, deterministic=True)
     current = int(conn.execute("PRAGMA user_version").fetchone()[0])
     if current >= len(MIGRATIONS):
         return current

@@ -88,6 +88,8 @@ def _copy_rows(source: Path, new: sqlite3.Connection, report: Report) -> None:
             _copy_table(old, new, table, report)
     finally:
         old.close()
+    # a file older than the url_key column: its items get their key (a duplicate keeps none)
+    new.execute("UPDATE OR IGNORE items SET url_key = tuckaway_url_key(url) WHERE url_key IS NULL")
 
 
 def _copy_table(

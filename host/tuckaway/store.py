@@ -22,6 +22,7 @@ from tuckaway.articles import Articles
 from tuckaway.db import transaction
 from tuckaway.services.pocket.actions import ACTIONS
 from tuckaway.services.pocket.actions import ITEM_ACTIONS as ITEM_ACTIONS  # for serve
+from tuckaway.urls import strip_userinfo, url_key
 
 UNREAD, ARCHIVED, DELETED = 0, 1, 2
 
@@ -160,8 +161,9 @@ class ItemList:
         )
 
     def _by_url(self, url: str) -> sqlite3.Row | None:
+        """The item ``url`` names in any spelling (:func:`tuckaway.urls.url_key`)."""
         row: sqlite3.Row | None = self.conn.execute(
-            "SELECT * FROM items WHERE ns = ? AND url = ?", (self.ns, url)
+            "SELECT * FROM items WHERE ns = ? AND url_key = ?", (self.ns, url_key(url))
         ).fetchone()
         return row
 
@@ -314,14 +316,15 @@ class ItemList:
     def _add(
         self, url: str, title: str | None, tags: list[str], now: int, item_id: str | None
     ) -> Item:
+        url = strip_userinfo(url)  # never kept (tuckaway serve's clients may send one)
         row = self._by_url(url)
         if row is None and item_id is not None:
             row = self._by_id(item_id)
         if row is None:
             cur = self.conn.execute(
-                "INSERT INTO items (ns, item_id, url, title, status, time_added, time_updated) "
-                "VALUES (?, ?, ?, ?, 0, ?, ?)",
-                (self.ns, item_id, url, title or "", now, now),
+                "INSERT INTO items (ns, item_id, url, url_key, title, status, time_added, "
+                "time_updated) VALUES (?, ?, ?, ?, ?, 0, ?, ?)",
+                (self.ns, item_id, url, url_key(url), title or "", now, now),
             )
             if item_id is None:
                 item_id = str(cur.lastrowid)
@@ -332,11 +335,22 @@ class ItemList:
             item_id = str(row["item_id"])
             revived = row["status"] == DELETED
             self.conn.execute(
-                "UPDATE items SET status = 0, time_updated = ?, url = ?, "
+                "UPDATE items SET status = 0, time_updated = ?, url = ?, url_key = ?, "
                 "title = CASE WHEN ? != '' AND (title = '' OR ?) THEN ? ELSE title END, "
                 "time_added = CASE WHEN ? THEN ? ELSE time_added END, "
                 "favorite = CASE WHEN ? THEN 0 ELSE favorite END WHERE rowid = ?",
-                (now, url, title or "", revived, title or "", revived, now, revived, row["rowid"]),
+                (
+                    now,
+                    url,
+                    url_key(url),
+                    title or "",
+                    revived,
+                    title or "",
+                    revived,
+                    now,
+                    revived,
+                    row["rowid"],
+                ),
             )
         self._tags_insert(item_id, tags)
         row = self._by_id(item_id)
@@ -362,14 +376,23 @@ class ItemList:
                 if not url:
                     raise StoreError("item has no url", 400)
                 self.conn.execute(
-                    "INSERT INTO items (ns, item_id, url, title, status, time_added, time_updated)"
-                    " VALUES (?, ?, ?, ?, 0, ?, ?)",
-                    (self.ns, item_id, url, title, _int(item.get("time_added"), now), now),
+                    "INSERT INTO items (ns, item_id, url, url_key, title, status, time_added, "
+                    "time_updated) VALUES (?, ?, ?, ?, ?, 0, ?, ?)",
+                    (
+                        self.ns,
+                        item_id,
+                        url,
+                        url_key(url),
+                        title,
+                        _int(item.get("time_added"), now),
+                        now,
+                    ),
                 )
                 row = self._by_id(item_id)
                 assert row is not None
             self.conn.execute(
                 "UPDATE items SET item_id = ?, url = CASE WHEN ? != '' THEN ? ELSE url END, "
+                "url_key = CASE WHEN ? != '' THEN ? ELSE url_key END, "
                 "title = CASE WHEN ? != '' THEN ? ELSE title END, status = ?, "
                 "favorite = ?, resolved_url = ?, time_updated = ?, "
                 "excerpt = coalesce(?, excerpt), word_count = coalesce(?, word_count) "
@@ -378,6 +401,8 @@ class ItemList:
                     item_id,
                     url,
                     url,
+                    url,
+                    url_key(url) if url else "",
                     title,
                     title,
                     status,

@@ -22,6 +22,7 @@ from typing import Any
 
 from tuckaway import db
 from tuckaway.db import transaction
+from tuckaway.urls import url_key
 
 #: meta key prefix: ``not_before:<service>`` holds the end of the service's rate limit
 _NOT_BEFORE = "not_before:"
@@ -138,8 +139,9 @@ def dedupe_key(service: str, op: str, payload: dict[str, Any]) -> str:
 
 
 def _url_of(payload: dict[str, Any]) -> str | None:
+    """The url a write's order is kept by, in its one form (``https://A.org`` is ``a.org/``)."""
     url = payload.get("url") or payload.get("status_url")
-    return str(url) if url else None
+    return url_key(str(url)) if url else None
 
 
 class Outbox:
@@ -398,7 +400,8 @@ class Outbox:
 
     def pending_for_url(self, url: str) -> int:
         row = self.conn.execute(
-            "SELECT COUNT(*) FROM outbox WHERE url = ? AND state IN ('pending', 'held')", (url,)
+            "SELECT COUNT(*) FROM outbox WHERE url = ? AND state IN ('pending', 'held')",
+            (url_key(url),),
         ).fetchone()
         return int(row[0])
 

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from tuckaway import PROTOCOL_VERSION, __version__, configfile, db
 from tuckaway.context import Context
 from tuckaway.errors import Internal, InvalidMessage, InvalidRequest, NotFound, TuckawayError
+from tuckaway.urls import has_userinfo
 
 if TYPE_CHECKING:
     import asyncio
@@ -75,7 +76,7 @@ class Dispatcher:
 
     def handle_many(self, messages: list[Any]) -> None:
         """Handle messages that arrived together; their writes share one commit."""
-        writes: list[Request] = []
+        writes: list[tuple[Request, list[str]]] = []
         for message in messages:
             try:
                 request = self._take(message)
@@ -87,7 +88,7 @@ class Dispatcher:
                 self.emit(error_reply(rid, _internal(rid)))
                 continue
             if request is not None:
-                writes.append(request)
+                writes.append((request, _notes(message)))
         if writes:
             self._accept_writes(writes)
 
@@ -317,7 +318,7 @@ class Dispatcher:
 
     # -- writes --------------------------------------------------------------
 
-    def _accept_writes(self, writes: list[Request]) -> None:
+    def _accept_writes(self, writes: list[tuple[Request, list[str]]]) -> None:
         from tuckaway.delivery.batcher import NewWrite  # asyncio: not before the first reply
         from tuckaway.wire.protocol import Save
 
@@ -328,13 +329,13 @@ class Dispatcher:
                 self._event_sink(request.id),
                 request.kept_article() if isinstance(request, Save) else None,
             )
-            for request in writes
+            for request, _ in writes
         ]
         try:
             queued = self.batcher.enqueue(new)
         except Exception:
             log.exception("could not record %d write(s)", len(new))
-            for request in writes:
+            for request, _ in writes:
                 self.emit(
                     error_reply(
                         request.id,
@@ -342,12 +343,17 @@ class Dispatcher:
                     )
                 )
             return
-        for request, entry in zip(writes, queued, strict=True):
+        for (request, notes), entry in zip(writes, queued, strict=True):
             self.emit({"id": request.id, "event": "queued"})
-            entry.future.add_done_callback(self._reply_when_settled(request.id))
+            entry.future.add_done_callback(self._reply_when_settled(request.id, notes))
 
-    def _reply_when_settled(self, rid: str | int) -> Callable[[asyncio.Future[Final]], None]:
-        """The final reply of a write, sent when the batcher settles it (no task per write)."""
+    def _reply_when_settled(
+        self, rid: str | int, notes: list[str]
+    ) -> Callable[[asyncio.Future[Final]], None]:
+        """The final reply of a write, sent when the batcher settles it (no task per write).
+
+        ``notes``: what the host changed in the request, told in a successful reply.
+        """
 
         def reply(future: asyncio.Future[Final]) -> None:
             if future.cancelled():  # the port closed and the host is stopping
@@ -356,7 +362,8 @@ class Dispatcher:
             if final.error is not None:
                 self.emit(error_reply(rid, final.error))
             else:
-                self.emit(ok_reply(rid, final.result or {}))
+                result = final.result or {}
+                self.emit(ok_reply(rid, {**result, "notes": notes} if notes else result))
 
         return reply
 
@@ -390,6 +397,16 @@ def _articles(dispatcher: Dispatcher) -> Articles:
     from tuckaway.articles import Articles  # zlib: not before the first reply
 
     return Articles(dispatcher.ctx.db)
+
+
+#: the note a reply carries when the url's user name and password were left out
+USERINFO_NOTE = "the user name and password in the url were removed: they are never stored or sent"
+
+
+def _notes(message: Any) -> list[str]:
+    """What the validator changed in a valid write that its caller should hear."""
+    url = message.get("url") if isinstance(message, dict) else None
+    return [USERINFO_NOTE] if isinstance(url, str) and has_userinfo(url) else []
 
 
 def is_plain_hello(message: Any) -> bool:

@@ -32,6 +32,7 @@ from pydantic import (
 from pydantic_core import ErrorDetails
 
 from tuckaway.errors import InvalidMessage, InvalidRequest
+from tuckaway.urls import strip_userinfo
 from tuckaway.wire.results import (
     ArticleResult,
     ArticlesClearResult,
@@ -59,6 +60,8 @@ MAX_TITLE = 2000
 MAX_SAFE_ID = 2**53 - 1
 #: whitespace (Unicode's, as ``str.isspace``) and control characters: never in a saved url
 _URL_FORBIDDEN = re.compile(r"[\s\x00-\x1f\x7f]")
+#: control characters (C0, DEL, C1): never in a tag or a title
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 def _check_url(value: str) -> str:
@@ -73,7 +76,14 @@ def _check_url(value: str) -> str:
         raise ValueError("url has no host")
     if _URL_FORBIDDEN.search(value):
         raise ValueError("url contains spaces or control characters")
-    return value
+    # A user name and password are never stored nor sent on; the save reply says so.
+    return strip_userinfo(value)
+
+
+def _no_control(what: str, value: str) -> None:
+    found = _CONTROL.search(value)
+    if found:
+        raise ValueError(f"{what} contains a control character (U+{ord(found.group()):04X})")
 
 
 def _check_tag(value: str) -> str:
@@ -84,7 +94,13 @@ def _check_tag(value: str) -> str:
         raise ValueError("tag contains a comma (tags are joined with commas for the service)")
     if len(tag) > MAX_TAG:
         raise ValueError(f"tag is longer than {MAX_TAG} characters")
+    _no_control("tag", tag)
     return tag
+
+
+def _check_title(value: str) -> str:
+    _no_control("title", value)
+    return value
 
 
 def _check_id_text(value: str) -> str:
@@ -101,10 +117,19 @@ _URL_SCHEMA = {
     "pattern": r"^\s*[Hh][Tt][Tt][Pp][Ss]?://[^\s\u0000-\u001f\u007f/?#]+[^\s\u0000-\u001f\u007f]*\s*$",
     "description": "an http or https url with a host; no spaces or control characters",
 }
+#: _CONTROL's characters, as a JSON Schema (ECMAScript) class
+_CC = r"\u0000-\u001f\u007f-\u009f"
 _TAG_SCHEMA = {
     "type": "string",
-    "pattern": rf"^\s*[^,\s](?:[^,]{{0,{MAX_TAG - 2}}}[^,\s])?\s*$",
-    "description": f"trimmed: non-empty, at most {MAX_TAG} characters, no comma",
+    "pattern": rf"^\s*[^,\s{_CC}](?:[^,{_CC}]{{0,{MAX_TAG - 2}}}[^,\s{_CC}])?\s*$",
+    "description": f"trimmed: non-empty, at most {MAX_TAG} characters, no comma, no control "
+    "characters",
+}
+_TITLE_SCHEMA = {
+    "type": "string",
+    "maxLength": MAX_TITLE,
+    "pattern": rf"^[^{_CC}]*$",
+    "description": "no control characters",
 }
 
 WebUrl = Annotated[StrictStr, AfterValidator(_check_url), WithJsonSchema(_URL_SCHEMA)]
@@ -115,6 +140,12 @@ RequestId = (
     | Annotated[StrictInt, Field(ge=-MAX_SAFE_ID, le=MAX_SAFE_ID)]
 )
 TagList = Annotated[list[Tag], Field(max_length=MAX_TAGS)]
+Title = Annotated[
+    StrictStr,
+    Field(max_length=MAX_TITLE),
+    AfterValidator(_check_title),
+    WithJsonSchema(_TITLE_SCHEMA),
+]
 
 
 Service = Literal["list", "mastodon"]
@@ -238,7 +269,7 @@ class Save(_Request):
 
     op: Literal["save"]
     url: WebUrl
-    title: Annotated[StrictStr, Field(max_length=MAX_TITLE)] | None = None
+    title: Title | None = None
     tags: TagList = []
     article: Article | None = None
 

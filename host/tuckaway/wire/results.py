@@ -8,9 +8,9 @@ extension's tests and ours check replies against; each request model in
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 EditableSetting = Literal[
     "pocket_url", "pocket_consumer_key", "batch_quiet_ms", "batch_max_delay_ms", "batch_max_actions"
@@ -71,14 +71,20 @@ class HelloResult(_Out):
     problems: list[Problem] | None = None
 
 
+#: what the host changed in the request (a url's user name and password left out)
+Notes = Annotated[list[str] | None, Field(description="what the host changed in the request")]
+
+
 class SaveResult(_Out):
     item_id: str
     url: str
     item: dict[str, Any]
+    notes: Notes = None
 
 
 class ItemResult(_Out):
     item_id: str
+    notes: Notes = None
 
 
 class EmptyResult(_Out):

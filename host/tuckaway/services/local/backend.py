@@ -10,6 +10,7 @@ from tuckaway.errors import ActionFailed, UnknownItem
 from tuckaway.services.base import Done, Failed, Outcome, Write
 from tuckaway.services.pocket.actions import to_action
 from tuckaway.store import StoreError
+from tuckaway.urls import url_key
 
 if TYPE_CHECKING:
     from tuckaway.context import Context
@@ -65,8 +66,8 @@ class LocalBackend:
         item_id = write.payload.get("item_id") or self._items.resolve(write.payload["url"])
         if item_id is None:  # deleted by this very action: report the id it had
             row = self._conn.execute(
-                "SELECT item_id FROM items WHERE ns = ? AND url = ?",
-                (NAMESPACE, write.payload["url"]),
+                "SELECT item_id FROM items WHERE ns = ? AND url_key = ?",
+                (NAMESPACE, url_key(write.payload["url"])),
             ).fetchone()
             item_id = row[0] if row else ""
         return Done({"item_id": str(item_id)})
