@@ -100,3 +100,19 @@ def test_a_refused_caller_is_logged_at_once(home: Path) -> None:
     )  # fmt: skip
     assert done.returncode != 0 and done.stdout == b""
     assert "refused" in log_file(home).read_text("utf-8")
+
+
+def test_the_log_handler_never_raises_when_the_disk_is_full(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    handler = logs._DeferredFile(tmp_path / "tuckaway.log")
+    handler.setFormatter(logs.RedactingFormatter())
+    handler.open()
+    target = handler._target
+    assert isinstance(target, logging.FileHandler)
+    target.stream = open("/dev/full", "w", encoding="utf-8")  # every write: ENOSPC
+    for level in (logging.INFO, logging.ERROR):
+        handler.emit(logging.LogRecord("t", level, __file__, 1, "x" * 10_000, None, None))
+    handler.flush()
+    handler.close()
+    assert "No space left on device" in capsys.readouterr().err  # said once, on stderr

@@ -8,6 +8,8 @@ committed write survive power loss, not just a crash: a write is answered
 
 from __future__ import annotations
 
+import errno
+import os
 import sqlite3
 import time
 from pathlib import Path
@@ -18,6 +20,14 @@ from tuckaway.urls import url_key_or_none
 
 #: How long a process waits for the others when several open the file at once.
 BUSY_TIMEOUT_S = 10.0
+#: SQLite's primary result code for "database or disk is full"
+SQLITE_FULL = 13
+#: tests only: a file holding a page count that caps the database (``PRAGMA
+#: max_page_count``, read at each write transaction): a real SQLITE_FULL on demand
+PAGE_LIMIT_FILE_ENV = "TUCKAWAY_TEST_DB_PAGE_LIMIT_FILE"
+#: SQLite's default cap (pages), restored when the test's file says nothing
+_NO_PAGE_LIMIT = 1073741823
+_PAGE_LIMIT_FILE = os.environ.get(PAGE_LIMIT_FILE_ENV, "")
 
 
 def _domain_sql(url: str) -> str:
@@ -244,6 +254,23 @@ MIGRATIONS: tuple[str, ...] = (
 )
 
 
+def is_disk_full(exc: BaseException) -> bool:
+    """Whether ``exc`` says the disk (or the database's size cap) is full."""
+    if isinstance(exc, sqlite3.Error):
+        code = getattr(exc, "sqlite_errorcode", None)
+        return (code is not None and code & 0xFF == SQLITE_FULL) or "is full" in str(exc)
+    return isinstance(exc, OSError) and exc.errno == errno.ENOSPC
+
+
+def _apply_page_limit(conn: sqlite3.Connection, limit_file: str) -> None:
+    try:
+        text = Path(limit_file).read_text().strip()
+    except OSError:
+        text = ""
+    # SQLite never sets the cap below the file's current size: "1" means "no growth"
+    conn.execute(f"PRAGMA max_page_count={int(text) if text.isdigit() else _NO_PAGE_LIMIT}")
+
+
 def failure_text(path: Path, exc: sqlite3.DatabaseError) -> str:
     """What to tell the user when the database at ``path`` fails with ``exc``."""
     if isinstance(exc, sqlite3.OperationalError):  # locked, disk full, unreadable file
@@ -363,12 +390,19 @@ class transaction:
     def __enter__(self) -> None:
         self.outer = not self.conn.in_transaction
         if self.outer:
+            if _PAGE_LIMIT_FILE:
+                _apply_page_limit(self.conn, _PAGE_LIMIT_FILE)
             self.conn.execute("BEGIN IMMEDIATE")
 
     def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
         if not self.outer:
             return
         if exc_type is None:
-            self.conn.execute("COMMIT")
-        else:
+            try:
+                self.conn.execute("COMMIT")
+            except BaseException:
+                if self.conn.in_transaction:  # a COMMIT that failed (disk full) leaves it open
+                    self.conn.execute("ROLLBACK")
+                raise
+        elif self.conn.in_transaction:  # SQLite may have rolled back itself (SQLITE_FULL)
             self.conn.execute("ROLLBACK")

@@ -11,6 +11,7 @@ the process exits, because opening it costs ``logging.handlers`` and with it
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import re
@@ -138,12 +139,16 @@ class _DeferredFile(logging.Handler):
         self._target: logging.Handler | None = None
 
     def emit(self, record: logging.LogRecord) -> None:
-        if self._target is not None:
-            self._target.handle(record)
-            return
-        self._waiting.append(record)
-        if record.levelno >= logging.WARNING or len(self._waiting) >= _DEFER_LIMIT:
-            self.open()
+        # Never raises (a full disk, a file gone): a log line is not worth a failed request.
+        try:
+            if self._target is not None:
+                self._target.handle(record)
+                return
+            self._waiting.append(record)
+            if record.levelno >= logging.WARNING or len(self._waiting) >= _DEFER_LIMIT:
+                self.open()
+        except Exception:
+            self.handleError(record)
 
     def open(self) -> None:
         self.acquire()
@@ -160,11 +165,13 @@ class _DeferredFile(logging.Handler):
 
     def flush(self) -> None:
         if self._target is not None:
-            self._target.flush()
+            with contextlib.suppress(OSError, ValueError):  # ENOSPC: the lines are lost
+                self._target.flush()
 
     def close(self) -> None:
         # logging.shutdown() at exit: what still waits is written now.
         self.open()
         if self._target is not None:
-            self._target.close()
+            with contextlib.suppress(OSError, ValueError):  # a full disk: what waited is lost
+                self._target.close()
         super().close()

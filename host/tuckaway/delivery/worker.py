@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from tuckaway.context import Context
-from tuckaway.db import transaction
+from tuckaway.db import is_disk_full, transaction
 from tuckaway.delivery.outbox import Entry
 from tuckaway.delivery.waiters import Final, Waiters
 from tuckaway.errors import Internal, TuckawayError
@@ -177,6 +177,8 @@ class Worker:
     _limited_until: float = 0.0
     #: writes kicked since the last claim that have not heard of a rate limit
     _untold: list[int] = field(default_factory=list)
+    #: the writes whose delivery the last failed pass cut short
+    _stalled: set[int] = field(default_factory=set)
 
     def __post_init__(self) -> None:
         self.task = asyncio.get_running_loop().create_task(self._run())
@@ -234,20 +236,40 @@ class Worker:
         while True:
             try:
                 await self._pass(backend)
-            except Exception:
-                # A pass that fails (the database locked past its busy timeout, a bug)
-                # must not end the worker: its writes would wait for ever.
+            except Exception as exc:
+                # A pass that fails (the database locked past its busy timeout, the disk
+                # full, a bug) must not end the worker: its writes would wait for ever.
                 failures += 1
                 pause = _doubled(POLL_S, failures - 1, MAX_PAUSE_S)
-                log.exception(
-                    "the %s worker failed (%d in a row); it goes on in %.1fs",
-                    self.service,
-                    failures,
-                    pause,
-                )
+                if is_disk_full(exc):
+                    self._tell_disk_full(pause, exc)
+                else:
+                    log.exception(
+                        "the %s worker failed (%d in a row); it goes on in %.1fs",
+                        self.service,
+                        failures,
+                        pause,
+                    )
                 await asyncio.sleep(pause)
             else:
                 failures = 0
+            self._stalled = set()
+
+    def _tell_disk_full(self, pause_s: float, exc: Exception) -> None:
+        """The outcomes could not be recorded: the writes wait, and their callers hear why.
+
+        The rows stay in the outbox (the service may have them already: a
+        duplicate at worst) and go again once the database can grow.
+        """
+        log.warning(
+            "the disk is full: %d %s write(s) wait; trying again in %.1fs (%s)",
+            len(self._stalled),
+            self.service,
+            pause_s,
+            exc,
+        )
+        event = {"event": "retrying", "reason": "disk_full", "retry_after": max(1, round(pause_s))}
+        self.waiters.tell(self._stalled, event)
 
     async def _pass(self, backend: Backend) -> None:
         """Wait for a burst to end, claim what is due, deliver it; or sleep until due."""
@@ -369,6 +391,7 @@ class Worker:
             # failed (the database locked past its busy timeout). Give the rows back so
             # they go again at once (here or in the next host), not after lease_s; a
             # duplicate at worst. Rows already settled keep their outcome.
+            self._stalled = set(self.inflight)
             self._give_back(self.inflight)
             raise
         finally:

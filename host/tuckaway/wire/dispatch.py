@@ -20,7 +20,14 @@ from typing import TYPE_CHECKING, Any
 
 from tuckaway import PROTOCOL_VERSION, __version__, configfile, db
 from tuckaway.context import Context
-from tuckaway.errors import Internal, InvalidMessage, InvalidRequest, NotFound, TuckawayError
+from tuckaway.errors import (
+    Internal,
+    InvalidMessage,
+    InvalidRequest,
+    NotFound,
+    TuckawayError,
+    Unavailable,
+)
 from tuckaway.urls import has_userinfo
 
 if TYPE_CHECKING:
@@ -333,15 +340,16 @@ class Dispatcher:
         ]
         try:
             queued = self.batcher.enqueue(new)
-        except Exception:
-            log.exception("could not record %d write(s)", len(new))
+        except Exception as exc:
+            error: TuckawayError
+            if db.is_disk_full(exc):
+                log.warning("the disk is full: %d write(s) not recorded (%s)", len(new), exc)
+                error = Unavailable(DISK_FULL)
+            else:
+                log.exception("could not record %d write(s)", len(new))
+                error = Internal("could not record the write in the database; see the log file")
             for request, _ in writes:
-                self.emit(
-                    error_reply(
-                        request.id,
-                        Internal("could not record the write in the database; see the log file"),
-                    )
-                )
+                self.emit(error_reply(request.id, error))
             return
         for (request, notes), entry in zip(writes, queued, strict=True):
             self.emit({"id": request.id, "event": "queued"})
@@ -399,6 +407,11 @@ def _articles(dispatcher: Dispatcher) -> Articles:
     return Articles(dispatcher.ctx.db)
 
 
+#: the reply to a write the database could not record because the disk is full
+DISK_FULL = (
+    "the disk is full: the write could not be recorded (nothing was saved); "
+    "free some space and try again"
+)
 #: the note a reply carries when the url's user name and password were left out
 USERINFO_NOTE = "the user name and password in the url were removed: they are never stored or sent"
 

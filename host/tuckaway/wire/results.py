@@ -252,7 +252,7 @@ class QueuedEvent(_Out):
 class RetryingEvent(_Out):
     id: str | int
     event: Literal["retrying"]
-    reason: Literal["unavailable", "rate_limited"]
+    reason: Literal["unavailable", "rate_limited", "disk_full"]
     retry_after: float | None
 
 
