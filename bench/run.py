@@ -15,6 +15,7 @@ Rows (docs/performance.md explains each one):
 * warm save round trip (p50, p99) into the local store, vs the echo host;
 * throughput: saves per second over one port into the local store, vs echo;
 * memory: peak RSS of an idle host, and after 100,000 writes, vs echo;
+* flood: throughput and peak RSS at 10,000 and 100,000 pipelined saves (bench/flood.py);
 * Pocket rows against ``tuckaway serve`` (bench/pocket.py);
 * the list page's ``list`` and search over 100,000 items (bench/listing.py);
 * wallabag and Readeck: service calls per burst and per edits (bench/services.py).
@@ -372,6 +373,7 @@ Section = Callable[[Config], list[Row]]
 
 
 def sections() -> list[tuple[str, Section]]:
+    from bench.flood import flood_rows
     from bench.listing import listing_rows
     from bench.pocket import pocket_rows
     from bench.services import service_rows
@@ -379,6 +381,7 @@ def sections() -> list[tuple[str, Section]]:
     return [
         ("cold start", cold_start),
         ("local store", local_rows),
+        ("flood", flood_rows),
         ("list page", listing_rows),
         ("pocket", pocket_rows),
         ("wallabag and Readeck", service_rows),
