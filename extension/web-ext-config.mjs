@@ -9,5 +9,6 @@ export default {
     "test",
     "tools",
     "icons/icon.svg",
+    "vendor/VERSIONS.json",
   ],
 };
