@@ -9,6 +9,7 @@
  */
 import { ext } from "./lib/browser.js";
 import { BadgeModel, CHECK_MS } from "./lib/badge.js";
+import { captureSettings, captureTab, mayCopy, withArticle } from "./lib/capture.js";
 import { writeOutcome } from "./lib/itemstate.js";
 import { collectSelectedLinks, linksToSave } from "./lib/links.js";
 import { BOOKMARK_MENU_IDS, bookmarkTarget } from "./lib/mastodon.js";
@@ -72,7 +73,7 @@ async function send(request, { onEvent = null, quiet = false } = {}) {
   badge.started();
   paintBadge();
   try {
-    const result = await port.request(request, { onEvent });
+    const result = await requestKeepingSave(request, onEvent);
     const outcome = writeOutcome(request, result);
     badge.settled(outcome);
     refreshSavedState();
@@ -90,6 +91,20 @@ async function send(request, { onEvent = null, quiet = false } = {}) {
     paintBadge();
   }
 }
+
+/** A save whose article made the frame too big for the host goes again as the link alone. */
+async function requestKeepingSave(request, onEvent) {
+  try {
+    return await port.request(request, { onEvent });
+  } catch (error) {
+    if (!request.article || !TOO_LARGE.has(error?.code)) throw error;
+    console.info("tuckaway: the copy of the page was too big for the helper app; saving the link alone");
+    const { article: _dropped, ...plain } = request;
+    return port.request(plain, { onEvent });
+  }
+}
+
+const TOO_LARGE = new Set(["message_too_large", "too_large"]);
 
 // -- saved state, the list page ------------------------------------------------------
 
@@ -130,7 +145,20 @@ async function defaultTags() {
   }
 }
 
-/** Save one page or link; resolves with the host's result. */
+/**
+ * The article of the page in `tabId`, when a copy of `url` may be kept
+ * (lib/capture.js); null otherwise or when extraction fails.
+ */
+async function captureFor(tabId, url) {
+  if (typeof tabId !== "number" || !mayCopy(url, await captureSettings(ext.storage.local))) return null;
+  return captureTab(ext.scripting, tabId);
+}
+
+/**
+ * Save one page or link; resolves with the host's result. `options.tabId`
+ * names the tab showing `url`, whose page is then kept with the save (a
+ * context-menu link has no tab of its own: link-only).
+ */
 async function saveUrl(url, title = null, options = {}) {
   if (!isSaveableUrl(url)) {
     const error = Object.assign(new Error(`Only web pages (http and https) can be saved, not ${url}.`), {
@@ -140,7 +168,9 @@ async function saveUrl(url, title = null, options = {}) {
     throw error;
   }
   const tags = [...(await defaultTags()), ...(options.tags ?? [])];
-  return send(saveRequest({ url, title, tags }), options);
+  const request = saveRequest({ url, title, tags });
+  const article = await captureFor(options.tabId, url);
+  return send(withArticle(request, article), options);
 }
 
 async function saveSelectionLinks(info, tab) {
@@ -187,7 +217,7 @@ export function onMenuClicked(info, tab) {
       case "save-link":
         return saveUrl(info.linkUrl, info.linkText ?? null);
       case "save-page":
-        return saveUrl(info.pageUrl ?? tab?.url, tab?.title ?? null);
+        return saveUrl(info.pageUrl ?? tab?.url, tab?.title ?? null, { tabId: tab?.id });
       case "save-selection-links":
         return saveSelectionLinks(info, tab);
       case "bookmark-status":
@@ -214,7 +244,7 @@ export function onCommand(command, tab) {
   return (async () => {
     const target = tab?.url ? tab : await activeTab();
     if (!target) return null;
-    return saveUrl(target.url, target.title ?? null);
+    return saveUrl(target.url, target.title ?? null, { tabId: target.id });
   })().catch((error) => {
     console.warn("tuckaway: save-page failed", error);
     return { error: errorToWire(error) };
@@ -256,6 +286,10 @@ async function handleUi(message, onEvent, isOpen) {
       return { state: port.state, lastError: port.lastError, info: port.info };
     case "save-window-tabs":
       return (await saveWindowTabs()).map((r) => r.status);
+    case "save-page":
+      return savePage(message, onEvent, isOpen);
+    case "keep-copy":
+      return keepCopy(message.tabId);
     case "request": {
       const request = message.request;
       const relay = (event) => {
@@ -269,6 +303,43 @@ async function handleUi(message, onEvent, isOpen) {
     default:
       throw Object.assign(new Error(`unknown message kind ${message?.kind}`), { code: "invalid_request" });
   }
+}
+
+/**
+ * The popup's save (its request as built there) with the page kept, the
+ * popup's own tab: the popup passes `tabId`, the background extracts, so the
+ * article never travels through the page port. `kept` says whether it went.
+ */
+async function savePage(message, onEvent, isOpen) {
+  const { request, tabId } = message;
+  if (request?.op !== "save") throw Object.assign(new Error("save-page needs a save request"), { code: "invalid_request" });
+  const full = withArticle(request, await captureFor(tabId, request.url));
+  const result = await send(full, { onEvent, quiet: isOpen() });
+  return { ...result, kept: Boolean(full.article) };
+}
+
+/**
+ * "Keep a copy" on the list page: the page open in `tabId` is saved again
+ * with its article (a save of a known url brings it back to the list). The
+ * list page has asked for the site's permission by then.
+ */
+async function keepCopy(tabId) {
+  const tab = await ext.tabs.get(tabId);
+  if (!isSaveableUrl(tab?.url ?? "")) {
+    throw Object.assign(new Error("That tab does not show a web page."), { code: "invalid_request" });
+  }
+  const article = await captureTab(ext.scripting, tabId);
+  if (!article) {
+    throw Object.assign(new Error("No article could be read from that page, so no copy was kept."), {
+      code: "no_article",
+    });
+  }
+  // No default tags: the item is in the list already, and keeps the tags it has.
+  const request = withArticle(saveRequest({ url: tab.url, title: tab.title ?? null }), article);
+  if (!request.article) {
+    throw Object.assign(new Error("That page is too big to keep a copy of."), { code: "message_too_large" });
+  }
+  return send(request, { quiet: true });
 }
 
 function openAuthorizePage(url) {

@@ -98,6 +98,25 @@ export function bookmarkStateRequest(statusUrl) {
   return { op: "bookmark_state", status_url: statusUrl.trim() };
 }
 
+/**
+ * One chunk of an item's kept copy (protocol.md `article`): its metadata and
+ * the html from `offset`; the reader asks again from `next_offset` until null.
+ */
+export function articleRequest(where, offset = 0) {
+  const request = { op: "article", ...target(where) };
+  if (Number.isInteger(offset) && offset > 0) request.offset = offset;
+  return request;
+}
+
+/** How many copies are kept and their size; deleting them all. */
+export function articleStatsRequest() {
+  return { op: "article_stats" };
+}
+
+export function articlesClearRequest() {
+  return { op: "articles_clear" };
+}
+
 /** The services whose account holds the reading list (one at most is linked). */
 export const LIST_SERVICES = Object.freeze(["pocket", "wallabag", "readeck"]);
 const SERVICES = Object.freeze([...LIST_SERVICES, "mastodon"]);
