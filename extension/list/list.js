@@ -18,6 +18,7 @@ import {
   shortDate,
   undoDeleteRequests,
 } from "../lib/listview.js";
+import { readerUrl } from "../lib/reader.js";
 import { BackgroundClient } from "../lib/relay.js";
 import { itemRequest, tagsListRequest, tagsRequest } from "../lib/requests.js";
 import { parseTags } from "../lib/tags.js";
@@ -35,6 +36,7 @@ let loading = false;
 let searchTimer = null;
 let toastTimer = null;
 let undoAction = null;
+let openTabs = new Map(); // url -> tab id, for "Keep a copy" of an open page
 
 // -- loading -------------------------------------------------------------------
 
@@ -78,6 +80,16 @@ async function loadTags() {
 function reload() {
   load();
   loadTags();
+}
+
+/** The web pages open in tabs now: a row whose page is open can keep a copy of it. */
+async function loadOpenTabs() {
+  try {
+    const tabs = await ext.tabs.query({});
+    openTabs = new Map(tabs.filter((t) => typeof t.url === "string").map((t) => [t.url, t.id]));
+  } catch {
+    openTabs = new Map();
+  }
 }
 
 // -- rendering -------------------------------------------------------------------
@@ -148,6 +160,8 @@ function row(item, index) {
   const actions = document.createElement("div");
   actions.className = "actions";
   const label = item.title || item.url;
+  if (item.has_article) actions.append(button("Read", `Read the copy: ${label}`, () => readItem(item)));
+  else if (openTabs.has(item.url)) actions.append(button("Keep a copy", `Keep a copy of the open page: ${label}`, () => keepCopy(item)));
   actions.append(
     button(item.status === "archived" ? "Unread" : "Archive", `${item.status === "archived" ? "Move to unread" : "Archive"}: ${label}`, () => toggleArchive(item)),
     button(item.favorite ? "\u2605" : "\u2606", `${item.favorite ? "Unfavorite" : "Favorite"}: ${label}`, () => toggleFavorite(item), item.favorite),
@@ -228,6 +242,36 @@ function setFilter(change) {
 
 async function write(requests) {
   return Promise.allSettled(requests.map((request) => client.request(request)));
+}
+
+function readItem(item) {
+  ext.tabs.create({ url: ext.runtime.getURL(readerUrl({ item_id: item.item_id })) }).catch((error) => showError(describeError(error, {})));
+}
+
+/**
+ * Keep a copy of a saved page open in a tab: the site's permission is asked
+ * for here (it needs this click), then the background reads the page.
+ */
+async function keepCopy(item) {
+  const tabId = openTabs.get(item.url);
+  let origin;
+  try {
+    origin = `${new URL(item.url).origin}/*`;
+  } catch {
+    return;
+  }
+  const allowed = await ext.permissions.request({ origins: [origin] }).catch(() => false);
+  if (!allowed) {
+    showError("Tuckaway needs your permission to read that page to keep a copy of it.");
+    return;
+  }
+  try {
+    await client.send({ kind: "keep-copy", tabId });
+    showToast("Copy kept");
+  } catch (error) {
+    showError(describeError(error, {}));
+  }
+  reload();
 }
 
 function openItem(item) {
@@ -459,7 +503,7 @@ function start() {
   new IntersectionObserver((entries) => {
     if (entries.some((e) => e.isIntersecting)) load({ more: true });
   }).observe($("more"));
-  reload();
+  loadOpenTabs().then(reload);
 }
 
 start();

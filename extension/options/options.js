@@ -10,6 +10,7 @@ import { BackgroundClient } from "../lib/relay.js";
 import { LIST_SERVICES, loginRequest, logoutRequest, normalizeInstance } from "../lib/requests.js";
 import { normalizeTagList, parseTags } from "../lib/tags.js";
 import { INSTALL_COMMAND, describeError } from "../lib/words.js";
+import { startCopies } from "./copies.js";
 import { helperSteps, hostUpdate, osFamily } from "./helper.js";
 import { BATCH_KEYS, INPUT_FOR, describeField, invalidInputs, settingsChanges, sourceNote } from "./settings.js";
 
@@ -423,4 +424,5 @@ function wire() {
 wire();
 checkHost();
 loadDefaultTags();
+startCopies(client);
 showShortcuts();

@@ -12,6 +12,7 @@ import { afterSave, headline, itemFromLookup, needsSave, retryHeadline, writeOut
 import { isMastodonPostUrl } from "../lib/mastodon.js";
 import { BackgroundClient } from "../lib/relay.js";
 import {
+  articleRequest,
   bookmarkRequest,
   bookmarkStateRequest,
   isSaveableUrl,
@@ -22,13 +23,14 @@ import {
   tagsRequest,
 } from "../lib/requests.js";
 import { LIST_PAGE, undoDeleteRequests } from "../lib/listview.js";
+import { readerUrl } from "../lib/reader.js";
 import { Suggestions, completeTags, normalizeTagList, parseTags } from "../lib/tags.js";
 import { INSTALL_COMMAND, describeError, describeRetry, describeUnconfirmed } from "../lib/words.js";
 
 const client = new BackgroundClient();
 const $ = (id) => document.getElementById(id);
 
-const page = { url: null, title: null };
+const page = { url: null, title: null, tabId: null };
 let item = itemFromLookup(null);
 let knownTags = [];
 let backend = null;
@@ -132,7 +134,8 @@ async function save() {
   const request = saveRequest({ url: page.url, title: page.title, tags: normalizeTagList(defaultTags) });
   let result;
   try {
-    result = await client.request(request, (event) => {
+    // The background keeps a copy of the page with the save (lib/capture.js).
+    result = await client.send({ kind: "save-page", request, tabId: page.tabId }, (event) => {
       if (event.event !== "retrying") return;
       const line = retryHeadline(event);
       setStatus(line.state, line.text);
@@ -145,6 +148,7 @@ async function save() {
   }
   // A save recovered after the helper app restarted carries its lookup; a normal
   // answer means it is saved, and lookup fills in the rest (tags, favorite).
+  showReadCopy(Boolean(result?.kept));
   const recovered = afterSave(request, result);
   if (recovered) {
     item = recovered.item;
@@ -163,6 +167,20 @@ async function save() {
   renderItem();
   loadTags();
   $("tag-input").focus();
+}
+
+/** "Read the copy": shown when this page's copy is kept (just now, or found with `article`). */
+function showReadCopy(kept) {
+  $("read-copy").hidden = !kept;
+}
+
+async function findCopy() {
+  try {
+    const chunk = await client.request(articleRequest({ url: page.url }));
+    showReadCopy(typeof chunk?.html === "string");
+  } catch {
+    showReadCopy(false);
+  }
 }
 
 async function loadTags() {
@@ -428,6 +446,10 @@ function wire() {
     window.close();
   });
   $("save-window").addEventListener("click", saveWindow);
+  $("read-copy").addEventListener("click", () => {
+    ext.tabs.create({ url: ext.runtime.getURL(readerUrl(item.itemId ? { item_id: item.itemId } : { url: page.url })) });
+    window.close();
+  });
   $("bookmark").addEventListener("click", toggleBookmark);
 }
 
@@ -436,6 +458,7 @@ async function main() {
   const tab = await currentTab().catch(() => null);
   page.url = tab?.url ?? null;
   page.title = tab?.title ?? null;
+  page.tabId = typeof tab?.id === "number" ? tab.id : null;
   $("page-title").textContent = page.title || page.url || "No page";
   $("page-url").textContent = page.url ?? "";
   $("page-url").title = page.url ?? "";
@@ -470,6 +493,7 @@ async function main() {
   setStatus(line.state, line.text);
   renderItem();
   loadTags();
+  if (found.saved) findCopy();
   if (!$("item").hidden) $("tag-input").focus();
 }
 

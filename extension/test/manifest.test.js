@@ -23,7 +23,10 @@ function filesUnder(dir) {
   );
 }
 
-const shipped = ["background.js", "port.js", ...filesUnder("lib/"), ...filesUnder("popup/"), ...filesUnder("options/"), ...filesUnder("list/")];
+const shipped = [
+  "background.js", "port.js", ...filesUnder("lib/"), ...filesUnder("popup/"), ...filesUnder("options/"),
+  ...filesUnder("list/"), ...filesUnder("reader/"),
+];
 
 describe("manifest", () => {
   it("keeps the fixed Chrome id and gecko id", () => {
@@ -44,6 +47,13 @@ describe("manifest", () => {
     ]);
     assert.equal(manifest.host_permissions, undefined);
     assert.equal(manifest.content_scripts, undefined);
+  });
+
+  it("may ask for one site at a time, only when the list page keeps a copy of an open tab", () => {
+    assert.deepEqual(manifest.optional_host_permissions, ["http://*/*", "https://*/*"]);
+    const list = read("list/list.js");
+    assert.match(list, /permissions\.request\(\{ origins: \[origin\] \}\)/);
+    assert.equal((list.match(/permissions\.request/g) ?? []).length, 1);
   });
 
   it("offers the commands by their fixed names", () => {
@@ -79,7 +89,22 @@ describe("manifest", () => {
     const csp = manifest.content_security_policy.extension_pages;
     assert.match(csp, /script-src 'self'(;|$)/);
     assert.match(csp, /object-src 'none'/);
-    assert.doesNotMatch(csp, /unsafe|https?:|\*/);
+    // Only images may come from the web (the reader's, when the user allows them).
+    const withoutImages = csp.replace(/img-src [^;]*/, "");
+    assert.match(csp, /img-src 'self' https: http:(;|$)/);
+    assert.doesNotMatch(withoutImages, /unsafe|https?:|\*/);
+    assert.doesNotMatch(csp, /unsafe|\*/);
+  });
+
+  it("lets no page but the reader show a web image", () => {
+    for (const page of shipped.filter((f) => f.endsWith(".html"))) {
+      const meta = /<meta http-equiv="Content-Security-Policy" content="([^"]+)">/.exec(read(page))?.[1];
+      assert.ok(meta, `${page} has no CSP of its own`);
+      const images = /img-src ([^;]*)/.exec(meta)[1];
+      assert.equal(images, page === "reader/reader.html" ? "'self' https: http:" : "'self'", page);
+      assert.doesNotMatch(meta, /unsafe/, page);
+    }
+    assert.match(read("reader/reader.html"), /script-src 'self';/);
   });
 
   it("names files that exist", () => {
