@@ -92,19 +92,25 @@ async function send(request, { onEvent = null, quiet = false } = {}) {
   }
 }
 
-/** A save whose article made the frame too big for the host goes again as the link alone. */
+/**
+ * A save whose article the host refused (the frame too big, or a helper app
+ * too old to know `article`) goes again as the link alone: never lost.
+ */
 async function requestKeepingSave(request, onEvent) {
   try {
     return await port.request(request, { onEvent });
   } catch (error) {
-    if (!request.article || !TOO_LARGE.has(error?.code)) throw error;
-    console.info("tuckaway: the copy of the page was too big for the helper app; saving the link alone");
+    if (!request.article || !articleRefused(error)) throw error;
+    console.info(`tuckaway: the helper app took no copy of the page (${error.code}); saving the link alone`);
     const { article: _dropped, ...plain } = request;
     return port.request(plain, { onEvent });
   }
 }
 
-const TOO_LARGE = new Set(["message_too_large", "too_large"]);
+function articleRefused(error) {
+  if (error?.code === "message_too_large" || error?.code === "too_large") return true;
+  return error?.code === "invalid_request" && (error.fields ?? []).some((f) => String(f?.loc ?? "").startsWith("article"));
+}
 
 // -- saved state, the list page ------------------------------------------------------
 

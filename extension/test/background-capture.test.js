@@ -127,6 +127,24 @@ describe("keeping a copy with a save", () => {
     assert.deepEqual(record.notifications, []);
   });
 
+  it("saves the link alone when a helper app too old for copies refuses the article field", async () => {
+    const { done, port, message } = await sent(() => tuckaway.onCommand("save-page", TAB));
+    port.reply({ id: message.id, ok: false, error: { code: "invalid_request", message: "bad", fields: [{ loc: "article", msg: "Extra inputs are not permitted" }] } });
+    await settle();
+    const again = port.sent.at(-1);
+    assert.equal(again.article, undefined);
+    answer(port, again);
+    assert.equal((await done).item_id, "9");
+  });
+
+  it("fails a save the host refuses for another reason, as before", async () => {
+    const { done, port, message } = await sent(() => tuckaway.onCommand("save-page", TAB));
+    port.reply({ id: message.id, ok: false, error: { code: "invalid_request", message: "bad url", fields: [{ loc: "url", msg: "bad" }] } });
+    assert.equal((await done).error.code, "invalid_request");
+    assert.equal(port.sent.at(-1).id, message.id);
+    record.notifications.length = 0;
+  });
+
   it("keeps the popup's save with the page of its tab and says whether the copy went", async () => {
     const ui = uiPort();
     tuckaway.onUiConnect(ui);
