@@ -75,10 +75,14 @@ const OPTIONAL_LIMITS = { title: 2000, byline: 500, site_name: 500, lang: 35, ex
 
 /** The `article` field from what the page gave: trimmed strings, no empty or odd values. */
 export function articleField(raw) {
-  if (!raw || typeof raw.html !== "string" || typeof raw.text !== "string" || !raw.html.trim()) return null;
-  const article = { html: raw.html.slice(0, MAX_HTML_CHARS), text: raw.text.slice(0, MAX_TEXT_CHARS) };
+  if (!raw || typeof raw.html !== "string" || typeof raw.text !== "string" || !raw.html.replaceAll("\u0000", "").trim()) {
+    return null;
+  }
+  // The host refuses NUL characters; a page may hold them, the copy does not need them.
+  const clean = (value) => value.replaceAll("\u0000", "");
+  const article = { html: clean(raw.html).slice(0, MAX_HTML_CHARS), text: clean(raw.text).slice(0, MAX_TEXT_CHARS) };
   for (const [key, limit] of Object.entries(OPTIONAL_LIMITS)) {
-    const value = typeof raw[key] === "string" ? raw[key].replace(/\s+/g, " ").trim() : "";
+    const value = typeof raw[key] === "string" ? clean(raw[key]).replace(/\s+/g, " ").trim() : "";
     if (!value || value.length > limit) continue;
     if (key === "lead_image" && !/^https?:\/\/\S+$/i.test(value)) continue;
     article[key] = value;

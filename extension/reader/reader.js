@@ -104,7 +104,7 @@ function scrolledFraction() {
 function savePositionSoon() {
   clearTimeout(positionTimer);
   positionTimer = setTimeout(async () => {
-    const id = article?.meta?.item_id;
+    const id = positionKey();
     if (!id) return;
     const { readerPositions = {} } = await ext.storage.local.get({ readerPositions: {} }).catch(() => ({}));
     await ext.storage.local.set({ readerPositions: rememberPosition(readerPositions, String(id), scrolledFraction()) });
@@ -112,8 +112,13 @@ function savePositionSoon() {
   }, SAVE_POSITION_MS);
 }
 
+/** The item's id; its url while the save still waits for its service (no id yet). */
+function positionKey() {
+  return article?.meta ? String(article.meta.item_id ?? article.meta.url ?? "") : "";
+}
+
 async function restorePosition() {
-  const id = String(article.meta.item_id ?? "");
+  const id = positionKey();
   const { readerPositions = {} } = await ext.storage.local.get({ readerPositions: {} }).catch(() => ({}));
   const at = readerPositions[id]?.at;
   if (!at) return;

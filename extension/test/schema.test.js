@@ -10,6 +10,9 @@ import { Ajv2020 } from "ajv/dist/2020.js";
 
 import {
   WRITE_OPS,
+  articleRequest,
+  articleStatsRequest,
+  articlesClearRequest,
   bookmarkRequest,
   bookmarkStateRequest,
   itemRequest,
@@ -21,6 +24,7 @@ import {
   tagsRequest,
 } from "../lib/requests.js";
 import { listRequest } from "../lib/listview.js";
+import { articleField, withArticle } from "../lib/capture.js";
 
 const SCHEMA_FILE = new URL("./.generated/schema.json", import.meta.url);
 const missing = !existsSync(SCHEMA_FILE)
@@ -64,6 +68,15 @@ const built = [
   loginRequest("mastodon", "mastodon.social"),
   logoutRequest("pocket"),
   logoutRequest("mastodon"),
+  withArticle(saveRequest({ url, title: "An article" }), articleField({
+    html: "<p>Body\u0000</p>", text: "Body", title: "T".repeat(2000), byline: "Ada", site_name: "Rail",
+    lang: "en-GB", excerpt: "E".repeat(2000), lead_image: "https://rail.example/a.jpg",
+  })),
+  withArticle(saveRequest({ url }), articleField({ html: "<p>x</p>", text: "" })),
+  articleRequest({ item_id: "9" }),
+  articleRequest({ url }, 1048576),
+  articleStatsRequest(),
+  articlesClearRequest(),
 ];
 
 describe("requests against the protocol schema", { skip: missing }, () => {
@@ -104,6 +117,12 @@ describe("requests against the protocol schema", { skip: missing }, () => {
     const { result } = validators();
     check(result("LookupResult"), { saved: true, item_id: "9", status: "archived", favorite: false, tags: ["a"], pending: 0 });
     check(result("SaveResult"), { item_id: "9", url, item: {} });
+    check(result("ArticleResult"), {
+      item_id: null, url, title: "T", byline: null, site_name: null, lang: "en", excerpt: "", lead_image: null,
+      word_count: 3, minutes: 1, captured_at: 1764640000, size: 8, offset: 0, html: "<p>x</p>", next_offset: null,
+    });
+    check(result("ArticleStatsResult"), { count: 1, bytes: 120 });
+    check(result("ArticlesClearResult"), { deleted: 1, bytes: 120 });
     check(result("BookmarkResult"), { status_id: "1", url: null, bookmarked: true });
     check(result("BookmarksResult"), {
       statuses: [{ id: "1", url: "https://m.example/@a/1", created_at: "2024-05-01T12:00:00.000Z", acct: "a", text: "hi" }],
