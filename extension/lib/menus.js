@@ -14,8 +14,9 @@ import { BOOKMARK_LINK_MENU, BOOKMARK_PAGE_MENU, MASTODON_POST_PATTERNS } from "
 export function menuDefinitions({ mastodonLinked = false } = {}) {
   return [
     { id: "save-page", title: "Save page to Tuckaway", contexts: ["page"] },
-    { id: "save-link", title: "Save link to Tuckaway", contexts: ["link"] },
-    { id: "save-selection-links", title: "Save links in selection to Tuckaway", contexts: ["selection"] },
+    // A link is saved without a copy: the page behind it is not open to read.
+    { id: "save-link", title: "Save link to Tuckaway (link only)", contexts: ["link"] },
+    { id: "save-selection-links", title: "Save links in selection to Tuckaway (links only)", contexts: ["selection"] },
     { id: "open-list", title: "Your list", contexts: ["action"] },
     { id: "save-window-tabs", title: "Save all tabs in this window", contexts: ["action"] },
     {

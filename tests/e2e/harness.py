@@ -272,8 +272,14 @@ class PageServer:
 
 
 @contextlib.asynccontextmanager
-async def page_server(titles: dict[str, str] | None = None) -> AsyncIterator[PageServer]:
+async def page_server(
+    titles: dict[str, str] | None = None, pages: dict[str, str] | None = None
+) -> AsyncIterator[PageServer]:
+    """Test pages; `pages` maps a path to the whole html served there instead."""
+
     async def article(request: web.Request) -> web.Response:
+        if pages and request.path in pages:
+            return web.Response(text=pages[request.path], content_type="text/html")
         name = request.match_info.get("name", "index")
         title = (titles or {}).get(name, f"E2E article {name}")
         burst = "".join(f'<li><a href="/burst/{i}">burst {i}</a></li>' for i in range(10))

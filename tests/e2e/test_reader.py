@@ -10,13 +10,10 @@ served as http://rail.example/ (a resolver rule maps the name to the test server
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import AsyncIterator
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import pytest
-from aiohttp import web
 from playwright.async_api import Page
 
 from .chromium import Chromium, launch_chromium
@@ -24,35 +21,19 @@ from .harness import (
     EXTENSION_DIR,
     NativeHost,
     eventually,
+    page_server,
     publish_screenshot,
     register_for_chromium,
     screenshot_file,
 )
 from .test_list_page import axe_violations
+from .test_look import saved_popup
 
 pytestmark = pytest.mark.e2e
 
 ARTICLE_HTML = (EXTENSION_DIR / "test" / "fixtures" / "article.html").read_text("utf-8")
 URL = "http://rail.example/2026/night-train"
 TITLE = "The quiet return of the night train"
-
-
-@contextlib.asynccontextmanager
-async def article_server() -> AsyncIterator[tuple[int, web.AppRunner]]:
-    async def article(_request: web.Request) -> web.Response:
-        return web.Response(text=ARTICLE_HTML, content_type="text/html")
-
-    app = web.Application()
-    app.router.add_get("/2026/night-train", article)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    try:
-        yield port, runner
-    finally:
-        await runner.cleanup()
 
 
 async def copy_of(browser: Chromium, url: str) -> dict[str, object] | None:
@@ -68,15 +49,11 @@ async def test_save_stop_the_server_and_read_the_copy(
 ) -> None:
     profile = tmp_path / "chromium-profile"
     register_for_chromium(profile, native_host.wrapper)
-    async with article_server() as (port, runner):
-        rules = f"--host-resolver-rules=MAP rail.example 127.0.0.1:{port}"
+    path = urlsplit(URL).path
+    async with page_server(pages={path: ARTICLE_HTML}) as site:
+        rules = f"--host-resolver-rules=MAP rail.example 127.0.0.1:{site.url.rsplit(':', 1)[1]}"
         async with launch_chromium(playwright, profile, extra_args=(rules,)) as browser:  # type: ignore[arg-type]
-            page = await browser.open(URL)
-            popup = await browser.click_action(page)
-            await eventually(
-                lambda: popup.evaluate("document.querySelector('#popup').dataset.state === 'saved'"),
-                timeout=20, what="the popup to say saved",
-            )  # fmt: skip
+            popup = await saved_popup(browser, URL)
             await eventually(
                 lambda: popup.evaluate("!document.querySelector('#read-copy').hidden"),
                 what="Read the copy in the popup",
@@ -87,8 +64,7 @@ async def test_save_stop_the_server_and_read_the_copy(
             assert int(copy["word_count"]) > 150  # type: ignore[call-overload]
 
             # The site goes away: the reader needs only the helper app.
-            await runner.cleanup()
-            await page.close()
+            await site.runner.cleanup()
             reader = await browser.extension_page(f"reader/reader.html?url={quote(URL, safe='')}")
             await read_the_copy(reader)
             await settings_and_position(reader)
