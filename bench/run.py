@@ -18,6 +18,7 @@ Rows (docs/performance.md explains each one):
 * flood: throughput and peak RSS at 10,000 and 100,000 pipelined saves (bench/flood.py);
 * Pocket rows against ``tuckaway serve`` (bench/pocket.py);
 * the list page's ``list`` and search over 100,000 items (bench/listing.py);
+* a save carrying a 1 MB article vs a plain save (bench/article.py);
 * wallabag and Readeck: service calls per burst and per edits (bench/services.py).
 
 Nothing here asserts a time: the numbers are printed and written as JSON.
@@ -373,6 +374,7 @@ Section = Callable[[Config], list[Row]]
 
 
 def sections() -> list[tuple[str, Section]]:
+    from bench.article import article_rows
     from bench.flood import flood_rows
     from bench.listing import listing_rows
     from bench.pocket import pocket_rows
@@ -383,6 +385,7 @@ def sections() -> list[tuple[str, Section]]:
         ("local store", local_rows),
         ("flood", flood_rows),
         ("list page", listing_rows),
+        ("kept pages", article_rows),
         ("pocket", pocket_rows),
         ("wallabag and Readeck", service_rows),
     ]

@@ -5,15 +5,20 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import re
 import sqlite3
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from support.hostproc import HostProcess, frame
+from support.hostproc import HostProcess, frame, host_env
+from support.readeck_standin import ReadeckStandin
+from support.wallabag_standin import WallabagStandin
 from tuckaway import db
 from tuckaway.articles import Articles, reply
 from tuckaway.listing import Listing, Query
@@ -252,3 +257,110 @@ def test_a_budget_lets_one_frame_larger_than_itself_through_when_empty() -> None
     budget.take(4)
     budget.take(6)
     assert budget.used == 10
+
+
+# -- the services that take the page -------------------------------------------
+
+
+@contextmanager
+def _linked(home: Path, standin: Any) -> Iterator[HostProcess]:
+    """A host whose list lives in the service ``standin`` stands in for."""
+    env = host_env(home)
+    standin.link(env)
+    with HostProcess(env) as host:
+        yield host
+
+
+def test_wallabag_gets_the_kept_html_as_content_with_a_title(home: Path) -> None:
+    html = "<article><p>Kept \U0001f600 as seen</p></article>"
+    with WallabagStandin() as wb, _linked(home, wb) as host:
+        titled = host.request({"id": 1, "op": "save", "url": URL,
+                               "article": _article(html, "Kept as seen", title="Seen")}, 30)
+        assert titled["ok"] is True, titled
+        assert host.request({"id": 2, "op": "save", "url": f"{URL}/bare"}, 30)["ok"] is True
+        entry = wb.by_url(URL)
+        assert entry is not None and entry.content == html and entry.title == "Seen"
+        (post,) = [c for c in wb.calls("/api/entries") if c.method == "POST"]
+        assert post.body["content"] == html
+        assert len(wb.calls("/api/entries/lists")) == 1  # the bare link: url only
+        listed = host.request({"id": 3, "op": "list", "search": "seen"})["result"]
+        assert [i["url"] for i in listed["items"]] == [URL]
+        assert host.request({"id": 4, "op": "delete", "url": URL}, 30)["ok"] is True
+        stats = host.request({"id": 5, "op": "article_stats"})["result"]
+        assert stats == {"count": 0, "bytes": 0}
+
+
+def test_readeck_gets_the_kept_html(home: Path) -> None:
+    html = "<article><h1>Über</h1><p>text</p></article>"
+    with ReadeckStandin() as rd:
+        with _linked(home, rd) as host:
+            saved = host.request({"id": 1, "op": "save", "url": URL, "tags": ["t"],
+                                  "article": _article(html, "Über text")}, 30)
+            assert saved["ok"] is True, saved
+            assert host.request({"id": 2, "op": "save", "url": f"{URL}/plain"}, 30)["ok"]
+            kept = host.request({"id": 3, "op": "article", "item_id": saved["result"]["item_id"]})
+            assert kept["result"]["html"] == html
+        bookmark = rd.by_url(URL)
+        assert bookmark is not None and bookmark.html == html and bookmark.labels == ["t"]
+        other = rd.by_url(f"{URL}/plain")
+        assert other is not None and other.html == ""
+    assert rd.violations == []
+
+
+async def test_serve_complete_items_describe_the_kept_page(
+    tmp_path: Path, aiohttp_client: Any
+) -> None:
+    from tuckaway.serve.app import create_app
+    from tuckaway.serve.auth import issue_token
+
+    conn = db.connect(tmp_path / "data" / "tuckaway.db")
+    items = ItemList(conn, "local")
+    items.add(URL, title="Kept")
+    items.add(f"{URL}/plain", title="Plain")
+    Articles(conn).put(URL, _article("<p>x</p>", "one two three " * 400, excerpt="Short",
+                                     lead_image="https://example.org/i.png", lang="en"))
+    client = await aiohttp_client(create_app(conn))
+    token = issue_token(conn)
+    body = {"consumer_key": "1234-key", "access_token": token}
+    answer = await (await client.post("/v3/get", json={**body, "detailType": "complete"},
+                                      headers={"X-Accept": "application/json"})).json()
+    kept, plain = (next(e for e in answer["list"].values() if e["given_url"] == u)
+                   for u in (URL, f"{URL}/plain"))
+    assert kept["word_count"] == "1200" and kept["excerpt"] == "Short"
+    assert kept["is_article"] == "1" and kept["has_image"] == "1"
+    assert kept["top_image_url"] == "https://example.org/i.png"
+    assert kept["time_to_read"] == 6 and kept["lang"] == "en"
+    assert plain["is_article"] == "0" and plain["word_count"] == "0"
+    assert "top_image_url" not in plain
+    simple = await (await client.post("/v3/get", json={**body, "detailType": "simple"},
+                                      headers={"X-Accept": "application/json"})).json()
+    assert all(e["is_article"] == "0" for e in simple["list"].values())
+
+
+def test_status_says_how_much_the_kept_copies_take(env: dict[str, str]) -> None:
+    from support.hostproc import run_cli
+
+    assert "copies:    0 pages kept, 0 bytes" in run_cli(env, "status").stdout
+    with HostProcess(env) as host:
+        saved = host.request({"id": 1, "op": "save", "url": URL,
+                              "article": _article(MIXED * 20_000, "words " * 100)}, 30)
+        assert saved["ok"] is True
+    info = json.loads(run_cli(env, "status", "--json").stdout)
+    assert info["articles"]["count"] == 1 and 1000 < info["articles"]["bytes"] < 100_000
+    assert re.search(r"copies: +1 pages kept, [\d.]+ KB \(compressed\)",
+                     run_cli(env, "status").stdout)
+
+
+def test_a_repaired_database_finds_the_kept_words_again(tmp_path: Path) -> None:
+    from tuckaway.repair import Report, _copy_rows
+
+    path = tmp_path / "old.db"
+    conn = db.connect(path)
+    ItemList(conn, "local").add(URL, title="t")
+    Articles(conn).put(URL, _article("<p>x</p>", "quokka"))
+    conn.close()
+    new = db.connect(tmp_path / "new.db")
+    _copy_rows(path, new, Report())
+    assert Listing(new, "local").page(Query(search="quokka"))["items"] == []
+    assert Articles(new).reindex() == 1
+    assert len(Listing(new, "local").page(Query(search="quokka"))["items"]) == 1

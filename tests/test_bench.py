@@ -31,6 +31,7 @@ EXPECTED_ROWS = {
     "list_first_p99",
     "search_p50",
     "search_p99",
+    "article_save_p50",
     "wallabag_burst_calls",
     "wallabag_edits_calls",
     "readeck_burst_calls",

@@ -114,19 +114,24 @@ class Articles:
         return None if row is None else zlib.decompress(row[0]).decode("utf-8")
 
     def summaries(self, urls: Iterable[str]) -> dict[str, dict[str, Any]]:
-        """``url -> {word_count, excerpt, lead_image}`` of the kept articles among ``urls``."""
+        """``url -> {word_count, excerpt, lead_image, lang}`` of the copies kept for ``urls``."""
         wanted = list(dict.fromkeys(urls))
         found: dict[str, dict[str, Any]] = {}
         for start in range(0, len(wanted), 500):  # under SQLite's limit of bound values
             part = wanted[start : start + 500]
             marks = ",".join("?" * len(part))
             rows = self.conn.execute(
-                "SELECT url, word_count, excerpt, lead_image FROM articles "  # noqa: S608
+                "SELECT url, word_count, excerpt, lead_image, lang FROM articles "  # noqa: S608
                 f"WHERE url IN ({marks})",
                 part,
             )
-            for url, words, excerpt, image in rows:
-                found[url] = {"word_count": words, "excerpt": excerpt, "lead_image": image}
+            for url, words, excerpt, image, lang in rows:
+                found[url] = {
+                    "word_count": words,
+                    "excerpt": excerpt,
+                    "lead_image": image,
+                    "lang": lang,
+                }
         return found
 
     def forget(self, url: str) -> int:

@@ -50,6 +50,8 @@ class Bookmark:
     is_archived: bool = False
     is_marked: bool = False
     labels: list[str] = field(default_factory=list)
+    #: the page a client sent with the bookmark (Readeck keeps it instead of fetching)
+    html: str = ""
     created: float = field(default_factory=time.time)
     updated: float = field(default_factory=time.time)
 
@@ -167,6 +169,7 @@ class ReadeckStandin(ThreadedStandin):
     def _create(self, data: dict[str, Any]) -> web.Response:
         bookmark = self.add(str(data.get("url")), title=str(data.get("title") or ""))
         bookmark.labels = list(dict.fromkeys(data.get("labels") or []))
+        bookmark.html = str(data.get("html") or "")
         return web.json_response(
             {"status": 202, "message": "Link submited"},
             status=202,

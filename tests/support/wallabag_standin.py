@@ -49,6 +49,8 @@ class Entry:
     is_starred: int = 0
     tags: list[str] = field(default_factory=list)
     updated_at: float = field(default_factory=time.time)
+    #: the html a client sent (postEntriesAction keeps it instead of fetching the page)
+    content: str = ""
 
     def to_json(self, tag_ids: dict[str, int]) -> dict[str, Any]:
         # the fields of wallabag's Entry serialisation that matter here
@@ -226,6 +228,9 @@ class WallabagStandin(ThreadedStandin):
             return _json({"error": {"code": 400, "message": "url is empty"}}, 400)
         entry = self.by_url(url) or self._new(url)
         self._change(entry, data, replace_tags=False)
+        # postEntriesAction: the client's content is used only with a non-empty title and url
+        if data.get("content") and data.get("title"):
+            entry.content = str(data["content"])
         return self._entry(entry)
 
     def _post_list(self, urls: list[str]) -> web.Response:

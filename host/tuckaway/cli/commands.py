@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from tuckaway import __version__
+from tuckaway.articles import Articles
 from tuckaway.cli.common import (
     Subparsers,
     UsageError,
@@ -141,6 +142,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         "backend": ctx.list_service,
         "accounts": ctx.accounts(),
         "queue": ctx.outbox.counts(),
+        "articles": Articles(ctx.db).stats(),
         "service_url": _service_url(ctx),
         "paths": {
             "config": str(s.paths.config_file),
@@ -180,9 +182,21 @@ def cmd_status(args: argparse.Namespace) -> int:
         f"queue:     {q.get('pending', 0)} waiting, {q.get('held', 0)} held, "
         f"{q.get('failed', 0)} failed, {q.get('done', 0)} delivered"
     )
+    kept = info["articles"]
+    print(f"copies:    {kept['count']} pages kept, {_size(kept['bytes'])} (compressed)")
     for name, path in info["paths"].items():
         print(f"{name + ':':<10} {path}")
     return 0
+
+
+def _size(count: int) -> str:
+    """Bytes for a person: ``512 bytes``, ``12.3 KB``, ``4.1 MB``."""
+    value = float(count)
+    for unit in ("bytes", "KB", "MB"):
+        if value < 1000:
+            return f"{count} bytes" if unit == "bytes" else f"{value:.1f} {unit}"
+        value /= 1000
+    return f"{value:.1f} GB"
 
 
 def cmd_schema(args: argparse.Namespace) -> int:

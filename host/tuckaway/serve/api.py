@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 
 from aiohttp import web
 
+from tuckaway.articles import Articles, reading_minutes
 from tuckaway.serve.auth import Gate
 from tuckaway.serve.errors import ApiError, Code, bad_request
 from tuckaway.serve.params import Params, int_param, is_web_url, json_response, text
@@ -166,7 +167,26 @@ class ListApi:
         if content_type is not None:
             # serve never fetches pages, so no item is known to be an article, image or video
             items = []
-        return json_response(_listing(items, detail or "simple", since))
+        complete = detail == "complete"
+        kept = Articles(self.items.conn).summaries(i.url for i in items) if complete else {}
+        return json_response(_listing(items, detail or "simple", since, kept))
+
+
+def _article_fields(article: Mapping[str, Any], excerpt: str) -> dict[str, Any]:
+    """What the page kept with the save tells a ``complete`` item (issue 14)."""
+    image = article["lead_image"] or ""
+    words = int(article["word_count"])
+    fields: dict[str, Any] = {
+        "is_article": "1",
+        "word_count": str(words),
+        "excerpt": excerpt or article["excerpt"],
+        "has_image": "1" if image else "0",
+        "time_to_read": reading_minutes(words),
+        "lang": article["lang"] or "",
+    }
+    if image:
+        fields["top_image_url"] = image
+    return fields
 
 
 def _since(params: Params) -> int | None:
@@ -194,7 +214,12 @@ def _choice(params: Params, name: str, allowed: Mapping[str, T]) -> T | None:
     return found
 
 
-def _listing(items: Sequence[Item], detail: str, since: int | None) -> dict[str, Any]:
+def _listing(
+    items: Sequence[Item],
+    detail: str,
+    since: int | None,
+    kept: Mapping[str, Mapping[str, Any]],
+) -> dict[str, Any]:
     """A ``/v3/get`` answer: ``status`` 2 and ``list`` ``[]`` when nothing matched;
     ``since`` the newest update among the items (the one asked for when none)."""
     listing = {}
@@ -204,6 +229,8 @@ def _listing(items: Sequence[Item], detail: str, since: int | None) -> dict[str,
         # sort_id: clients that walk the list object by key need it to keep the order.
         entry.update(sort_id=index, is_index="0", lang="", time_to_read=0)
         entry["listen_duration_estimate"] = 0
+        if detail == "complete" and item.url in kept:
+            entry.update(_article_fields(kept[item.url], entry["excerpt"]))
         listing[item.item_id] = entry
     newest = max((item.time_updated for item in items), default=since or 0)
     return {

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from tuckaway.accounts.credentials import KeyringUnavailable, keyring_message
+from tuckaway.articles import Articles, Stored
 from tuckaway.errors import NotLinked
 from tuckaway.services.base import Defer, Hold, Outcome, Retry, Write
 from tuckaway.services.pocket.actions import to_action
@@ -48,6 +49,17 @@ class ListBackend(Generic[C]):
     async def aclose(self) -> None:
         return None
 
+    def kept(self, url: str) -> Stored | None:
+        """The page kept with the save of ``url``: its html goes instead of a fetch."""
+        return Articles(self.ctx.db).get(url)
+
+    def forget_deleted(self, item_id: str) -> None:
+        """A delete the service has done: the item leaves the index, its kept copy goes."""
+        item = self.index.get_item(item_id)
+        self.index.forget(item_id)
+        if item is not None:
+            Articles(self.ctx.db).forget(item.url)
+
     async def client(self) -> C:
         raise NotImplementedError
 
@@ -77,7 +89,7 @@ class ListBackend(Generic[C]):
             payload = {k: v for k, v in payload.items() if k != "url"} | {"item_id": target}
         try:
             if write.op == "delete" and target is not None:
-                self.index.forget(target)
+                self.forget_deleted(target)
             else:
                 self.index.apply(to_action(write.op, payload))
         except StoreError:

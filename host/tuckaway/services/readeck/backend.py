@@ -86,7 +86,9 @@ class ReadeckBackend(ListBackend[ReadeckClient]):
         payload = write.payload
         url = str(payload["url"])
         labels = list(payload.get("tags") or [])
-        bookmark_id = await client.add(url, payload.get("title"), labels)
+        kept = self.kept(url)
+        html = None if kept is None else kept.html()
+        bookmark_id = await client.add(url, payload.get("title"), labels, html)
         data = {
             "item_id": bookmark_id,
             "given_url": url,

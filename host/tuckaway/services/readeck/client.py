@@ -44,13 +44,18 @@ class ReadeckClient:
             **kw,
         )
 
-    async def add(self, url: str, title: str | None, labels: Sequence[str]) -> str:
-        """``POST /api/bookmarks``: 202 with the new id in ``Bookmark-Id``."""
+    async def add(
+        self, url: str, title: str | None, labels: Sequence[str], html: str | None = None
+    ) -> str:
+        """``POST /api/bookmarks``: 202 with the new id in ``Bookmark-Id``; with ``html``
+        Readeck keeps that page instead of fetching it."""
         body: dict[str, Any] = {"url": url}
         if title:
             body["title"] = title
         if labels:
             body["labels"] = list(labels)
+        if html:
+            body["html"] = html
         answer = await self._call("POST", "/api/bookmarks", json_body=body)
         bookmark_id = answer.headers.get("Bookmark-Id")
         if not bookmark_id:

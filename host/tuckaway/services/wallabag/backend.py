@@ -5,7 +5,9 @@ One batch becomes as few calls as wallabag allows:
 * saves without a title go out through ``POST /api/entries/lists`` in chunks
   of the server's ``api_limit_mass_actions`` (10 unless the server says less:
   a 400 "API limit reached" halves the chunk, remembered per server); a save
-  with a title is one ``POST /api/entries`` (url, title, tags);
+  with a title, or with a kept copy of the page (issue 14), is one ``POST
+  /api/entries`` (url, title, tags, and the page's html as ``content``, which
+  wallabag keeps instead of fetching the page);
 * every flag change on one entry in the batch (archive/readd, favorite/
   unfavorite) and a non-empty tags_replace become ONE ``PATCH
   /api/entries/{id}``; tags added or removed on any number of entries become
@@ -98,12 +100,14 @@ class WallabagBackend(ListBackend[WallabagClient]):
                 out[i] = Defer("another save of this url is in the batch")
                 continue
             seen.add(url)
-            if writes[i].payload.get("title"):
+            kept = self.kept(url)
+            if writes[i].payload.get("title") or kept is not None:
                 payload = writes[i].payload
+                # wallabag keeps the html sent only with a title: the page's, else the url
+                title = payload.get("title") or (kept and kept.meta.get("title")) or url
+                content = None if kept is None else kept.html()
                 try:
-                    entry = await _guard(
-                        client.add(url, payload["title"], payload.get("tags") or [])
-                    )
+                    entry = await _guard(client.add(url, title, payload.get("tags") or [], content))
                 except ServiceError as exc:  # refused (400): this save alone
                     out[i] = Failed(exc)
                     continue

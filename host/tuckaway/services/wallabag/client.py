@@ -137,12 +137,18 @@ class WallabagClient:
 
     # -- entries -------------------------------------------------------------
 
-    async def add(self, url: str, title: str | None, tags: Sequence[str]) -> dict[str, Any]:
+    async def add(
+        self, url: str, title: str | None, tags: Sequence[str], content: str | None = None
+    ) -> dict[str, Any]:
+        """``POST /api/entries``; with ``content`` (and a title) wallabag keeps that html
+        instead of fetching the page."""
         body: dict[str, Any] = {"url": url}
         if title:
             body["title"] = title
         if tags:
             body["tags"] = ",".join(tags)
+        if content and title:
+            body["content"] = content
         return _object(await self._call("POST", "/api/entries", json_body=body))
 
     async def add_many(self, urls: Sequence[str]) -> list[dict[str, Any]]:
