@@ -199,7 +199,7 @@ def test_every_chunk_fits_the_reply_limit_whatever_the_characters(
     assert stored is not None
     pieces, offset = [], 0
     while True:
-        result = reply(stored, "1", offset, MAX_REPLY)
+        result = reply(stored, "1", URL, offset, MAX_REPLY)
         envelope = {"id": "i" * 64, "ok": True, "result": result}
         size = len(json.dumps(envelope, ensure_ascii=False, separators=(",", ":")).encode())
         assert size <= MAX_REPLY
@@ -364,3 +364,33 @@ def test_a_repaired_database_finds_the_kept_words_again(tmp_path: Path) -> None:
     assert Listing(new, "local").page(Query(search="quokka"))["items"] == []
     assert Articles(new).reindex() == 1
     assert len(Listing(new, "local").page(Query(search="quokka"))["items"]) == 1
+
+
+def test_any_spelling_of_the_url_finds_the_copy(host: HostProcess) -> None:
+    saved = host.request({"id": 1, "op": "save", "url": "https://EXAMPLE.org:443/long-read",
+                          "article": _article("<p>kept</p>", "kept words")})
+    assert saved["ok"] is True, saved
+    found = host.request({"id": 2, "op": "article", "url": URL})["result"]
+    assert found["html"] == "<p>kept</p>" and found["url"] == URL
+    assert found["item_id"] == saved["result"]["item_id"]
+    (item,) = host.request({"id": 3, "op": "list", "search": "kept"})["result"]["items"]
+    assert item["has_article"] is True and item["word_count"] == 2
+
+
+def test_copies_kept_before_url_keys_are_re_keyed(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    old = sqlite3.connect(path)
+    old.create_function("tuckaway_url_key", 1, lambda u: u)
+    for script in db.MIGRATIONS[:7]:
+        for statement in db._statements(script):
+            old.execute(statement)
+    old.execute("PRAGMA user_version=7")
+    old.execute(
+        "INSERT INTO articles (url, html, text, size, word_count, bytes, captured_at) "
+        "VALUES ('https://EXAMPLE.org/a', x'00', x'00', 1, 1, 2, 0)"
+    )
+    old.commit()
+    old.close()
+    conn = db.connect(path)
+    assert [r[0] for r in conn.execute("SELECT url_key FROM articles")] == [
+        "https://example.org/a"]  # fmt: skip

@@ -1,10 +1,11 @@
 """Kept copies of saved pages (issue 14): the article as the browser showed it.
 
-One row per url in ``articles``, html and text zlib-compressed, written once
-(never into the outbox). The text's words go to ``articles_fts``, a
-contentless FTS5 index that ``list {search}`` reads beside ``items_fts``: it
-holds no second copy of the text, so it must be given the old text to forget
-a row's words, and every change therefore goes through :class:`Articles`.
+One row per url in ``articles`` (by its :func:`~tuckaway.urls.url_key`, as items
+are), html and text zlib-compressed, written once (never into the outbox). The
+text's words go to ``articles_fts``, a contentless FTS5 index that ``list
+{search}`` reads beside ``items_fts``: it holds no second copy of the text, so
+it must be given the old text to forget a row's words, and every change
+therefore goes through :class:`Articles`.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tuckaway.db import transaction
+from tuckaway.urls import url_key
 
 #: reading speed for ``minutes`` (words a minute, a common adult average)
 WORDS_PER_MINUTE = 230
@@ -40,7 +42,7 @@ class Stored:
     """One kept article, its html still compressed until :meth:`html` is asked."""
 
     rowid: int
-    url: str
+    url_key: str
     meta: dict[str, str | None]
     word_count: int
     size: int
@@ -70,21 +72,24 @@ class Articles:
         meta = [article.get(name) for name in META_FIELDS]
         captured = int(now if now is not None else time.time())
         counts = (len(html), count_words(text), size, captured)
+        key = url_key(url)
         with transaction(self.conn):
-            self._unindex(url)
+            self._unindex(key)
             self.conn.execute(
-                "INSERT INTO articles (url, html, text, title, byline, site_name, lang, excerpt, "
-                "lead_image, size, word_count, bytes, captured_at) "
+                "INSERT INTO articles (url_key, html, text, title, byline, site_name, lang, "
+                "excerpt, lead_image, size, word_count, bytes, captured_at) "
                 "VALUES (?, ?, ?, coalesce(?, ''), ?, ?, ?, coalesce(?, ''), ?, ?, ?, ?, ?) "
-                "ON CONFLICT (url) DO UPDATE SET html = excluded.html, text = excluded.text, "
+                "ON CONFLICT (url_key) DO UPDATE SET html = excluded.html, text = excluded.text, "
                 "title = excluded.title, byline = excluded.byline, "
                 "site_name = excluded.site_name, lang = excluded.lang, "
                 "excerpt = excluded.excerpt, lead_image = excluded.lead_image, "
                 "size = excluded.size, word_count = excluded.word_count, "
                 "bytes = excluded.bytes, captured_at = excluded.captured_at",
-                (url, packed_html, packed_text, *meta, *counts),
+                (key, packed_html, packed_text, *meta, *counts),
             )
-            rowid = self.conn.execute("SELECT rowid FROM articles WHERE url = ?", (url,)).fetchone()
+            rowid = self.conn.execute(
+                "SELECT rowid FROM articles WHERE url_key = ?", (key,)
+            ).fetchone()
             self.conn.execute(
                 "INSERT INTO articles_fts (rowid, body) VALUES (?, ?)", (rowid[0], text)
             )
@@ -92,15 +97,15 @@ class Articles:
 
     def get(self, url: str) -> Stored | None:
         row = self.conn.execute(
-            "SELECT rowid, url, html, title, byline, site_name, lang, excerpt, lead_image, "
-            "size, word_count, bytes, captured_at FROM articles WHERE url = ?",
-            (url,),
+            "SELECT rowid, url_key, html, title, byline, site_name, lang, excerpt, lead_image, "
+            "size, word_count, bytes, captured_at FROM articles WHERE url_key = ?",
+            (url_key(url),),
         ).fetchone()
         if row is None:
             return None
         return Stored(
             rowid=int(row["rowid"]),
-            url=str(row["url"]),
+            url_key=str(row["url_key"]),
             meta={name: row[name] for name in META_FIELDS},
             word_count=int(row["word_count"]),
             size=int(row["size"]),
@@ -110,35 +115,38 @@ class Articles:
         )
 
     def text(self, url: str) -> str | None:
-        row = self.conn.execute("SELECT text FROM articles WHERE url = ?", (url,)).fetchone()
+        row = self.conn.execute(
+            "SELECT text FROM articles WHERE url_key = ?", (url_key(url),)
+        ).fetchone()
         return None if row is None else zlib.decompress(row[0]).decode("utf-8")
 
     def summaries(self, urls: Iterable[str]) -> dict[str, dict[str, Any]]:
         """``url -> {word_count, excerpt, lead_image, lang}`` of the copies kept for ``urls``."""
-        wanted = list(dict.fromkeys(urls))
+        by_key: dict[str, list[str]] = {}
+        for url in urls:
+            by_key.setdefault(url_key(url), []).append(url)
+        keys = list(by_key)
         found: dict[str, dict[str, Any]] = {}
-        for start in range(0, len(wanted), 500):  # under SQLite's limit of bound values
-            part = wanted[start : start + 500]
+        for start in range(0, len(keys), 500):  # under SQLite's limit of bound values
+            part = keys[start : start + 500]
             marks = ",".join("?" * len(part))
             rows = self.conn.execute(
-                "SELECT url, word_count, excerpt, lead_image, lang FROM articles "  # noqa: S608
-                f"WHERE url IN ({marks})",
+                "SELECT url_key, word_count, excerpt, lead_image, lang "  # noqa: S608
+                f"FROM articles WHERE url_key IN ({marks})",
                 part,
             )
-            for url, words, excerpt, image, lang in rows:
-                found[url] = {
-                    "word_count": words,
-                    "excerpt": excerpt,
-                    "lead_image": image,
-                    "lang": lang,
-                }
+            for key, words, excerpt, image, lang in rows:
+                summary = {"word_count": words, "excerpt": excerpt, "lead_image": image}
+                for url in by_key[key]:
+                    found[url] = {**summary, "lang": lang}
         return found
 
     def forget(self, url: str) -> int:
         """Drop the copy kept for ``url``; returns the bytes freed (0: there was none)."""
+        key = url_key(url)
         with transaction(self.conn):
-            freed = self._unindex(url)
-            self.conn.execute("DELETE FROM articles WHERE url = ?", (url,))
+            freed = self._unindex(key)
+            self.conn.execute("DELETE FROM articles WHERE url_key = ?", (key,))
         return freed
 
     def stats(self) -> dict[str, int]:
@@ -168,10 +176,10 @@ class Articles:
                 )
         return len(rows)
 
-    def _unindex(self, url: str) -> int:
+    def _unindex(self, key: str) -> int:
         """Take the old copy's words out of the index (a contentless index needs them)."""
         row = self.conn.execute(
-            "SELECT rowid, text, bytes FROM articles WHERE url = ?", (url,)
+            "SELECT rowid, text, bytes FROM articles WHERE url_key = ?", (key,)
         ).fetchone()
         if row is None:
             return 0
@@ -192,15 +200,16 @@ def dumps_size(value: Any) -> int:
 ENVELOPE_ROOM = 1024
 
 
-def reply(stored: Stored, item_id: str | None, offset: int, limit: int) -> dict[str, Any]:
-    """The ``article`` op's result: metadata and the html from ``offset``, as much as
-    keeps the whole reply within ``limit`` bytes (offsets count characters)."""
+def reply(stored: Stored, item_id: str | None, url: str, offset: int, limit: int) -> dict[str, Any]:
+    """The ``article`` op's result for the page kept for ``url``: metadata and the html
+    from ``offset``, as much as keeps the whole reply within ``limit`` bytes (offsets
+    count characters)."""
     html = _inflate(stored)
     if offset > len(html):
         raise ValueError(f"offset {offset} is past the end of the article ({len(html)})")
     result: dict[str, Any] = {
         "item_id": item_id,
-        "url": stored.url,
+        "url": url,
         **stored.meta,
         "word_count": stored.word_count,
         "minutes": reading_minutes(stored.word_count),

@@ -251,6 +251,12 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE UNIQUE INDEX items_url_key ON items (ns, url_key);
     UPDATE outbox SET url = tuckaway_url_key(url) WHERE url IS NOT NULL;
     """,
+    # 8: kept pages are keyed like items, so a url in any spelling finds its copy (a copy
+    # whose key another spelling's copy took keeps its old key: unreachable, still counted)
+    """
+    ALTER TABLE articles RENAME COLUMN url TO url_key;
+    UPDATE OR IGNORE articles SET url_key = tuckaway_url_key(url_key);
+    """,
 )
 
 

@@ -41,7 +41,7 @@ BODY_WEIGHT = 1
 _MATCHES = "i.rowid IN (SELECT rowid FROM items_fts WHERE items_fts MATCH ?)"
 #: ... and the items whose kept article holds the word.
 _BODY_MATCHES = (
-    "i.url IN (SELECT url FROM articles WHERE rowid IN "
+    "i.url_key IN (SELECT url_key FROM articles WHERE rowid IN "
     "(SELECT rowid FROM articles_fts WHERE articles_fts MATCH ?))"
 )
 _STATES = {"unread": "i.status = 0", "archive": "i.status = 1", "all": "i.status != 2"}

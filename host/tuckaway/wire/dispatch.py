@@ -261,7 +261,7 @@ class Dispatcher:
         if stored is None:
             raise NotFound(f"no copy of {url} is kept")
         try:
-            return reply(stored, item_id, request.offset, MAX_REPLY)
+            return reply(stored, item_id, url, request.offset, MAX_REPLY)
         except ValueError as exc:
             raise InvalidRequest(str(exc), [{"loc": "offset", "msg": str(exc)}]) from None
 
