@@ -9,6 +9,5 @@ export default {
     "test",
     "tools",
     "icons/icon.svg",
-    "vendor/VERSIONS.json",
   ],
 };
