@@ -30,7 +30,13 @@ async function showStats(client) {
     $("copies-clear").disabled = !stats?.count;
   } catch (error) {
     $("copies-used").textContent = "Unknown";
-    if (error?.code !== "host_unavailable") say(describeError(error, {}), "error");
+    $("copies-clear").disabled = true;
+    if (error?.code === "invalid_request") {
+      // A helper app older than copies does not know the op: its saves are links alone.
+      say("This helper app keeps no copies of pages: update it to read saved pages offline.", "error");
+    } else if (error?.code !== "host_unavailable") {
+      say(describeError(error, {}), "error");
+    }
   }
 }
 
