@@ -59,8 +59,12 @@ export function describeError(error, { service = null } = {}) {
   }
 }
 
+/** The words for a write kept while the disk is full (the host's `retrying` reason `disk_full`). */
+export const DISK_FULL = "Your disk is full: Tuckaway will save when there is space.";
+
 /** Why a write is still waiting, from a `retrying` event. */
 export function describeRetry(event) {
+  if (event?.reason === "disk_full") return DISK_FULL;
   const wait = typeof event?.retry_after === "number" ? Math.ceil(event.retry_after) : null;
   if (event?.reason === "rate_limited") {
     return wait ? `The service is busy; Tuckaway retries in ${wait} s.` : "The service is busy; Tuckaway retries shortly.";

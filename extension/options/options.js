@@ -6,6 +6,7 @@
  */
 import { ext } from "../lib/browser.js";
 import { tagChips } from "../lib/chips.js";
+import { showProblems } from "../lib/problems.js";
 import { BackgroundClient } from "../lib/relay.js";
 import { LIST_SERVICES, loginRequest, logoutRequest, normalizeInstance } from "../lib/requests.js";
 import { normalizeTagList, parseTags } from "../lib/tags.js";
@@ -82,6 +83,9 @@ function showHost(info) {
   $("host-version").textContent = `tuckaway ${info.version} (protocol ${info.protocol})`;
   $("host-backend").textContent = BACKEND_WORDS[info.backend] ?? "the list on this computer";
   $("host-pending").textContent = info.pending ? String(info.pending) : "nothing";
+  if (showProblems($("host-problems"), $("host-problem-list"), info).length) {
+    pill("host-badge", "Needs attention", "error");
+  }
   showUpdate(hostUpdate(info.version));
   showAccounts(info.accounts ?? {});
 }

@@ -24,6 +24,7 @@ import {
 } from "../lib/requests.js";
 import { LIST_PAGE, undoDeleteRequests } from "../lib/listview.js";
 import { readerUrl } from "../lib/reader.js";
+import { showProblems } from "../lib/problems.js";
 import { Suggestions, completeTags, normalizeTagList, parseTags } from "../lib/tags.js";
 import { INSTALL_COMMAND, describeError, describeRetry, describeUnconfirmed } from "../lib/words.js";
 
@@ -468,6 +469,7 @@ async function main() {
     return;
   }
   const helloing = client.hello().catch(() => null);
+  helloing.then((hello) => showProblems($("problems"), $("problem-list"), hello));
   let found;
   try {
     found = await refresh();

@@ -56,5 +56,6 @@ describe("errors in words", () => {
   it("explains a retrying write", () => {
     assert.match(describeRetry({ reason: "unavailable", retry_after: 5 }), /Queued offline/);
     assert.match(describeRetry({ reason: "rate_limited", retry_after: 5 }), /5 s/);
+    assert.equal(describeRetry({ reason: "disk_full", retry_after: 5 }), "Your disk is full: Tuckaway will save when there is space.");
   });
 });
