@@ -10,6 +10,7 @@
 import { ext } from "./lib/browser.js";
 import { BadgeModel, CHECK_MS } from "./lib/badge.js";
 import { captureSettings, captureTab, mayCopy, withArticle } from "./lib/capture.js";
+import { Drain } from "./lib/drain.js";
 import { writeOutcome } from "./lib/itemstate.js";
 import { collectSelectedLinks, linksToSave } from "./lib/links.js";
 import { BOOKMARK_MENU_IDS, bookmarkTarget } from "./lib/mastodon.js";
@@ -34,10 +35,18 @@ const savedState = new SavedState({
 
 // -- badge --------------------------------------------------------------------
 
+let paintedTitle = null;
+
 function paintBadge() {
   const { text, color } = badge.view();
   ext.action.setBadgeText({ text }).catch(() => {});
   ext.action.setBadgeBackgroundColor({ color }).catch(() => {});
+  // The window-wide tooltip; a tab's own (saved or not, savedstate.js) still wins there.
+  const title = badge.title();
+  if (title === paintedTitle) return;
+  paintedTitle = title;
+  ext.action.setTitle({ title: title ?? ext.runtime.getManifest?.().action?.default_title ?? "Save to Tuckaway" })
+    .catch(() => {});
 }
 
 /** A write succeeded: its check mark (BadgeModel) lasts CHECK_MS from now. */
@@ -72,8 +81,15 @@ async function send(request, { onEvent = null, quiet = false } = {}) {
   if (!write) return port.request(request, { onEvent });
   badge.started();
   paintBadge();
+  const watch = (event) => {
+    if (event?.event === "retrying") {
+      badge.retrying(event);
+      paintBadge();
+    }
+    onEvent?.(event);
+  };
   try {
-    const result = await requestKeepingSave(request, onEvent);
+    const result = await requestKeepingSave(request, watch);
     const outcome = writeOutcome(request, result);
     badge.settled(outcome);
     refreshSavedState();
@@ -425,16 +441,16 @@ ext.runtime.onStartup.addListener(() => {
   return connectIfWritesWait();
 });
 
-// The host delivers waiting writes on its own once started; the browser starts it only
-// through a port, so at browser start connect when the last hello said writes waited.
-port.onChange(({ info }) => {
-  if (info) ext.storage.local.set({ pendingAtHello: info.pending ?? 0 }).catch(() => {});
-});
+// Writes left waiting (lib/drain.js): every hello's count on the badge; at browser start
+// a port when some waited, kept open with an alarm until the host has delivered them.
+const drain = new Drain({ port, alarms: ext.alarms, storage: ext.storage.local, badge, paint: paintBadge });
+port.onChange(({ info }) => drain.seen(info));
+ext.alarms?.onAlarm.addListener((alarm) => drain.onAlarm(alarm));
 
-async function connectIfWritesWait() {
-  const { pendingAtHello = 0 } = await ext.storage.local.get("pendingAtHello").catch(() => ({}));
-  if (pendingAtHello > 0) await port.hello().catch(() => {});
+function connectIfWritesWait() {
+  return drain.atStart();
 }
+connectIfWritesWait();
 
 // For tests and debugging from the background console: the same functions the browser calls.
 globalThis.tuckaway = Object.freeze({
@@ -449,5 +465,6 @@ globalThis.tuckaway = Object.freeze({
   saveUrl,
   createMenus,
   connectIfWritesWait,
+  drain,
   MENU_IDS,
 });

@@ -65,6 +65,7 @@ export class HostPort {
     this.state = "idle"; // idle | connecting | up | reconnecting | unavailable
     this.lastError = null;
     this.info = null; // the latest hello result
+    this.held = false; // kept open while the host drains waiting writes (hold/release)
     this.listeners = new Set();
   }
 
@@ -211,9 +212,25 @@ export class HostPort {
     this.setState("unavailable", reason);
   }
 
+  /**
+   * Keep the port (and so the host) open with nothing in flight: the host is
+   * delivering writes left waiting, on its own. `release()` lets the quiet
+   * spell close it again.
+   */
+  hold() {
+    this.held = true;
+    this.cancelIdle();
+  }
+
+  release() {
+    if (!this.held) return;
+    this.held = false;
+    if (this.table.size === 0) this.scheduleIdle();
+  }
+
   scheduleIdle() {
     this.cancelIdle();
-    if (!this.port) return; // nothing to close (given up, or closed already)
+    if (!this.port || this.held) return; // nothing to close, or kept open on purpose
     this.idleTimer = this.setTimer(() => {
       this.idleTimer = null;
       if (this.table.size === 0 && this.port) this.close();

@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { after, before, beforeEach, describe, it, mock } from "node:test";
 
 import { CHECK, CHECK_MS } from "../lib/badge.js";
+import { DISK_FULL } from "../lib/words.js";
 import { IDLE_CLOSE_MS } from "../port.js";
 import { flush } from "./fakes.js";
 
@@ -238,7 +239,124 @@ describe("background", () => {
     assert.deepEqual(record.menus.filter((m) => m.id.startsWith("bookmark")).map((m) => m.visible), [true, true]);
   });
 
+describe("the omnibox keyword tk", () => {
+  // Chromium's omnibox is browser UI that neither Playwright nor CDP can type into, so
+  // the listeners the browser calls are driven here, against the port's real frames.
+  it("suggests saved items matching the words, and Enter opens one or the list searched", async () => {
+    const [onInput] = chrome.omnibox.onInputChanged.listeners;
+    const [onEnter] = chrome.omnibox.onInputEntered.listeners;
+    assert.equal(onInput, tuckaway.onOmniboxInput);
+    let suggested = null;
+    const typing = onInput("  rust asy ", (lines) => {
+      suggested = lines;
+    });
+    await settle();
+    const port = record.ports.at(-1);
+    const list = port.sent.at(-1);
+    assert.deepEqual({ ...list, id: undefined }, { id: undefined, op: "list", state: "all", search: "rust asy", limit: 6 });
+    const found = { item_id: "1", url: "https://r.example/async", title: "Async <Rust>", domain: "r.example", tags: [] };
+    port.reply({ id: list.id, ok: true, result: { items: [found], next_cursor: null, total: 1 } });
+    await typing;
+    assert.deepEqual(suggested, [
+      { content: "https://r.example/async", description: "Async &#60;Rust&#62; <dim>r.example</dim>" },
+    ]);
+
+    let none = null;
+    const failing = onInput("zzz", (lines) => {
+      none = lines;
+    });
+    await settle();
+    const again = record.ports.at(-1).sent.at(-1);
+    record.ports.at(-1).reply({ id: again.id, ok: false, error: { code: "internal", message: "x" } });
+    await failing;
+    assert.deepEqual(none, [], "a failed search suggests nothing");
+
+    record.opened = [];
+    onEnter("rust async");
+    await settle();
+    assert.deepEqual(record.opened, ["chrome-extension://test/list/list.html?q=rust%20async"]);
+  });
+});
+
+describe("a full disk", () => {
+  it("says so on the badge and its tooltip until a write goes through", async () => {
+    const { done, port, message } = await startSave();
+    port.reply({ id: message.id, event: "queued" });
+    port.reply({ id: message.id, event: "retrying", reason: "disk_full", retry_after: 5 });
+    await settle();
+    assert.equal(record.badge, "1"); // the write itself still counts while it waits
+    assert.equal(record.titles.undefined, DISK_FULL);
+    port.reply({ id: message.id, ok: true, result: { item_id: "1", url: TAB.url, item: {} } });
+    await done;
+    await settle();
+    assert.equal(record.badge, CHECK);
+    assert.notEqual(record.titles.undefined, DISK_FULL);
+  });
+
+  it("shows the full disk over nothing else once no write of its own waits", () => {
+    tuckaway.badge.retrying({ event: "retrying", reason: "disk_full" });
+    assert.deepEqual(tuckaway.badge.view().text, "full");
+    tuckaway.badge.heldByHost(0); // the helper app holds nothing any more
+    assert.equal(tuckaway.badge.view().text, "");
+  });
+});
+
 describe("browser start", () => {
+  beforeEach(() => {
+    tuckaway.drain.starting = null; // as a fresh start of the background
+  });
+
+  it("keeps the port open and shows the count until waiting writes are delivered", async () => {
+    await chrome.storage.local.set({ pendingAtHello: 3 });
+    const ports = record.ports.length;
+    const start = chrome.runtime.onStartup.listeners.map((fn) => fn());
+    await settle();
+    const port = record.ports.at(-1);
+    assert.equal(record.ports.length, ports + 1, "connected at browser start");
+    assert.equal(record.badge, "3", "the count from the last hello, before the host answers");
+    const hello = port.sent.find((m) => m.op === "hello");
+    port.reply({ id: hello.id, ok: true, result: { name: "tuckaway", pending: 2, accounts: {} } });
+    await Promise.all(start);
+    await settle();
+    assert.equal(record.badge, "2");
+    assert.match(record.titles.undefined, /2 changes wait/);
+    assert.deepEqual(record.alarms["tuckaway-drain"], { periodInMinutes: 0.5 });
+    mock.timers.tick(IDLE_CLOSE_MS * 3);
+    assert.equal(port.closed, false, "kept open while the host delivers");
+
+    const [onAlarm] = chrome.alarms.onAlarm.listeners;
+    onAlarm({ name: "tuckaway-drain" });
+    await settle();
+    const again = port.sent.filter((m) => m.op === "hello").at(-1);
+    assert.notEqual(again.id, hello.id);
+    port.reply({ id: again.id, ok: true, result: { name: "tuckaway", pending: 0, accounts: {} } });
+    await settle();
+    assert.equal(record.badge, "");
+    assert.equal(record.alarms["tuckaway-drain"], undefined);
+    assert.deepEqual(await chrome.storage.local.get("pendingAtHello"), { pendingAtHello: 0 });
+    mock.timers.tick(IDLE_CLOSE_MS);
+    assert.equal(port.closed, true, "the quiet spell closes it after");
+  });
+
+  it("asks again at the next alarm when the helper app does not come up", async () => {
+    await chrome.storage.local.set({ pendingAtHello: 1 });
+    let answered = false;
+    const checking = tuckaway.connectIfWritesWait().then(() => {
+      answered = true;
+    });
+    for (let tries = 0; tries < 20 && !answered; tries += 1) {
+      await settle();
+      const port = record.ports.at(-1);
+      if (!port.closed) port.die("Specified native messaging host not found.");
+      mock.timers.tick(60_000);
+      await settle();
+    }
+    await checking;
+    assert.equal(tuckaway.port.state, "unavailable");
+    assert.ok(record.alarms["tuckaway-drain"], "the alarm stays to try again");
+    await chrome.storage.local.set({ pendingAtHello: 0 });
+  });
+
   it("connects to the host when the last hello said writes were waiting", async () => {
     const hellos = () => record.ports.flatMap((p) => p.sent).filter((m) => m.op === "hello").length;
     const before = hellos();
@@ -246,9 +364,16 @@ describe("browser start", () => {
     await tuckaway.connectIfWritesWait();
     assert.equal(hellos(), before);
     await chrome.storage.local.set({ pendingAtHello: 2 });
+    tuckaway.drain.starting = null; // the next browser start
     tuckaway.connectIfWritesWait();
     await flush();
     assert.equal(hellos(), before + 1);
+    chrome.runtime.onStartup.listeners.forEach((fn) => fn()); // the same start: once
+    await flush();
+    assert.equal(hellos(), before + 1);
+    const port = record.ports.at(-1);
+    port.reply({ id: port.sent.at(-1).id, ok: true, result: { name: "tuckaway", pending: 0, accounts: {} } });
+    await settle();
   });
 });
 });

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 
-import { BadgeModel, CHECK } from "../lib/badge.js";
+import { BadgeModel, CHECK, COLORS } from "../lib/badge.js";
 
 describe("BadgeModel", () => {
   it("is empty at rest", () => {
@@ -95,5 +95,34 @@ describe("BadgeModel", () => {
     badge.started();
     badge.handedOver();
     assert.equal(badge.view().text, "!");
+  });
+
+  it("shows what the helper app holds when no write of its own waits, with a tooltip", () => {
+    const badge = new BadgeModel();
+    badge.heldByHost(4);
+    assert.equal(badge.view().text, "4");
+    assert.match(badge.title(), /4 changes wait to be sent/);
+    badge.started();
+    assert.equal(badge.view().text, "1", "its own writes first");
+    assert.equal(badge.title(), null);
+    badge.heldByHost(0);
+    badge.succeeded();
+    assert.equal(badge.view().text, CHECK);
+    assert.equal(badge.title(), null);
+  });
+
+  it("says the disk is full until a write goes through or nothing waits", () => {
+    const badge = new BadgeModel();
+    badge.retrying({ reason: "unavailable" });
+    assert.equal(badge.view().text, "");
+    badge.retrying({ reason: "disk_full" });
+    assert.deepEqual(badge.view(), { text: "full", color: COLORS.error });
+    assert.equal(badge.title(), "Your disk is full: Tuckaway will save when there is space.");
+    badge.started();
+    badge.succeeded();
+    assert.equal(badge.view().text, CHECK);
+    badge.retrying({ reason: "disk_full" });
+    badge.heldByHost(0);
+    assert.equal(badge.title(), null);
   });
 });

@@ -17,7 +17,7 @@ function event() {
 }
 
 export function fakeChrome() {
-  const record = { ports: [], titles: {}, icons: {}, badge: "", badges: [], notifications: [], menus: [], menuUpdates: [], createErrors: {} };
+  const record = { ports: [], titles: {}, icons: {}, badge: "", badges: [], notifications: [], menus: [], menuUpdates: [], createErrors: {}, alarms: {} };
   const chrome = {
     runtime: {
       lastError: undefined,
@@ -84,6 +84,17 @@ export function fakeChrome() {
       onUpdated: event(),
     },
     omnibox: { onInputChanged: event(), onInputEntered: event() },
+    alarms: {
+      async create(name, info) {
+        record.alarms[name] = info;
+      },
+      async clear(name) {
+        const had = name in record.alarms;
+        delete record.alarms[name];
+        return had;
+      },
+      onAlarm: event(),
+    },
   };
   return { chrome, record };
 }

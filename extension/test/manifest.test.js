@@ -43,7 +43,7 @@ describe("manifest", () => {
 
   it("asks for the permissions it uses and no host permissions", () => {
     assert.deepEqual([...manifest.permissions].sort(), [
-      "activeTab", "contextMenus", "nativeMessaging", "notifications", "scripting", "storage", "tabs",
+      "activeTab", "alarms", "contextMenus", "nativeMessaging", "notifications", "scripting", "storage", "tabs",
     ]);
     assert.equal(manifest.host_permissions, undefined);
     assert.equal(manifest.content_scripts, undefined);
