@@ -154,6 +154,20 @@ def test_stats_and_clear_count_the_kept_copies(host: HostProcess) -> None:
     assert host.request({"id": 13, "op": "list"})["result"]["total"] == 3  # the items stay
 
 
+def test_lookup_says_whether_a_copy_is_kept(host: HostProcess) -> None:
+    def has_article(rid: int, url: str) -> bool:
+        result = host.request({"id": rid, "op": "lookup", "url": url})["result"]
+        return bool(result["has_article"])
+
+    host.request({"id": 1, "op": "save", "url": f"{URL}/bare"})
+    host.request({"id": 2, "op": "save", "url": f"{URL}/kept", "article": _article("<p>k</p>")})
+    assert not has_article(3, f"{URL}/bare")
+    assert not has_article(4, f"{URL}/never-saved")
+    assert has_article(5, f"{URL}/kept")
+    host.request({"id": 6, "op": "articles_clear"})
+    assert not has_article(7, f"{URL}/kept")
+
+
 def test_a_missing_item_or_copy_is_not_found_and_a_bad_article_is_refused(
     host: HostProcess,
 ) -> None:

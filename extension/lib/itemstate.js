@@ -17,6 +17,8 @@ export function itemFromLookup(lookup) {
     archived: lookup?.status === "archived",
     favorite: Boolean(lookup?.favorite),
     tags,
+    // null: a helper app older than `has_article` (ask for the copy instead)
+    hasArticle: typeof lookup?.has_article === "boolean" ? lookup.has_article : null,
   };
 }
 

@@ -495,7 +495,9 @@ async function main() {
   setStatus(line.state, line.text);
   renderItem();
   loadTags();
-  if (found.saved) findCopy();
+  // A helper app that predates `has_article` is asked for the copy's first chunk instead.
+  if (found.hasArticle !== null) showReadCopy(found.hasArticle);
+  else if (found.saved) findCopy();
   if (!$("item").hidden) $("tag-input").focus();
 }
 

@@ -21,6 +21,12 @@ describe("popup item state", () => {
     assert.deepEqual(headline(item), { state: "queued", text: "Queued offline" });
   });
 
+  it("knows whether a copy is kept, or that an older helper app cannot say", () => {
+    assert.equal(itemFromLookup({ ...saved, has_article: true }).hasArticle, true);
+    assert.equal(itemFromLookup({ ...saved, has_article: false }).hasArticle, false);
+    assert.equal(itemFromLookup(saved).hasArticle, null);
+  });
+
   it("saves a page that is not in the list", () => {
     assert.equal(needsSave(itemFromLookup({ saved: false, pending: 0, tags: [] })), true);
     assert.equal(needsSave(itemFromLookup(null)), true);

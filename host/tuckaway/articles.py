@@ -141,6 +141,11 @@ class Articles:
                     found[url] = {**summary, "lang": lang}
         return found
 
+    def has(self, url: str) -> bool:
+        """Whether a copy of ``url`` is kept: one key probe, as ``lookup`` asks on every tab."""
+        row = self.conn.execute("SELECT 1 FROM articles WHERE url_key = ?", (url_key(url),))
+        return row.fetchone() is not None
+
     def forget(self, url: str) -> int:
         """Drop the copy kept for ``url``; returns the bytes freed (0: there was none)."""
         key = url_key(url)

@@ -221,8 +221,9 @@ class Dispatcher:
                 "favorite": False,
                 "tags": [],
                 "pending": pending,
+                "has_article": False,
             }
-        return {**item.to_lookup(), "pending": pending}
+        return {**item.to_lookup(), "pending": pending, "has_article": _articles(self).has(url)}
 
     def _tags(self, prefix: str, counts: bool = False) -> dict[str, Any]:
         from tuckaway.wire.protocol import MAX_TAG  # pydantic: not before the first reply

@@ -98,6 +98,7 @@ class LookupResult(_Out):
     favorite: bool
     tags: list[str]
     pending: int
+    has_article: bool
 
 
 class TagCount(_Out):
