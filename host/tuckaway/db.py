@@ -257,6 +257,12 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE articles RENAME COLUMN url TO url_key;
     UPDATE OR IGNORE articles SET url_key = tuckaway_url_key(url_key);
     """,
+    # 9: outbox.sent_at: when a write was last handed to its service, recorded before
+    # the call; a row still pending with it set may have arrived (the host died before
+    # the answer), so the service is asked before it is sent again (issue 15)
+    """
+    ALTER TABLE outbox ADD COLUMN sent_at REAL;
+    """,
 )
 
 

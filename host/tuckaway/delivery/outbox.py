@@ -73,6 +73,8 @@ class Entry:
     created_at: float
     #: deliveries that crashed the host (a bug), not counting the service's failures
     crashes: int = 0
+    #: when it was last handed to the service (epoch seconds), if ever
+    sent_at: float | None = None
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> Entry:
@@ -90,6 +92,7 @@ class Entry:
             result=json.loads(row["result"]) if row["result"] else None,
             created_at=row["created_at"],
             crashes=row["crashes"],
+            sent_at=row["sent_at"],
         )
 
     @classmethod
@@ -316,6 +319,15 @@ class Outbox:
                 "lease_owner = NULL, lease_until = 0, attempts = attempts + 1, updated_at = ? "
                 "WHERE id = ? AND lease_owner = ?",
                 [(now + delay_s, json.dumps(error), now, i, self.owner) for i in ids],
+            )
+
+    def mark_sent(self, ids: Iterable[int]) -> None:
+        """These rows are about to be handed to the service (committed before the call)."""
+        now = time.time()
+        with transaction(self.conn):
+            self.conn.executemany(
+                "UPDATE outbox SET sent_at = ? WHERE id = ? AND lease_owner = ?",
+                [(now, i, self.owner) for i in ids],
             )
 
     def count_crash(self, ids: Iterable[int]) -> None:

@@ -372,7 +372,9 @@ class Worker:
             with joint:
                 crashed = False
                 try:
-                    outcomes = await backend.deliver(writes)
+                    outcomes = await (
+                        backend.deliver(writes) if shared else self._call(backend, firsts, writes)
+                    )
                     if len(outcomes) != len(writes):
                         raise RuntimeError(f"{len(outcomes)} outcomes for {len(writes)} writes")
                 except Exception as exc:
@@ -399,6 +401,33 @@ class Worker:
                 renewal.cancel()  # not awaited: a cancel of this task must not be absorbed
             self.inflight = set()
             self.delivering = False
+
+    async def _call(
+        self, backend: Backend, firsts: list[Entry], writes: list[Write]
+    ) -> list[Outcome]:
+        """Hand ``writes`` to the service, marked sent first; ask before sending again.
+
+        A write an earlier attempt handed over without hearing back (the host was
+        killed mid-request) may have arrived: a backend that can tell
+        (``already_delivered``) is asked, and what arrived is not sent twice.
+        """
+        known: dict[int, Outcome] = {}
+        unsure = [e for e in firsts if e.sent_at is not None]
+        check = getattr(backend, "already_delivered", None)
+        if unsure and check is not None:
+            since = min(e.sent_at or 0.0 for e in unsure)
+            ids = {e.id for e in unsure}
+            try:
+                known = await check([w for w in writes if w.entry_id in ids], since)
+            except Exception as exc:  # only saves a duplicate: send them again
+                log.warning("could not ask %s what arrived: %s", self.service, exc)
+        rest = [w for w in writes if w.entry_id not in known]
+        self.ctx.outbox.mark_sent(self.inflight)
+        delivered = await backend.deliver(rest) if rest else []
+        if len(delivered) != len(rest):
+            raise RuntimeError(f"{len(delivered)} outcomes for {len(rest)} writes")
+        answered = iter(delivered)
+        return [known[w.entry_id] if w.entry_id in known else next(answered) for w in writes]
 
     async def _renew(self) -> None:
         """Every third of ``lease_s``, extend the lease of the rows in flight."""

@@ -55,6 +55,7 @@ from tuckaway.services.base import Defer, Done, Failed, Hold, Outcome, Retry, Wr
 from tuckaway.services.pocket.actions import to_action
 from tuckaway.services.pocket.items import item_of, trim_item
 from tuckaway.store import StoreError
+from tuckaway.urls import url_key
 
 # The client (its pydantic models, aiohttp) is imported where it is used, not here:
 # this module loads when the first write arrives, inside that write's batching
@@ -220,8 +221,6 @@ class PocketBackend:
         edit by url. One ``/v3/get`` of what changed since the send (a little
         earlier, for the service's clock) names them all.
         """
-        from tuckaway.services.pocket.client import PocketError
-
         unnamed = [
             p.action
             for p, a in zip(plan, answers, strict=True)
@@ -236,30 +235,30 @@ class PocketBackend:
             return {}
         urls = {str(a["url"]) for a in unnamed}
         since = min(int(a["time"]) for a in unnamed) - CLOCK_SLACK_S
-        found: dict[str, PocketItem] = {}
-        offset = 0
-        try:
-            for _ in range(LOOKUP_PAGES):
-                listing = await client.get(
-                    state="all",
-                    detailType="simple",
-                    since=since,
-                    sort="newest",
-                    count=SYNC_PAGE,
-                    offset=offset,
-                )
-                for item in listing.list.values():
-                    if item.status == 2:  # deleted
-                        continue
-                    for url in (item.given_url, item.normal_url, item.resolved_url):
-                        if url in urls:
-                            found.setdefault(url, item)
-                if not listing.list or urls <= found.keys():
-                    break
-                offset += len(listing.list)
-        except PocketError as exc:
-            log.info("could not list recent changes to name %d saved item(s): %s", len(urls), exc)
-        return found
+        return await _recently_saved(client, urls, since)
+
+    async def already_delivered(self, writes: Sequence[Write], since: float) -> dict[int, Outcome]:
+        """The saves among ``writes`` that the service has although their answer was lost.
+
+        An earlier attempt handed them to the service at ``since`` and the host
+        died (or gave up) before the answer: those the service lists among its
+        changes since then are done, with the item it has, and not sent again.
+        """
+        saves = {
+            str(w.payload["url"]): w for w in writes if w.op == "save" and w.payload.get("url")
+        }
+        if not saves:
+            return {}
+        found = await _recently_saved(await self._client(), set(saves), int(since) - CLOCK_SLACK_S)
+        done: dict[int, Outcome] = {}
+        for url, item in found.items():
+            write = saves[url]
+            action = {k: write.payload.get(k) for k in ("title", "tags")} | {"url": url}
+            result = self._saved(action, None, {url: item})
+            if result is not None:
+                done[write.entry_id] = Done(result)
+        log.info("pocket: %d of %d save(s) sent before had arrived", len(done), len(saves))
+        return done
 
     def _url_of(self, item_id: str) -> str | None:
         """The url the index knows ``item_id`` by (None when it does not know it)."""
@@ -419,6 +418,43 @@ class PocketBackend:
             self.index.apply(action)
         except StoreError:
             log.debug("index does not know the target of %s", action.get("action"))
+
+
+async def _recently_saved(
+    client: PocketClient, urls: set[str], since: int
+) -> dict[str, PocketItem]:
+    """url -> the live item the service saved under it (in any spelling) since ``since``.
+
+    One ``/v3/get`` of what changed since then, newest first, at most
+    ``LOOKUP_PAGES`` pages; a failure finds nothing (the caller sends again).
+    """
+    from tuckaway.services.pocket.client import PocketError
+
+    wanted = {url_key(url): url for url in urls}
+    found: dict[str, PocketItem] = {}
+    offset = 0
+    try:
+        for _ in range(LOOKUP_PAGES):
+            listing = await client.get(
+                state="all",
+                detailType="simple",
+                since=since,
+                sort="newest",
+                count=SYNC_PAGE,
+                offset=offset,
+            )
+            for item in listing.list.values():
+                if item.status == 2:  # deleted
+                    continue
+                for url in (item.given_url, item.normal_url, item.resolved_url):
+                    if url and url_key(url) in wanted:
+                        found.setdefault(wanted[url_key(url)], item)
+            if not listing.list or len(found) == len(wanted):
+                break
+            offset += len(listing.list)
+    except PocketError as exc:
+        log.info("could not list recent changes to find %d saved item(s): %s", len(urls), exc)
+    return found
 
 
 def _unnamed(url: str, attempts: int) -> Outcome:
