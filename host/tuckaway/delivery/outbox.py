@@ -295,7 +295,8 @@ class Outbox:
         with transaction(self.conn):
             self.conn.executemany(
                 "UPDATE outbox SET state = ?, result = ?, last_error = COALESCE(?, last_error), "
-                "lease_owner = NULL, lease_until = 0, attempts = attempts + 1, updated_at = ? "
+                "lease_owner = NULL, lease_until = 0, attempts = attempts + 1, updated_at = ?, "
+                "sent_at = NULL "
                 "WHERE id = ? AND lease_owner = ?",
                 [
                     (
@@ -311,12 +312,16 @@ class Outbox:
             )
 
     def retry(self, ids: Iterable[int], delay_s: float, error: dict[str, Any]) -> None:
-        """Back to pending, due in ``delay_s`` seconds, one more attempt counted."""
+        """Back to pending, due in ``delay_s`` seconds, one more attempt counted.
+
+        The attempt's outcome is known (a failure), so the row is no longer marked sent.
+        """
         now = time.time()
         with transaction(self.conn):
             self.conn.executemany(
                 "UPDATE outbox SET state = 'pending', next_at = ?, last_error = ?, "
-                "lease_owner = NULL, lease_until = 0, attempts = attempts + 1, updated_at = ? "
+                "lease_owner = NULL, lease_until = 0, attempts = attempts + 1, updated_at = ?, "
+                "sent_at = NULL "
                 "WHERE id = ? AND lease_owner = ?",
                 [(now + delay_s, json.dumps(error), now, i, self.owner) for i in ids],
             )
@@ -338,13 +343,18 @@ class Outbox:
                 [(i, self.owner) for i in ids],
             )
 
-    def release(self, ids: Iterable[int]) -> None:
-        """Give the lease back without counting an attempt (a deferred write)."""
+    def release(self, ids: Iterable[int], *, unsent: bool = False) -> None:
+        """Give the lease back without counting an attempt (a deferred write).
+
+        ``unsent``: the service never got them (deferred), so they are not marked
+        sent; otherwise (a delivery cut short) they may have arrived and stay marked.
+        """
         with transaction(self.conn):
             self.conn.executemany(
-                "UPDATE outbox SET lease_owner = NULL, lease_until = 0, next_at = 0 "
+                "UPDATE outbox SET lease_owner = NULL, lease_until = 0, next_at = 0, "
+                "sent_at = CASE WHEN ? THEN NULL ELSE sent_at END "
                 "WHERE id = ? AND state = 'pending' AND lease_owner = ?",
-                [(i, self.owner) for i in ids],
+                [(unsent, i, self.owner) for i in ids],
             )
 
     def renew(self, ids: Iterable[int], lease_s: float) -> int:

@@ -378,6 +378,8 @@ class Worker:
                     if len(outcomes) != len(writes):
                         raise RuntimeError(f"{len(outcomes)} outcomes for {len(writes)} writes")
                 except Exception as exc:
+                    if is_disk_full(exc):  # marking the batch sent failed: not a crash
+                        raise
                     log.exception(
                         "the %s backend failed on a batch of %d", self.service, len(writes)
                     )
@@ -494,7 +496,7 @@ class Worker:
                     record(ids, outcome.error.to_wire())
                     settled.finals.append((ids, Final(error=outcome.error)))
                 elif isinstance(outcome, Defer):
-                    outbox.release(ids)
+                    outbox.release(ids, unsent=True)
                     self._again = True
             for retry in retries:
                 error = {"code": retry.outcome.reason, "message": retry.outcome.message}
