@@ -253,6 +253,8 @@ class PocketBackend:
         done: dict[int, Outcome] = {}
         for url, item in found.items():
             write = saves[url]
+            if not set(write.payload.get("tags") or []) <= set(item.tag_names):
+                continue  # another save of the url changed it, not this one: send this one
             action = {k: write.payload.get(k) for k in ("title", "tags")} | {"url": url}
             result = self._saved(action, None, {url: item})
             if result is not None:
@@ -437,7 +439,7 @@ async def _recently_saved(
         for _ in range(LOOKUP_PAGES):
             listing = await client.get(
                 state="all",
-                detailType="simple",
+                detailType="complete",  # with tags: whether they are a save's
                 since=since,
                 sort="newest",
                 count=SYNC_PAGE,
