@@ -25,6 +25,7 @@ from support.faultproxy import Fault, PocketService
 from support.hostproc import HostProcess
 from test_faults import (
     Frames,
+    add,
     outbox_states,
     pocket_env,
     queued_all,
@@ -32,6 +33,8 @@ from test_faults import (
     send_all,
     wait_until,
 )
+from tuckaway import db
+from tuckaway.delivery.outbox import Outbox
 
 SEED = int(os.environ.get("TUCKAWAY_KILL9_SEED", "15"))
 ROUNDS = int(os.environ.get("TUCKAWAY_KILL9_ROUNDS", "12"))
@@ -82,3 +85,26 @@ def recorded_urls(home: Path) -> set[str]:
         return {json.loads(r[0])["url"] for r in conn.execute("SELECT payload FROM outbox")}
     finally:
         conn.close()
+
+
+def test_a_save_marked_sent_is_sent_again_when_the_item_lacks_its_tags(tmp_path: Path) -> None:
+    # An earlier save of the page (no tags) reached the service; a later one with a tag
+    # was marked sent and its host killed before the request left. The item changed
+    # recently, but not by this save: it is sent, and the tag arrives.
+    with PocketService(tmp_path / "svc") as svc:
+        home = tmp_path / "home"
+        env = pocket_env(home, svc)
+        url = "https://tags.example/page"
+        assert add(svc, url)[0] == 200
+        conn = db.connect(home / "data" / "tuckaway.db")
+        try:
+            [entry] = Outbox(conn, "a-killed-host").add_many(
+                [("pocket", "save", {"url": url, "tags": ["later"]})]
+            )
+            conn.execute("UPDATE outbox SET sent_at = ? WHERE id = ?", (time.time(), entry))
+        finally:
+            conn.close()
+        with HostProcess(env):
+            wait_until(lambda: outbox_states(home) == {"done": 1}, what="the save is delivered")
+        assert svc.adds_per_url()[url] == 2
+        assert "later" in (svc.items()[url].get("tags") or {})
