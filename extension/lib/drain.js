@@ -33,8 +33,7 @@ export class Drain {
     this.lastInfo = info;
     const count = Number.isInteger(info.pending) && info.pending > 0 ? info.pending : 0;
     this.storage.set({ pendingAtHello: count }).catch(() => {});
-    this.badge.heldByHost(count);
-    this.paint();
+    this.show(count);
     if (count > 0) {
       this.port.hold();
       this.alarms?.create(DRAIN_ALARM, { periodInMinutes: DRAIN_PERIOD_MINUTES });
@@ -42,6 +41,14 @@ export class Drain {
       this.port.release();
       this.alarms?.clear(DRAIN_ALARM)?.catch?.(() => {});
     }
+  }
+
+  /** The helper app's count on the badge, painted only when that changes what it shows. */
+  show(count) {
+    const shown = () => `${this.badge.view().text}|${this.badge.title()}`;
+    const before = shown();
+    this.badge.heldByHost(count);
+    if (shown() !== before) this.paint();
   }
 
   /** Ask the host how many writes wait; a host that does not answer is asked at the next alarm. */
@@ -63,8 +70,7 @@ export class Drain {
   async connectIfWaiting() {
     const { pendingAtHello = 0 } = await this.storage.get({ pendingAtHello: 0 }).catch(() => ({}));
     if (!(pendingAtHello > 0)) return null;
-    this.badge.heldByHost(pendingAtHello);
-    this.paint();
+    this.show(pendingAtHello);
     this.alarms?.create(DRAIN_ALARM, { periodInMinutes: DRAIN_PERIOD_MINUTES });
     return this.check();
   }

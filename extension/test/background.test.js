@@ -338,6 +338,12 @@ describe("browser start", () => {
     assert.equal(port.closed, true, "the quiet spell closes it after");
   });
 
+  it("paints nothing for a hello that changes nothing the badge shows", () => {
+    const painted = record.badges.length;
+    tuckaway.drain.seen({ name: "tuckaway", pending: 0, accounts: {} });
+    assert.equal(record.badges.length, painted);
+  });
+
   it("asks again at the next alarm when the helper app does not come up", async () => {
     await chrome.storage.local.set({ pendingAtHello: 1 });
     let answered = false;
