@@ -338,9 +338,14 @@ describe("browser start", () => {
     assert.equal(port.closed, true, "the quiet spell closes it after");
   });
 
-  it("paints nothing for a hello that changes nothing the badge shows", () => {
+  it("paints nothing for a hello that changes nothing the badge shows", async () => {
     const painted = record.badges.length;
-    tuckaway.drain.seen({ name: "tuckaway", pending: 0, accounts: {} });
+    const asking = tuckaway.port.hello();
+    await settle();
+    const port = record.ports.at(-1);
+    port.reply({ id: port.sent.at(-1).id, ok: true, result: { name: "tuckaway", pending: 0, accounts: {} } });
+    await asking;
+    await settle();
     assert.equal(record.badges.length, painted);
   });
 
