@@ -54,7 +54,8 @@ def test_every_op_of_the_local_backend(host: HostProcess) -> None:
         assert reply == {"id": n, "ok": True, "result": result}, request
     looked = host.request({"id": 20, "op": "lookup", "url": URL})["result"]
     assert looked == {"saved": True, "item_id": item_id, "status": "unread", "favorite": True,
-                      "tags": ["deux", "one"], "pending": 0}
+                      "tags": ["deux", "one"], "pending": 0,
+                      "has_article": False}
     assert host.request({"id": 21, "op": "tags", "prefix": "d"})["result"] == {"tags": ["deux"]}
     assert host.request({"id": 22, "op": "tags"})["result"] == {"tags": ["deux", "one"]}
     host.request({"id": 23, "op": "tags_replace", "url": URL, "tags": ["only"]})
