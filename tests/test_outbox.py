@@ -275,9 +275,9 @@ async def test_a_write_arriving_during_another_processs_rate_limit_hears_so_and_
     from tuckaway import db
 
     other = Outbox(db.connect(ctx.settings.paths.db_path), "other-process")
+    started = time.monotonic()  # before the reset is set: it counts from then
     other.set_not_before("pocket", time.time() + 1.0)
     batcher = Batcher(ctx)
-    started = time.monotonic()
     events: list[dict[str, Any]] = []
     [(_, future)] = enqueue(batcher, "https://e.org/other", events.append)
     await until(lambda: bool(events), timeout=0.9)  # before the reset, without a call
