@@ -115,7 +115,7 @@ describe("requests against the protocol schema", { skip: missing }, () => {
 
   it("the reply shapes the popup reads are the schema's", () => {
     const { result } = validators();
-    check(result("LookupResult"), { saved: true, item_id: "9", status: "archived", favorite: false, tags: ["a"], pending: 0 });
+    check(result("LookupResult"), { saved: true, item_id: "9", status: "archived", favorite: false, tags: ["a"], pending: 0, has_article: true });
     check(result("SaveResult"), { item_id: "9", url, item: {} });
     check(result("ArticleResult"), {
       item_id: null, url, title: "T", byline: null, site_name: null, lang: "en", excerpt: "", lead_image: null,
