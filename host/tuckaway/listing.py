@@ -159,7 +159,13 @@ class Listing:
     # -- building the query ------------------------------------------------
 
     def _filters(self, query: Query, kept: frozenset[str]) -> tuple[list[str], list[Any]]:
-        where = ["i.ns = ?", _STATES[query.state]]
+        # Each word in the item's own columns or in its kept article. Words no kept
+        # article holds go in one MATCH: one list of rowids drives the query. The
+        # unary + keeps SQLite off the (ns, status) index then: it would scan every
+        # item in the state and probe the matches (twice the time at 100,000 items).
+        plain = [w for w in query.words if w not in kept]
+        lead = "+" if plain else ""
+        where = [f"{lead}i.ns = ?", lead + _STATES[query.state]]
         args: list[Any] = [self.ns]
         if query.favorite is not None:
             where.append("i.favorite = ?")
@@ -174,9 +180,6 @@ class Listing:
                 "AND t.tag = ?)"
             )
             args.append(query.tag)
-        # Each word in the item's own columns or in its kept article. Words no kept
-        # article holds go in one MATCH: one list of rowids drives the query.
-        plain = [w for w in query.words if w not in kept]
         if plain:
             where.append(_MATCHES)
             args.append(fts_query(plain))
