@@ -185,27 +185,21 @@ class Dispatcher:
 
     def _hello(self) -> dict[str, Any]:
         problems = [{"kind": "config", **p.to_wire()} for p in self.ctx.settings.problems]
+        result: dict[str, Any] = {
+            "name": "tuckaway",
+            "version": __version__,
+            "protocol": PROTOCOL_VERSION,
+        }
         try:
-            result = {
-                "name": "tuckaway",
-                "version": __version__,
-                "protocol": PROTOCOL_VERSION,
-                "backend": self.ctx.list_service,
-                "accounts": self.ctx.accounts(),
-                "pending": self.ctx.outbox.pending_count(),
-            }
+            result.update(
+                backend=self.ctx.list_service,
+                accounts=self.ctx.accounts(),
+                pending=self.ctx.outbox.pending_count(),
+            )
         except sqlite3.DatabaseError as exc:  # say so, so the options page can show it
             log.exception("hello: the database failed")
-            path = self.ctx.settings.paths.db_path
-            problems.append(db.failure_problem(path, exc))
-            result = {
-                "name": "tuckaway",
-                "version": __version__,
-                "protocol": PROTOCOL_VERSION,
-                "backend": "local",
-                "accounts": NO_ACCOUNTS,
-                "pending": 0,
-            }
+            problems.append(db.failure_problem(self.ctx.settings.paths.db_path, exc))
+            result.update(backend="local", accounts=NO_ACCOUNTS, pending=0)
         if problems:
             result["problems"] = problems
         return result
@@ -244,7 +238,7 @@ class Dispatcher:
         return self.ctx.listing(self.ctx.list_service).page(query)
 
     def _article(self, request: ArticleGet) -> dict[str, Any]:
-        from tuckaway.articles import Articles, reply  # zlib: not before the first reply
+        from tuckaway.articles import reply  # zlib: not before the first reply
         from tuckaway.store import DELETED
         from tuckaway.wire.framing import MAX_REPLY
 
@@ -258,7 +252,7 @@ class Dispatcher:
         else:
             assert request.url is not None  # the model asks for one of the two
             url, item_id = request.url, items.resolve(request.url)
-        stored = Articles(self.ctx.db).get(url)
+        stored = _articles(self).get(url)
         if stored is None:
             raise NotFound(f"no copy of {url} is kept")
         try:

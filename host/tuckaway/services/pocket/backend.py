@@ -449,8 +449,9 @@ async def _recently_saved(
                 if item.status == 2:  # deleted
                     continue
                 for url in (item.given_url, item.normal_url, item.resolved_url):
-                    if url and url_key(url) in wanted:
-                        found.setdefault(wanted[url_key(url)], item)
+                    key = url_key(url) if url else ""
+                    if key in wanted:
+                        found.setdefault(wanted[key], item)
             if not listing.list or len(found) == len(wanted):
                 break
             offset += len(listing.list)
