@@ -80,7 +80,7 @@ def listing_rows(cfg: Config) -> list[Row]:
         match = " ".join(f'"{w}"*' for w in words)
         conn.execute(
             "SELECT * FROM items WHERE rowid IN "
-            "(SELECT rowid FROM items_fts WHERE items_fts MATCH ? LIMIT 50)",
+            "(SELECT rowid & 134217727 FROM items_search WHERE items_search MATCH ? LIMIT 50)",
             (match,),
         ).fetchall()
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import sqlite3
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -12,6 +14,7 @@ from bench.listing import seed_items
 
 from support.hostproc import HostProcess, run_cli
 from tuckaway import db
+from tuckaway import listing as listing_module
 from tuckaway.errors import InvalidRequest
 from tuckaway.listing import Listing, Query, all_pages
 from tuckaway.store import ItemList, Store
@@ -165,7 +168,7 @@ def test_tags_follow_every_write_into_the_search_index(items: ItemList) -> None:
     items.apply({"action": "tag_rename", "old_tag": "beta", "new_tag": "gamma"})
     assert _titles(listing, search="gamma") == ["X"]
     items.forget(item.item_id)
-    assert items.conn.execute("SELECT count(*) FROM items_fts").fetchone()[0] == 0
+    assert items.conn.execute("SELECT count(*) FROM items_search").fetchone()[0] == 0
 
 
 def test_a_cursor_from_another_query_is_refused(items: ItemList) -> None:
@@ -329,3 +332,170 @@ def test_a_search_counts_its_matches_once_and_later_pages_carry_the_total(
     assert second["total"] == 7
     assert listing.page(Query(search="gard"))["total"] == 8
     assert listing.page(Query(search="zebra"))["total"] == 0
+
+
+# -- a search on the index alone (items_search keyed by namespace, state, time) ------
+
+_VOCAB = ("garden", "gardening", "rust", "rusty", "music", "note", "tea", "travel")
+
+
+def _random_items(conn: sqlite3.Connection, seed: int, count: int) -> None:
+    """Items in two namespaces, in every state, with ties on time and words in every
+    column, written by SQL as a sync would (the triggers index them)."""
+    import random
+
+    rnd = random.Random(seed)
+
+    def words(n: int) -> str:
+        return " ".join(rnd.choice(_VOCAB) for _ in range(rnd.randint(0, n)))
+
+    for n in range(count):
+        ns = rnd.choice(("local", "local", "pocket"))
+        conn.execute(
+            "INSERT INTO items (ns, item_id, url, url_key, title, excerpt, status, favorite, "
+            "time_added, time_updated) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                ns,
+                str(n),
+                f"https://{rnd.choice(_VOCAB)}.example/{words(2).replace(' ', '-')}/{n}",
+                f"https://k.example/{n}",
+                words(4),
+                words(6),
+                rnd.choice((0, 0, 1, 2)),
+                rnd.choice((0, 1)),
+                rnd.randint(1, count // 3),  # many ties on time
+                0,
+            ),
+        )
+        for tag in {rnd.choice(_VOCAB) for _ in range(rnd.randint(0, 2))}:
+            conn.execute("INSERT INTO item_tags VALUES (?, ?, ?)", (ns, str(n), tag))
+
+
+def _every_page(listing: Listing, query: Query) -> tuple[list[str], list[int]]:
+    seen: list[str] = []
+    totals: list[int] = []
+    while True:
+        page = listing.page(query)
+        seen += _ids(page)
+        totals.append(page["total"])
+        if page["next_cursor"] is None:
+            return seen, totals
+        query = replace(query, cursor=page["next_cursor"])
+
+
+def test_a_search_on_the_index_alone_pages_as_the_item_filter_does(
+    conn: sqlite3.Connection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _random_items(conn, 1, 300)
+    monkeypatch.setattr(listing_module, "RANK_FIRST", 3)  # the window grows, often
+    fast = Listing(conn, "local")
+    used: list[bool] = []
+    ranges = fast._key_ranges
+
+    def spy(query: Query, kept: frozenset[str]) -> object:
+        found = ranges(query, kept)
+        used.append(found is not None)
+        return found
+
+    monkeypatch.setattr(fast, "_key_ranges", spy)
+    slow = Listing(conn, "local")
+    monkeypatch.setattr(slow, "_key_ranges", lambda q, k: None)  # the SQL filter over items
+    for ns in ("local", "pocket"):
+        fast.ns = slow.ns = ns
+        for state in ("unread", "archive", "all"):
+            for sort in (None, "newest", "oldest"):
+                for search in ("garden", "gard rus", "rust tea mus", "t", "zebra"):
+                    for limit in (2, 9):
+                        query = Query(state=state, sort=sort, search=search, limit=limit)
+                        got, want = _every_page(fast, query), _every_page(slow, query)
+                        assert got == want, (ns, state, sort, search, limit)
+    assert used and all(used)  # every search here read the index alone
+    hits = sum(1 for _ in all_pages(fast, Query(state="all", search="garden")))
+    assert hits > 20  # the data holds real matches to order
+
+
+def test_an_old_match_that_scores_higher_leads_past_the_newest_window(
+    items: ItemList, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(listing_module, "RANK_FIRST", 2)
+    items.add("https://old.example/", "Garden planning", ["garden"], now=2)  # title + tag
+    items.add("https://older.example/", "Garden", now=1)  # title only, older still
+    for n in range(10):
+        items.add(f"https://new.example/{n}", f"Garden diary {n}", now=100 + n)
+    listing = Listing(items.conn, "local")
+    titles = _titles(listing, search="garden")
+    assert titles[0] == "Garden planning"
+    assert titles[1:] == [f"Garden diary {n}" for n in range(9, -1, -1)] + ["Garden"]
+    assert len(_titles(listing, search="garden", limit=3)) == 12  # pages of 3 agree
+
+
+def test_search_pages_are_stable_while_matching_saves_arrive(
+    tmp_path: Path, items: ItemList
+) -> None:
+    for n in range(30):
+        items.add(f"https://example.org/{n}", f"garden {n}", ["garden"] * (n % 2), now=50 + n % 4)
+    other = Store(db.connect(tmp_path / "t.db")).items("local")
+    listing = Listing(items.conn, "local")
+    for sort in (None, "newest", "oldest"):
+        seen: list[str] = []
+        query = Query(search="gard", sort=sort, limit=4)
+        while True:
+            page = listing.page(query)
+            seen += _ids(page)
+            new = f"https://example.org/{sort}-{len(seen)}"
+            other.add(new, "garden new", now=50 + len(seen) % 4)
+            other.add(f"https://example.org/{sort}-late-{len(seen)}", "gardening later")
+            if page["next_cursor"] is None:
+                break
+            query = replace(query, cursor=page["next_cursor"])
+        originals = [str(n + 1) for n in range(30)]
+        assert sorted(s for s in seen if s in originals) == sorted(originals), sort
+        assert len(seen) == len(set(seen)), sort
+
+
+def test_the_search_index_follows_archive_delete_and_a_new_time(items: ItemList) -> None:
+    item = items.add("https://example.org/x", "Tea ceremony", now=10)
+    listing = Listing(items.conn, "local")
+    items.apply({"action": "archive", "item_id": item.item_id})
+    assert _titles(listing, search="tea") == []
+    assert _titles(listing, search="tea", state="archive") == ["Tea ceremony"]
+    items.apply({"action": "readd", "item_id": item.item_id})
+    assert _titles(listing, search="tea") == ["Tea ceremony"]
+    items.conn.execute("UPDATE items SET time_added = 99 WHERE item_id = ?", (item.item_id,))
+    (found,) = listing.page(Query(search="tea"))["items"]
+    assert found["time_added"] == 99
+    items.apply({"action": "delete", "item_id": item.item_id})
+    assert _titles(listing, search="tea", state="all") == []
+    assert items.conn.execute("SELECT count(*) FROM items_search").fetchone()[0] == 0
+
+
+def test_namespaces_past_the_seventh_and_huge_rowids_are_searched_too(
+    conn: sqlite3.Connection,
+) -> None:
+    for n in range(9):  # "local" is slot 0; the eighth namespace on share slot 7
+        Store(conn).items(f"acct{n}").add(f"https://example.org/{n}", f"Rust {n}", now=n)
+    slots = [r[0] for r in conn.execute("SELECT rowid >> 60 FROM items_search ORDER BY 1")]
+    assert slots == [1, 2, 3, 4, 5, 6, 7, 7, 7]
+    for n in range(9):
+        assert _titles(Listing(conn, f"acct{n}"), search="rus") == [f"Rust {n}"]
+    local = Store(conn).items("local")
+    local.add("https://example.org/a", "Rust a", now=5)
+    conn.execute(
+        "INSERT INTO items (rowid, ns, item_id, url, url_key, title, time_added, time_updated) "
+        "VALUES (?, 'local', 'big', 'https://example.org/big', 'k', 'Rust big', 9, 9)",
+        (1 << 27,),
+    )
+    assert _titles(Listing(conn, "local"), search="rust") == ["Rust big", "Rust a"]
+    assert _titles(Listing(conn, "local"), search="rust", sort="oldest") == ["Rust a", "Rust big"]
+
+
+def test_a_relevance_cursor_with_a_forged_key_is_refused(items: ItemList) -> None:
+    for n in range(3):
+        items.add(f"https://example.org/{n}", f"garden {n}", now=n)
+    listing = Listing(items.conn, "local")
+    cursor = listing.page(Query(search="garden", limit=1))["next_cursor"]
+    body = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    body["k"][0] = "ten"
+    forged = base64.urlsafe_b64encode(json.dumps(body).encode()).decode()
+    with pytest.raises(InvalidRequest, match="cursor"):
+        listing.page(Query(search="garden", limit=1, cursor=forged))

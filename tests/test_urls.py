@@ -151,7 +151,9 @@ def test_the_migration_merges_items_that_now_share_a_key(tmp_path: Path) -> None
     assert local.lookup("https://example.org/other") is not None
     assert Store(conn).items("pocket").lookup("HTTPS://example.org:443") is not None
     # the search index follows: the merged item is found by its tags, the gone one is not
-    hits = conn.execute("SELECT rowid FROM items_fts WHERE items_fts MATCH 'a'").fetchall()
+    hits = conn.execute(
+        "SELECT rowid & 134217727 FROM items_search WHERE items_search MATCH 'a'"
+    ).fetchall()
     assert [r[0] for r in hits] == [conn.execute(
         "SELECT rowid FROM items WHERE ns = 'local' AND item_id = '2'").fetchone()[0]]
     assert conn.execute("SELECT url FROM outbox").fetchone()[0] == "https://example.org/"

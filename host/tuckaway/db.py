@@ -42,8 +42,64 @@ def _tags_sql(ns: str, item_id: str) -> str:
     return f"coalesce(({select}), '')"
 
 
+def _ns_id_sql(ns: str) -> str:
+    """SQL for a namespace's number in ``search_ns`` (the top bits of its search keys)."""
+    return f"(SELECT id FROM search_ns WHERE ns = {ns})"  # noqa: S608
+
+
+#: Search keys (``items_search`` rowids): namespace slot (3 bits), status (1), time_added
+#: (32, seconds) and the item's rowid (27), so one namespace's unread or archived items
+#: are one key range, newest last. Slot 7 holds the rest (a namespace numbered 7 or
+#: more, a rowid of 2**27 or more): ``7 << 60 | rowid``, read through ``items``.
+SEARCH_ROWID_BITS = 27
+SEARCH_SLOT_SHIFT = 60
+SEARCH_OVERFLOW_SLOT = 7
+
+
+def _search_key_sql(ns: str, rowid: str, status: str, time_added: str) -> str:
+    """SQL for an item's key in ``items_search`` (see ``SEARCH_ROWID_BITS``)."""
+    slot = _ns_id_sql(ns)
+    limit = 1 << SEARCH_ROWID_BITS
+    return (
+        f"CASE WHEN {slot} < {SEARCH_OVERFLOW_SLOT} AND {rowid} < {limit} "
+        f"THEN ({slot} << {SEARCH_SLOT_SHIFT}) | (({status} & 1) << 59) "
+        f"| (min(max({time_added}, 0), 4294967295) << {SEARCH_ROWID_BITS}) | {rowid} "
+        f"ELSE ({SEARCH_OVERFLOW_SLOT} << {SEARCH_SLOT_SHIFT}) | {rowid} END"
+    )
+
+
+def search_rowid_sql(key: str) -> str:
+    """SQL for the ``items`` rowid a search key stands for."""
+    low = (1 << SEARCH_ROWID_BITS) - 1
+    high = (1 << SEARCH_SLOT_SHIFT) - 1
+    return (
+        f"CASE WHEN {key} >> {SEARCH_SLOT_SHIFT} = {SEARCH_OVERFLOW_SLOT} "
+        f"THEN {key} & {high} ELSE {key} & {low} END"
+    )
+
+
+def _search_row_sql(item: str) -> str:
+    """``INSERT`` of an item's row (``new`` or ``old``) into ``items_search``, unless deleted."""
+    key = _search_key_sql(f"{item}.ns", f"{item}.rowid", f"{item}.status", f"{item}.time_added")
+    return (
+        "INSERT INTO items_search (rowid, title, url, domain, tags, excerpt) "
+        f"SELECT {key}, {item}.title, {item}.url, {_domain_sql(f'{item}.url')}, "
+        f"{_tags_sql(f'{item}.ns', f'{item}.item_id')}, {item}.excerpt WHERE {item}.status != 2"
+    )
+
+
+def _tags_to_search_sql(item: str) -> str:
+    """``UPDATE`` of the tags an ``item_tags`` row's item (``new`` or ``old``) has in search."""
+    key = _search_key_sql("i.ns", "i.rowid", "i.status", "i.time_added")
+    return (
+        f"UPDATE items_search SET tags = {_tags_sql(f'{item}.ns', f'{item}.item_id')} "  # noqa: S608
+        f"WHERE rowid = (SELECT {key} FROM items AS i "
+        f"WHERE i.ns = {item}.ns AND i.item_id = {item}.item_id)"
+    )
+
+
 #: Tables the triggers on ``items`` fill: a copy of the rows (repair) leaves them out.
-DERIVED_TABLES = frozenset({"item_counts"})
+DERIVED_TABLES = frozenset({"item_counts", "search_ns"})
 
 #: Each entry upgrades the schema by one version; never edit a shipped entry.
 MIGRATIONS: tuple[str, ...] = (
@@ -263,6 +319,52 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE outbox ADD COLUMN sent_at REAL;
     """,
+    # 10: search keyed by namespace, state and time (issue 13): items_fts's rowid was the
+    # item's, so a search touched every match to filter and order it; items_search's
+    # rowid is the search key above, so a state's newest matches are the index's last
+    # ones and its count never reads an item. Prefix indexes serve words as typed. (The
+    # copy into items_fts in 4 gave every item every tag: its subquery's names were
+    # item_tags' own; this one names the item.)
+    f"""
+    CREATE TABLE search_ns (id INTEGER PRIMARY KEY, ns TEXT NOT NULL UNIQUE);
+    INSERT INTO search_ns (id, ns) VALUES (0, 'local');
+    INSERT OR IGNORE INTO search_ns (ns) SELECT ns FROM items GROUP BY ns ORDER BY min(rowid);
+    DROP TRIGGER items_fts_insert;
+    DROP TRIGGER items_fts_update;
+    DROP TRIGGER items_fts_delete;
+    DROP TRIGGER item_tags_fts_insert;
+    DROP TRIGGER item_tags_fts_delete;
+    DROP TABLE items_fts;
+    CREATE VIRTUAL TABLE items_search USING fts5(
+        title, url, domain, tags, excerpt, tokenize = 'unicode61 remove_diacritics 2',
+        prefix = '2 3 4 5 6', detail = column
+    );
+    INSERT INTO items_search (rowid, title, url, domain, tags, excerpt)
+        SELECT {_search_key_sql("it.ns", "it.rowid", "it.status", "it.time_added")}, it.title,
+               it.url, {_domain_sql("it.url")}, {_tags_sql("it.ns", "it.item_id")}, it.excerpt
+        FROM items AS it WHERE it.status != 2;
+    CREATE TRIGGER items_search_insert AFTER INSERT ON items BEGIN
+        INSERT OR IGNORE INTO search_ns (ns) VALUES (new.ns);
+        {_search_row_sql("new")};
+    END;
+    CREATE TRIGGER items_search_update
+    AFTER UPDATE OF ns, item_id, url, title, excerpt, status, time_added ON items BEGIN
+        INSERT OR IGNORE INTO search_ns (ns) VALUES (new.ns);
+        DELETE FROM items_search
+        WHERE rowid = {_search_key_sql("old.ns", "old.rowid", "old.status", "old.time_added")};
+        {_search_row_sql("new")};
+    END;
+    CREATE TRIGGER items_search_delete AFTER DELETE ON items BEGIN
+        DELETE FROM items_search
+        WHERE rowid = {_search_key_sql("old.ns", "old.rowid", "old.status", "old.time_added")};
+    END;
+    CREATE TRIGGER item_tags_search_insert AFTER INSERT ON item_tags BEGIN
+        {_tags_to_search_sql("new")};
+    END;
+    CREATE TRIGGER item_tags_search_delete AFTER DELETE ON item_tags BEGIN
+        {_tags_to_search_sql("old")};
+    END;
+    """,  # noqa: S608 - built from the helpers above, no outside text
 )
 
 

@@ -9,6 +9,13 @@ it is cut short, never refused, when the items would pass the budget. ``total``
 for a state (and favorite) is one lookup in ``item_counts``, which triggers keep;
 a tag or a search is counted once, with its first page, and the cursor carries
 that figure to the pages after it.
+
+A search in a state (no tag, no favorite filter, words no kept copy holds) reads
+``items_search`` alone: its rowids are search keys (``db.SEARCH_ROWID_BITS``), so
+the state's matches are one key range, its newest matches the range's last keys,
+and its count never reads an item. Relevance scores the newest matches first and
+widens the window until no older match can reach the page (``_ranked``). Other
+searches filter items with SQL over the same index.
 """
 
 from __future__ import annotations
@@ -24,6 +31,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import urlsplit
 
+from tuckaway import db
 from tuckaway.articles import Articles
 from tuckaway.errors import InvalidRequest
 
@@ -38,7 +46,10 @@ _WORD = re.compile(r"\w+", re.UNICODE)
 #: What a word found in the kept copy of the page (issue 14) adds.
 BODY_WEIGHT = 1
 #: An IN list SQLite builds once per query (not a test per item).
-_MATCHES = "i.rowid IN (SELECT rowid FROM items_fts WHERE items_fts MATCH ?)"
+_MATCHES = (
+    f"i.rowid IN (SELECT {db.search_rowid_sql('rowid')} FROM items_search "  # noqa: S608
+    "WHERE items_search MATCH ?)"
+)
 #: ... and the items whose kept article holds the word.
 _BODY_MATCHES = (
     "i.url_key IN (SELECT url_key FROM articles WHERE rowid IN "
@@ -47,6 +58,13 @@ _BODY_MATCHES = (
 _STATES = {"unread": "i.status = 0", "archive": "i.status = 1", "all": "i.status != 2"}
 #: The statuses each state counts in ``item_counts`` (2 is a deleted item).
 _COUNTED = {"unread": "0", "archive": "1", "all": "0, 1"}
+#: The status bit of each state's key ranges in ``items_search``.
+_STATUS_BITS = {"unread": (0,), "archive": (1,), "all": (0, 1)}
+#: Below the slot and status bits of a search key: ``time_added << 27 | rowid``.
+_LOW = (1 << 59) - 1
+_ROWID = (1 << db.SEARCH_ROWID_BITS) - 1
+#: A search by relevance scores its newest matches first, this many, then 4 times more.
+RANK_FIRST = 500
 
 
 @dataclass(frozen=True)
@@ -100,6 +118,9 @@ class Listing:
     def page(self, query: Query) -> dict[str, Any]:
         """``{items, next_cursor, total}`` for one ``list`` request."""
         kept = self._kept(query)
+        ranges = self._key_ranges(query, kept)
+        if ranges is not None:
+            return self._search_page(query, ranges)
         where, args = self._filters(query, kept)
         select, order, key_cols, score_args = self._ordering(query, kept)
         key, total = decode_cursor(query, len(key_cols)) if query.cursor else (None, None)
@@ -123,11 +144,183 @@ class Listing:
         ).fetchall()
         if total is None:
             total = int(keys[0]["total"]) if keys else 0
+        return self._reply(query, keys, key_cols, total)
+
+    def _reply(
+        self, query: Query, keys: list[Any], key_cols: tuple[str, ...], total: int
+    ) -> dict[str, Any]:
+        """The page's items (read by rowid) and the cursor after the last one sent."""
         items, cut = self._fit(self._rows([int(k["rid"]) for k in keys[: query.limit]]))
         more = cut or len(keys) > query.limit
         last = keys[len(items) - 1] if items else None
         cursor = self._cursor(query, last, key_cols, total) if more and last is not None else None
         return {"items": items, "next_cursor": cursor, "total": total}
+
+    # -- a search in one state, on the index alone ---------------------------
+
+    def _key_ranges(self, query: Query, kept: frozenset[str]) -> list[tuple[int, int]] | None:
+        """The search's key ranges in ``items_search``, or None when it filters items."""
+        if not query.words or kept or query.tag or query.favorite is not None:
+            return None
+        if query.order == "title":
+            return None
+        row = self.conn.execute("SELECT id FROM search_ns WHERE ns = ?", (self.ns,)).fetchone()
+        if row is None or int(row[0]) >= db.SEARCH_OVERFLOW_SLOT:
+            return None
+        top = self.conn.execute("SELECT max(rowid) FROM items").fetchone()[0]
+        if top is not None and int(top) > _ROWID:
+            return None  # some items are keyed by rowid alone (slot 7)
+        slot = int(row[0]) << db.SEARCH_SLOT_SHIFT
+        return [(slot | b << 59, slot | b << 59 | _LOW) for b in _STATUS_BITS[query.state]]
+
+    def _search_page(self, query: Query, ranges: list[tuple[int, int]]) -> dict[str, Any]:
+        match = fts_query(query.words)
+        by_score = query.order == "relevance"
+        key, total = None, None
+        if query.cursor:
+            key, total = decode_cursor(query, 3 if by_score else 2)
+        if total is None:
+            total = sum(self._fts_count(match, lo, hi) for lo, hi in ranges)
+        want = query.limit + 1
+        if by_score:
+            after = None if key is None else (_int(key[0]), _low(key[1], key[2]))
+            ranked = self._ranked(query.words, ranges, after, want)
+            keys = [_key_row(k, score) for score, k in ranked]
+            return self._reply(query, keys, ("score", "time_added", "rid"), total)
+        newest = query.order == "newest"
+        cut = None if key is None else _low(key[0], key[1])
+        found = self._in_order(match, ranges, want, newest=newest, after=cut)
+        return self._reply(query, [_key_row(k) for k in found], ("time_added", "rid"), total)
+
+    def _fts_count(self, match: str, lo: int, hi: int) -> int:
+        sql = (
+            "SELECT count(*) FROM items_search WHERE items_search MATCH ? AND rowid BETWEEN ? AND ?"
+        )
+        return int(self.conn.execute(sql, (match, lo, hi)).fetchone()[0])
+
+    def _in_order(
+        self,
+        match: str,
+        ranges: list[tuple[int, int]],
+        limit: int,
+        *,
+        newest: bool = True,
+        after: int | None = None,
+        since: int = 0,
+    ) -> list[int]:
+        """The keys of the first ``limit`` matches, newest (or oldest) first, past the
+        ``after`` key's low bits and not older than ``since``."""
+        found: list[int] = []
+        for first, last in ranges:
+            base = first & ~_LOW
+            lo, hi = max(first, base | since), last
+            if after is not None and newest:
+                hi = min(hi, (base | after) - 1)
+            elif after is not None:
+                lo = max(lo, (base | after) + 1)
+            sql = (
+                "SELECT rowid FROM items_search WHERE items_search MATCH ? "  # noqa: S608
+                f"AND rowid BETWEEN ? AND ? ORDER BY rowid {'DESC' if newest else 'ASC'} LIMIT ?"
+            )
+            found += [int(r[0]) for r in self.conn.execute(sql, (match, lo, hi, limit))]
+        found.sort(key=lambda k: k & _LOW, reverse=newest)
+        return found[:limit]
+
+    def _ranked(
+        self,
+        words: list[str],
+        ranges: list[tuple[int, int]],
+        after: tuple[int, int] | None,
+        limit: int,
+    ) -> list[tuple[int, int]]:
+        """The first ``limit`` (score, key) by relevance, then time, below ``after``.
+
+        Scores the newest matches; while an older match could still score as high
+        as the page's last item (``_best_older``), the window grows, up to every
+        match. An older match scoring the same sorts after it: it is older."""
+        match = fts_query(words)
+        window = RANK_FIRST
+        while True:
+            keys = self._in_order(match, ranges, window)
+            if not keys:
+                return []
+            complete = len(keys) < window
+            since = keys[-1] & _LOW
+            scores = self._scores(words, ranges, since)
+            ranked = sorted(((scores.get(k, 0), k) for k in keys), key=_rank, reverse=True)
+            if after is not None:
+                ranked = [r for r in ranked if (r[0], r[1] & _LOW) < after]
+            page = ranked[:limit]
+            if complete:
+                return page
+            if len(page) == limit and page[-1][0] >= self._best_older(
+                words, ranges, since, page[-1][0]
+            ):
+                return page
+            window *= 4
+
+    def _scores(
+        self, words: list[str], ranges: list[tuple[int, int]], since: int
+    ) -> dict[int, int]:
+        """Each match's relevance (from ``since`` on): the weights of the columns
+        holding each word, one FTS5 query per word and column (the columns after
+        the title are first asked together: most words are in none of them)."""
+        every = fts_query(words)
+        title, *rest = WEIGHTS
+        scores: dict[int, int] = {}
+        for word in words:
+            phrase = fts_query([word])
+            columns = [title]
+            if self._keys(_in(rest, phrase, every), ranges, since):
+                columns += rest
+            for column in columns:
+                for key in self._keys(_in([column], phrase, every), ranges, since):
+                    scores[key] = scores.get(key, 0) + WEIGHTS[column]
+        return scores
+
+    def _keys(self, match: str, ranges: list[tuple[int, int]], since: int) -> list[int]:
+        """The keys of the matches in the ranges from ``since`` (low bits) on."""
+        sql = "SELECT rowid FROM items_search WHERE items_search MATCH ? AND rowid BETWEEN ? AND ?"
+        found: list[int] = []
+        for lo, hi in ranges:
+            found += [int(r[0]) for r in self.conn.execute(sql, (match, lo | since, hi))]
+        return found
+
+    def _best_older(
+        self, words: list[str], ranges: list[tuple[int, int]], before: int, need: int
+    ) -> int:
+        """The most a match older than ``before`` could score (once past ``need``, a
+        figure past it): each word's weight in every column where an older match
+        holds it. Proving a column holds no word takes a pass over the older
+        matches, so the columns after the title are first asked all at once."""
+        every = fts_query(words)
+        title, *rest = WEIGHTS
+        phrases = [fts_query([w]) for w in words]
+        best = sum(
+            WEIGHTS[title] for p in phrases if self._older(_in([title], p, every), ranges, before)
+        )
+        if best > need or not self._older(_in(rest, " OR ".join(phrases), every), ranges, before):
+            return best
+        for phrase in phrases:
+            if len(phrases) > 1 and not self._older(_in(rest, phrase, every), ranges, before):
+                continue
+            for column in rest:
+                if self._older(_in([column], phrase, every), ranges, before):
+                    best += WEIGHTS[column]
+                    if best > need:
+                        return best
+        return best
+
+    def _older(self, match: str, ranges: list[tuple[int, int]], before: int) -> bool:
+        """Whether some match in the ranges is older than ``before`` (low bits)."""
+        sql = (
+            "SELECT 1 FROM items_search WHERE items_search MATCH ? "
+            "AND rowid BETWEEN ? AND ? ORDER BY rowid DESC LIMIT 1"
+        )
+        for lo, _ in ranges:
+            if self.conn.execute(sql, (match, lo, ((lo & ~_LOW) | before) - 1)).fetchone():
+                return True
+        return False
 
     def _counted(self, query: Query) -> int:
         """Items in a state (and favorite or not), from ``item_counts``, which triggers keep."""
@@ -299,6 +492,36 @@ def decode_cursor(query: Query, length: int) -> tuple[list[Any], int | None]:
     key: list[Any] = body["k"]
     total = body.get("t")
     return key, total if isinstance(total, int) and not isinstance(total, bool) else None
+
+
+def _int(value: Any) -> int:
+    """A number a cursor holds (refused if it is not one)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    raise InvalidRequest(
+        "cursor is not one this host gave", [{"loc": "cursor", "msg": "unknown cursor"}]
+    )
+
+
+def _low(time_added: Any, rid: Any) -> int:
+    """A (time_added, rowid) sort key as the low bits of a search key."""
+    clamped = min(max(_int(time_added), 0), 0xFFFFFFFF)
+    return clamped << db.SEARCH_ROWID_BITS | (_int(rid) & _ROWID)
+
+
+def _in(columns: list[str], words: str, every: str) -> str:
+    """An FTS5 query: ``words`` in one of ``columns``, in an item that holds ``every`` word."""
+    return f"{{{' '.join(columns)}}} : ({words}) AND ({every})"
+
+
+def _rank(entry: tuple[int, int]) -> tuple[int, int]:
+    return entry[0], entry[1] & _LOW
+
+
+def _key_row(key: int, score: int | None = None) -> dict[str, int | None]:
+    """A search key as the row the page's reply and cursor read."""
+    time_added = (key & _LOW) >> db.SEARCH_ROWID_BITS
+    return {"rid": key & _ROWID, "time_added": time_added, "score": score}
 
 
 def _item(row: sqlite3.Row, tags: list[str], kept: dict[str, Any] | None) -> dict[str, Any]:
