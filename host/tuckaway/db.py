@@ -337,7 +337,7 @@ MIGRATIONS: tuple[str, ...] = (
     DROP TABLE items_fts;
     CREATE VIRTUAL TABLE items_search USING fts5(
         title, url, domain, tags, excerpt, tokenize = 'unicode61 remove_diacritics 2',
-        prefix = '2 3 4 5 6', detail = column
+        prefix = '1 2 3 4 5 6', detail = column
     );
     INSERT INTO items_search (rowid, title, url, domain, tags, excerpt)
         SELECT {_search_key_sql("it.ns", "it.rowid", "it.status", "it.time_added")}, it.title,
