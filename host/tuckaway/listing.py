@@ -206,18 +206,16 @@ class Listing:
         *,
         newest: bool = True,
         after: int | None = None,
-        since: int = 0,
     ) -> list[int]:
         """The keys of the first ``limit`` matches, newest (or oldest) first, past the
-        ``after`` key's low bits and not older than ``since``."""
+        ``after`` key's low bits. (Each range gives its first ``limit``: the merged
+        first ``limit`` hold every match from the last one's time on.)"""
         found: list[int] = []
-        for first, last in ranges:
-            base = first & ~_LOW
-            lo, hi = max(first, base | since), last
+        for lo, hi in ranges:
             if after is not None and newest:
-                hi = min(hi, (base | after) - 1)
+                hi = min(hi, (lo | after) - 1)
             elif after is not None:
-                lo = max(lo, (base | after) + 1)
+                lo = max(lo, (lo | after) + 1)
             sql = (
                 "SELECT rowid FROM items_search WHERE items_search MATCH ? "  # noqa: S608
                 f"AND rowid BETWEEN ? AND ? ORDER BY rowid {'DESC' if newest else 'ASC'} LIMIT ?"
@@ -318,7 +316,7 @@ class Listing:
             "AND rowid BETWEEN ? AND ? ORDER BY rowid DESC LIMIT 1"
         )
         for lo, _ in ranges:
-            if self.conn.execute(sql, (match, lo, ((lo & ~_LOW) | before) - 1)).fetchone():
+            if self.conn.execute(sql, (match, lo, (lo | before) - 1)).fetchone():
                 return True
         return False
 
