@@ -3,7 +3,7 @@
 One row per url in ``articles`` (by its :func:`~tuckaway.urls.url_key`, as items
 are), html and text zlib-compressed, written once (never into the outbox). The
 text's words go to ``articles_fts``, a contentless FTS5 index that ``list
-{search}`` reads beside ``items_fts``: it holds no second copy of the text, so
+{search}`` reads beside ``items_search``: it holds no second copy of the text, so
 it must be given the old text to forget a row's words, and every change
 therefore goes through :class:`Articles`.
 """
