@@ -464,6 +464,12 @@ def test_the_search_index_follows_archive_delete_and_a_new_time(items: ItemList)
     items.conn.execute("UPDATE items SET time_added = 99 WHERE item_id = ?", (item.item_id,))
     (found,) = listing.page(Query(search="tea"))["items"]
     assert found["time_added"] == 99
+    # a new id brings the tags filed under it (a synced item's id can change)
+    items.conn.execute("INSERT INTO item_tags VALUES ('local', 'renamed', 'matcha')")
+    assert _titles(listing, search="matcha") == []
+    items.conn.execute("UPDATE items SET item_id = 'renamed' WHERE item_id = ?", (item.item_id,))
+    assert _titles(listing, search="matcha") == ["Tea ceremony"]
+    item = items.get_item("renamed") or item
     items.apply({"action": "delete", "item_id": item.item_id})
     assert _titles(listing, search="tea", state="all") == []
     assert items.conn.execute("SELECT count(*) FROM items_search").fetchone()[0] == 0

@@ -324,7 +324,9 @@ MIGRATIONS: tuple[str, ...] = (
     # rowid is the search key above, so a state's newest matches are the index's last
     # ones and its count never reads an item. Prefix indexes serve words as typed. (The
     # copy into items_fts in 4 gave every item every tag: its subquery's names were
-    # item_tags' own; this one names the item.)
+    # item_tags' own; this one names the item.) An item's row is indexed again only
+    # when what it shows changes: a new local item's id (set after its insert) has no
+    # tags yet, and re-indexing it made every save pay the index twice.
     f"""
     CREATE TABLE search_ns (id INTEGER PRIMARY KEY, ns TEXT NOT NULL UNIQUE);
     INSERT INTO search_ns (id, ns) VALUES (0, 'local');
@@ -348,11 +350,22 @@ MIGRATIONS: tuple[str, ...] = (
         {_search_row_sql("new")};
     END;
     CREATE TRIGGER items_search_update
-    AFTER UPDATE OF ns, item_id, url, title, excerpt, status, time_added ON items BEGIN
+    AFTER UPDATE OF ns, url, title, excerpt, status, time_added ON items
+    WHEN old.ns IS NOT new.ns OR old.url IS NOT new.url OR old.title IS NOT new.title
+        OR old.excerpt IS NOT new.excerpt OR old.status IS NOT new.status
+        OR old.time_added IS NOT new.time_added
+    BEGIN
         INSERT OR IGNORE INTO search_ns (ns) VALUES (new.ns);
         DELETE FROM items_search
         WHERE rowid = {_search_key_sql("old.ns", "old.rowid", "old.status", "old.time_added")};
         {_search_row_sql("new")};
+    END;
+    CREATE TRIGGER items_search_item_id AFTER UPDATE OF item_id ON items
+    WHEN old.item_id IS NOT new.item_id AND EXISTS (SELECT 1 FROM item_tags
+        WHERE ns = new.ns AND item_id IN (old.item_id, new.item_id))
+    BEGIN
+        UPDATE items_search SET tags = {_tags_sql("new.ns", "new.item_id")}
+        WHERE rowid = {_search_key_sql("new.ns", "new.rowid", "new.status", "new.time_added")};
     END;
     CREATE TRIGGER items_search_delete AFTER DELETE ON items BEGIN
         DELETE FROM items_search
