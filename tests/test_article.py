@@ -374,9 +374,7 @@ def test_a_repaired_database_finds_the_kept_words_again(tmp_path: Path) -> None:
     Articles(conn).put(URL, _article("<p>x</p>", "quokka"))
     conn.close()
     new = db.connect(tmp_path / "new.db")
-    _copy_rows(path, new, Report())
-    assert Listing(new, "local").page(Query(search="quokka"))["items"] == []
-    assert Articles(new).reindex() == 1
+    _copy_rows(path, new, Report())  # the copied rows' triggers index the kept words
     assert len(Listing(new, "local").page(Query(search="quokka"))["items"]) == 1
 
 
@@ -408,3 +406,49 @@ def test_copies_kept_before_url_keys_are_re_keyed(tmp_path: Path) -> None:
     conn = db.connect(path)
     assert [r[0] for r in conn.execute("SELECT url_key FROM articles")] == [
         "https://example.org/a"]  # fmt: skip
+
+
+def test_copies_kept_before_the_search_index_are_found_by_their_words(tmp_path: Path) -> None:
+    import zlib
+
+    path = tmp_path / "old.db"
+    old = sqlite3.connect(path)
+    old.create_function("tuckaway_url_key", 1, lambda u: u)
+    for script in db.MIGRATIONS[:9]:
+        for statement in db._statements(script):
+            old.execute(statement)
+    old.execute("PRAGMA user_version=9")
+    add = ("INSERT INTO items (ns, item_id, url, url_key, title, time_added, time_updated) "
+           "VALUES ('local', ?, ?, ?, ?, ?, 0)")
+    old.execute(add, ("1", URL, URL, "Notes", 1))
+    old.execute(add, ("2", f"{URL}/b", f"{URL}/b", "Zeppelin history", 2))
+    text = zlib.compress(b"the  zeppelin, was\nlate the zeppelin")
+    old.execute(
+        "INSERT INTO articles (url_key, html, text, size, word_count, bytes, captured_at) "
+        "VALUES (?, x'00', ?, 1, 6, 2, 0)", (URL, text))
+    old.commit()
+    old.close()
+    conn = db.connect(path)
+    words = conn.execute("SELECT words FROM articles").fetchone()[0]
+    assert words == "the zeppelin, was late zeppelin"  # each piece once
+    listing = Listing(conn, "local")
+    found = [i["title"] for i in listing.page(Query(search="zeppelin"))["items"]]
+    assert found == ["Zeppelin history", "Notes"]  # the title (10) before the copy (1)
+    assert [i["title"] for i in listing.page(Query(search="late"))["items"]] == ["Notes"]
+
+
+def test_a_copy_is_found_for_every_item_of_its_url_kept_before_or_after(tmp_path: Path) -> None:
+    conn = db.connect(tmp_path / "t.db")
+    articles = Articles(conn)
+    articles.put(URL, _article("<p>x</p>", "quokka habits"))  # before the item exists
+    ItemList(conn, "local").add(URL, title="one")
+    ItemList(conn, "pocket").add("https://EXAMPLE.org:443/long-read", title="two")
+    for ns, title in (("local", "one"), ("pocket", "two")):
+        page = Listing(conn, ns).page(Query(search="quok"))
+        assert [i["title"] for i in page["items"]] == [title], ns
+    articles.clear()
+    assert Listing(conn, "local").page(Query(search="quokka"))["items"] == []
+    articles.put(URL, _article("<p>y</p>", "wombat"))
+    assert len(Listing(conn, "pocket").page(Query(search="wombat"))["items"]) == 1
+    assert articles.forget(URL) > 0
+    assert Listing(conn, "pocket").page(Query(search="wombat"))["items"] == []

@@ -2,10 +2,10 @@
 
 One row per url in ``articles`` (by its :func:`~tuckaway.urls.url_key`, as items
 are), html and text zlib-compressed, written once (never into the outbox). The
-text's words go to ``articles_fts``, a contentless FTS5 index that ``list
-{search}`` reads beside ``items_search``: it holds no second copy of the text, so
-it must be given the old text to forget a row's words, and every change
-therefore goes through :class:`Articles`.
+text's distinct words are kept beside it, uncompressed (``articles.words``), and
+triggers put them in the ``body`` column of ``list {search}``'s index
+(``items_search``) for every item of that url: a copy kept, replaced or dropped
+by any writer is found, or no longer found, at once.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from tuckaway.db import transaction
+from tuckaway.db import search_words, transaction
 from tuckaway.urls import url_key
 
 #: reading speed for ``minutes`` (words a minute, a common adult average)
@@ -72,26 +72,19 @@ class Articles:
         meta = [article.get(name) for name in META_FIELDS]
         captured = int(now if now is not None else time.time())
         counts = (len(html), count_words(text), size, captured)
-        key = url_key(url)
         with transaction(self.conn):
-            self._unindex(key)
             self.conn.execute(
                 "INSERT INTO articles (url_key, html, text, title, byline, site_name, lang, "
-                "excerpt, lead_image, size, word_count, bytes, captured_at) "
-                "VALUES (?, ?, ?, coalesce(?, ''), ?, ?, ?, coalesce(?, ''), ?, ?, ?, ?, ?) "
+                "excerpt, lead_image, size, word_count, bytes, captured_at, words) "
+                "VALUES (?, ?, ?, coalesce(?, ''), ?, ?, ?, coalesce(?, ''), ?, ?, ?, ?, ?, ?) "
                 "ON CONFLICT (url_key) DO UPDATE SET html = excluded.html, text = excluded.text, "
                 "title = excluded.title, byline = excluded.byline, "
                 "site_name = excluded.site_name, lang = excluded.lang, "
                 "excerpt = excluded.excerpt, lead_image = excluded.lead_image, "
                 "size = excluded.size, word_count = excluded.word_count, "
-                "bytes = excluded.bytes, captured_at = excluded.captured_at",
-                (key, packed_html, packed_text, *meta, *counts),
-            )
-            rowid = self.conn.execute(
-                "SELECT rowid FROM articles WHERE url_key = ?", (key,)
-            ).fetchone()
-            self.conn.execute(
-                "INSERT INTO articles_fts (rowid, body) VALUES (?, ?)", (rowid[0], text)
+                "bytes = excluded.bytes, captured_at = excluded.captured_at, "
+                "words = excluded.words",
+                (url_key(url), packed_html, packed_text, *meta, *counts, search_words(text)),
             )
         return size
 
@@ -150,9 +143,10 @@ class Articles:
         """Drop the copy kept for ``url``; returns the bytes freed (0: there was none)."""
         key = url_key(url)
         with transaction(self.conn):
-            freed = self._unindex(key)
+            row = self.conn.execute("SELECT bytes FROM articles WHERE url_key = ?", (key,))
+            freed = row.fetchone()
             self.conn.execute("DELETE FROM articles WHERE url_key = ?", (key,))
-        return freed
+        return 0 if freed is None else int(freed[0])
 
     def stats(self) -> dict[str, int]:
         """``{count, bytes}``: how many copies are kept and the bytes they take (compressed)."""
@@ -166,33 +160,7 @@ class Articles:
         with transaction(self.conn):
             before = self.stats()
             self.conn.execute("DELETE FROM articles")
-            self.conn.execute("INSERT INTO articles_fts (articles_fts) VALUES ('delete-all')")
         return {"deleted": before["count"], "bytes": before["bytes"]}
-
-    def reindex(self) -> int:
-        """Build ``articles_fts`` again from the kept texts (after a repair); how many."""
-        with transaction(self.conn):
-            self.conn.execute("INSERT INTO articles_fts (articles_fts) VALUES ('delete-all')")
-            rows = self.conn.execute("SELECT rowid, text FROM articles").fetchall()
-            for rowid, packed in rows:
-                self.conn.execute(
-                    "INSERT INTO articles_fts (rowid, body) VALUES (?, ?)",
-                    (rowid, zlib.decompress(packed).decode("utf-8")),
-                )
-        return len(rows)
-
-    def _unindex(self, key: str) -> int:
-        """Take the old copy's words out of the index (a contentless index needs them)."""
-        row = self.conn.execute(
-            "SELECT rowid, text, bytes FROM articles WHERE url_key = ?", (key,)
-        ).fetchone()
-        if row is None:
-            return 0
-        self.conn.execute(
-            "INSERT INTO articles_fts (articles_fts, rowid, body) VALUES ('delete', ?, ?)",
-            (row[0], zlib.decompress(row[1]).decode("utf-8")),
-        )
-        return int(row[2])
 
 
 def dumps_size(value: Any) -> int:

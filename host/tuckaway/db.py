@@ -12,6 +12,7 @@ import errno
 import os
 import sqlite3
 import time
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -82,9 +83,10 @@ def _search_row_sql(item: str) -> str:
     """``INSERT`` of an item's row (``new`` or ``old``) into ``items_search``, unless deleted."""
     key = _search_key_sql(f"{item}.ns", f"{item}.rowid", f"{item}.status", f"{item}.time_added")
     return (
-        "INSERT INTO items_search (rowid, title, url, domain, tags, excerpt) "
+        "INSERT INTO items_search (rowid, title, url, domain, tags, excerpt, body) "
         f"SELECT {key}, {item}.title, {item}.url, {_domain_sql(f'{item}.url')}, "
-        f"{_tags_sql(f'{item}.ns', f'{item}.item_id')}, {item}.excerpt WHERE {item}.status != 2"
+        f"{_tags_sql(f'{item}.ns', f'{item}.item_id')}, {item}.excerpt, "
+        f"{_body_sql(f'{item}.url_key')} WHERE {item}.status != 2"
     )
 
 
@@ -95,6 +97,38 @@ def _tags_to_search_sql(item: str) -> str:
         f"UPDATE items_search SET tags = {_tags_sql(f'{item}.ns', f'{item}.item_id')} "  # noqa: S608
         f"WHERE rowid = (SELECT {key} FROM items AS i "
         f"WHERE i.ns = {item}.ns AND i.item_id = {item}.item_id)"
+    )
+
+
+def search_words(text: str) -> str:
+    """A kept article's words for the search index: each distinct whitespace-separated
+    piece once, in order (FTS5 cuts words at whitespace and more, so it finds the
+    same words in this as in the text, in a fraction of the space)."""
+    return " ".join(dict.fromkeys(text.split()))
+
+
+def _packed_search_words(packed: object) -> str:
+    """``search_words`` of a zlib-packed text (the SQL function migration 10 uses)."""
+    if not isinstance(packed, bytes):
+        return ""
+    try:
+        return search_words(zlib.decompress(packed).decode("utf-8", "replace"))
+    except zlib.error:
+        return ""
+
+
+def _body_sql(url_key: str) -> str:
+    """SQL for the words of the article kept for ``url_key`` ('' when none)."""
+    return f"coalesce((SELECT words FROM articles WHERE url_key = {url_key}), '')"  # noqa: S608
+
+
+def _article_body_sql(url_key: str, words: str) -> str:
+    """``UPDATE`` of the body words of every live item of ``url_key`` in search."""
+    key = _search_key_sql("i.ns", "i.rowid", "i.status", "i.time_added")
+    return (
+        f"UPDATE items_search SET body = {words} WHERE rowid IN (SELECT {key} "  # noqa: S608
+        "FROM items AS i WHERE i.ns IN (SELECT ns FROM search_ns) "
+        f"AND i.url_key = {url_key} AND i.status != 2)"
     )
 
 
@@ -324,9 +358,11 @@ MIGRATIONS: tuple[str, ...] = (
     # rowid is the search key above, so a state's newest matches are the index's last
     # ones and its count never reads an item. Prefix indexes serve words as typed. (The
     # copy into items_fts in 4 gave every item every tag: its subquery's names were
-    # item_tags' own; this one names the item.) An item's row is indexed again only
-    # when what it shows changes: a new local item's id (set after its insert) has no
-    # tags yet, and re-indexing it made every save pay the index twice.
+    # item_tags' own; this one names the item.) The kept articles' words join it as the
+    # body column (articles.words), so a word in a copy is one more column; articles_fts
+    # stays for older hosts, which still write it, and is no longer read. An item's row
+    # is indexed again only when what it shows changes: a new local item's id (set after
+    # its insert) has no tags yet, and re-indexing it made every save pay the index twice.
     f"""
     CREATE TABLE search_ns (id INTEGER PRIMARY KEY, ns TEXT NOT NULL UNIQUE);
     INSERT INTO search_ns (id, ns) VALUES (0, 'local');
@@ -337,23 +373,26 @@ MIGRATIONS: tuple[str, ...] = (
     DROP TRIGGER item_tags_fts_insert;
     DROP TRIGGER item_tags_fts_delete;
     DROP TABLE items_fts;
+    ALTER TABLE articles ADD COLUMN words TEXT NOT NULL DEFAULT '';
+    UPDATE articles SET words = tuckaway_search_words(text);
     CREATE VIRTUAL TABLE items_search USING fts5(
-        title, url, domain, tags, excerpt, tokenize = 'unicode61 remove_diacritics 2',
+        title, url, domain, tags, excerpt, body, tokenize = 'unicode61 remove_diacritics 2',
         prefix = '1 2 3 4 5 6', detail = column
     );
-    INSERT INTO items_search (rowid, title, url, domain, tags, excerpt)
+    INSERT INTO items_search (rowid, title, url, domain, tags, excerpt, body)
         SELECT {_search_key_sql("it.ns", "it.rowid", "it.status", "it.time_added")}, it.title,
-               it.url, {_domain_sql("it.url")}, {_tags_sql("it.ns", "it.item_id")}, it.excerpt
+               it.url, {_domain_sql("it.url")}, {_tags_sql("it.ns", "it.item_id")}, it.excerpt,
+               {_body_sql("it.url_key")}
         FROM items AS it WHERE it.status != 2;
     CREATE TRIGGER items_search_insert AFTER INSERT ON items BEGIN
         INSERT OR IGNORE INTO search_ns (ns) VALUES (new.ns);
         {_search_row_sql("new")};
     END;
     CREATE TRIGGER items_search_update
-    AFTER UPDATE OF ns, url, title, excerpt, status, time_added ON items
-    WHEN old.ns IS NOT new.ns OR old.url IS NOT new.url OR old.title IS NOT new.title
-        OR old.excerpt IS NOT new.excerpt OR old.status IS NOT new.status
-        OR old.time_added IS NOT new.time_added
+    AFTER UPDATE OF ns, url, url_key, title, excerpt, status, time_added ON items
+    WHEN old.ns IS NOT new.ns OR old.url IS NOT new.url OR old.url_key IS NOT new.url_key
+        OR old.title IS NOT new.title OR old.excerpt IS NOT new.excerpt
+        OR old.status IS NOT new.status OR old.time_added IS NOT new.time_added
     BEGIN
         INSERT OR IGNORE INTO search_ns (ns) VALUES (new.ns);
         DELETE FROM items_search
@@ -376,6 +415,16 @@ MIGRATIONS: tuple[str, ...] = (
     END;
     CREATE TRIGGER item_tags_search_delete AFTER DELETE ON item_tags BEGIN
         {_tags_to_search_sql("old")};
+    END;
+    CREATE TRIGGER articles_search_insert AFTER INSERT ON articles BEGIN
+        {_article_body_sql("new.url_key", "new.words")};
+    END;
+    CREATE TRIGGER articles_search_update AFTER UPDATE OF url_key, words ON articles BEGIN
+        {_article_body_sql("old.url_key", "''")};
+        {_article_body_sql("new.url_key", "new.words")};
+    END;
+    CREATE TRIGGER articles_search_delete AFTER DELETE ON articles BEGIN
+        {_article_body_sql("old.url_key", "''")};
     END;
     """,  # noqa: S608 - built from the helpers above, no outside text
 )
@@ -462,6 +511,7 @@ def _use_wal(conn: sqlite3.Connection) -> None:
 def migrate(conn: sqlite3.Connection) -> int:
     """Bring the schema to the newest version; returns that version."""
     conn.create_function("tuckaway_url_key", 1, url_key_or_none, deterministic=True)
+    conn.create_function("tuckaway_search_words", 1, _packed_search_words, deterministic=True)
     current = int(conn.execute("PRAGMA user_version").fetchone()[0])
     if current >= len(MIGRATIONS):
         return current

@@ -10,7 +10,7 @@ for a state (and favorite) is one lookup in ``item_counts``, which triggers keep
 a tag or a search is counted once, with its first page, and the cursor carries
 that figure to the pages after it.
 
-A search in a state (no tag, no favorite filter, words no kept copy holds) reads
+A search in a state (no tag, no favorite filter, no title sort) reads
 ``items_search`` alone: its rowids are search keys (``db.SEARCH_ROWID_BITS``), so
 the state's matches are one key range, its newest matches the range's last keys,
 and its count never reads an item. Relevance scores the newest matches first and
@@ -40,20 +40,14 @@ PAGE_BUDGET = 1024 * 1024 - 8 * 1024
 #: Longer titles and excerpts are cut in a reply (a synced item may carry anything).
 MAX_FIELD = 20_000
 UNTAGGED = "_untagged_"
-#: What a word found in each FTS column adds to an item's relevance.
-WEIGHTS = {"title": 10, "tags": 6, "domain": 4, "url": 2, "excerpt": 1}
+#: What a word found in each FTS column adds to an item's relevance (``body``: the
+#: words of the page's kept copy, issue 14).
+WEIGHTS = {"title": 10, "tags": 6, "domain": 4, "url": 2, "excerpt": 1, "body": 1}
 _WORD = re.compile(r"\w+", re.UNICODE)
-#: What a word found in the kept copy of the page (issue 14) adds.
-BODY_WEIGHT = 1
 #: An IN list SQLite builds once per query (not a test per item).
 _MATCHES = (
     f"i.rowid IN (SELECT {db.search_rowid_sql('rowid')} FROM items_search "  # noqa: S608
     "WHERE items_search MATCH ?)"
-)
-#: ... and the items whose kept article holds the word.
-_BODY_MATCHES = (
-    "i.url_key IN (SELECT url_key FROM articles WHERE rowid IN "
-    "(SELECT rowid FROM articles_fts WHERE articles_fts MATCH ?))"
 )
 _STATES = {"unread": "i.status = 0", "archive": "i.status = 1", "all": "i.status != 2"}
 #: The statuses each state counts in ``item_counts`` (2 is a deleted item).
@@ -117,17 +111,16 @@ class Listing:
 
     def page(self, query: Query) -> dict[str, Any]:
         """``{items, next_cursor, total}`` for one ``list`` request."""
-        kept = self._kept(query)
-        ranges = self._key_ranges(query, kept)
+        ranges = self._key_ranges(query)
         if ranges is not None:
             return self._search_page(query, ranges)
-        where, args = self._filters(query, kept)
-        select, order, key_cols, score_args = self._ordering(query, kept)
+        where, args = self._filters(query)
+        select, order, key_cols, score_args = self._ordering(query)
         key, total = decode_cursor(query, len(key_cols)) if query.cursor else (None, None)
         if not (query.words or query.tag):
             total = self._counted(query)  # one lookup: always the fresh figure
         elif total is None and not (query.words and key is None):
-            total = self._count(query, kept)
+            total = self._count(query)
         # Only the sort keys go through the sort (a search sorts every match); the
         # page's rows are read after. A search's first page counts its matches there.
         counted = "count(*) OVER ()" if total is None else "NULL"
@@ -158,9 +151,9 @@ class Listing:
 
     # -- a search in one state, on the index alone ---------------------------
 
-    def _key_ranges(self, query: Query, kept: frozenset[str]) -> list[tuple[int, int]] | None:
+    def _key_ranges(self, query: Query) -> list[tuple[int, int]] | None:
         """The search's key ranges in ``items_search``, or None when it filters items."""
-        if not query.words or kept or query.tag or query.favorite is not None:
+        if not query.words or query.tag or query.favorite is not None:
             return None
         if query.order == "title":
             return None
@@ -332,9 +325,9 @@ class Listing:
             args.append(int(query.favorite))
         return int(self.conn.execute(sql, args).fetchone()[0])
 
-    def _count(self, query: Query, kept: frozenset[str]) -> int:
+    def _count(self, query: Query) -> int:
         """Items a tag or a search finds, counted (once: later pages carry it)."""
-        where, args = self._filters(query, kept)
+        where, args = self._filters(query)
         sql = f"SELECT count(*) FROM items i WHERE {' AND '.join(where)}"  # noqa: S608
         return int(self.conn.execute(sql, args).fetchone()[0])
 
@@ -349,13 +342,11 @@ class Listing:
 
     # -- building the query ------------------------------------------------
 
-    def _filters(self, query: Query, kept: frozenset[str]) -> tuple[list[str], list[Any]]:
-        # Each word in the item's own columns or in its kept article. Words no kept
-        # article holds go in one MATCH: one list of rowids drives the query. The
-        # unary + keeps SQLite off the (ns, status) index then: it would scan every
-        # item in the state and probe the matches (twice the time at 100,000 items).
-        plain = [w for w in query.words if w not in kept]
-        lead = "+" if plain else ""
+    def _filters(self, query: Query) -> tuple[list[str], list[Any]]:
+        # The words go in one MATCH: one list of rowids drives the query. The unary +
+        # keeps SQLite off the (ns, status) index then: it would scan every item in the
+        # state and probe the matches (twice the time at 100,000 items).
+        lead = "+" if query.words else ""
         where = [f"{lead}i.ns = ?", lead + _STATES[query.state]]
         args: list[Any] = [self.ns]
         if query.favorite is not None:
@@ -371,25 +362,12 @@ class Listing:
                 "AND t.tag = ?)"
             )
             args.append(query.tag)
-        if plain:
+        if query.words:
             where.append(_MATCHES)
-            args.append(fts_query(plain))
-        for word in query.words:
-            if word in kept:
-                where.append(f"({_MATCHES} OR {_BODY_MATCHES})")
-                args += [fts_query([word])] * 2
+            args.append(fts_query(query.words))
         return where, args
 
-    def _kept(self, query: Query) -> frozenset[str]:
-        """The search's words that some kept article holds (usually none: one probe each)."""
-        probe = "SELECT 1 FROM articles_fts WHERE articles_fts MATCH ? LIMIT 1"
-        return frozenset(
-            w for w in query.words if self.conn.execute(probe, (fts_query([w]),)).fetchone()
-        )
-
-    def _ordering(
-        self, query: Query, kept: frozenset[str]
-    ) -> tuple[str, str, tuple[str, ...], list[Any]]:
+    def _ordering(self, query: Query) -> tuple[str, str, tuple[str, ...], list[Any]]:
         """Selected columns, ORDER BY, the key columns a cursor holds, the score's args."""
         cols = "i.rowid AS rid, i.time_added"
         if query.order == "oldest":
@@ -404,9 +382,6 @@ class Listing:
                 for column, weight in WEIGHTS.items():
                     terms.append(f"({_MATCHES}) * {weight}")
                     score_args.append(f"{{{column}}} : {fts_query([word])}")
-                if word in kept:
-                    terms.append(f"({_BODY_MATCHES}) * {BODY_WEIGHT}")
-                    score_args.append(fts_query([word]))
             cols += f", ({' + '.join(terms)}) AS score"
             order = "score DESC, time_added DESC, rid DESC"
             return cols, order, ("score", "time_added", "rid"), score_args

@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tuckaway import db
-from tuckaway.articles import Articles
 
 
 @dataclass
@@ -56,8 +55,6 @@ def repair(path: Path) -> Report:
     new = db.connect(fresh)
     try:
         _copy_rows(copy, new, report)
-        # the kept pages' word index has no content of its own to copy: built from their text
-        Articles(new).reindex()
         new.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     finally:
         new.close()
