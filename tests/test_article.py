@@ -19,6 +19,7 @@ import pytest
 from support.hostproc import HostProcess, frame, host_env
 from support.readeck_standin import ReadeckStandin
 from support.wallabag_standin import WallabagStandin
+from test_listing import _old_database
 from tuckaway import db
 from tuckaway.articles import Articles, reply
 from tuckaway.listing import Listing, Query
@@ -391,12 +392,7 @@ def test_any_spelling_of_the_url_finds_the_copy(host: HostProcess) -> None:
 
 def test_copies_kept_before_url_keys_are_re_keyed(tmp_path: Path) -> None:
     path = tmp_path / "old.db"
-    old = sqlite3.connect(path)
-    old.create_function("tuckaway_url_key", 1, lambda u: u)
-    for script in db.MIGRATIONS[:7]:
-        for statement in db._statements(script):
-            old.execute(statement)
-    old.execute("PRAGMA user_version=7")
+    old = _old_database(path, 7)
     old.execute(
         "INSERT INTO articles (url, html, text, size, word_count, bytes, captured_at) "
         "VALUES ('https://EXAMPLE.org/a', x'00', x'00', 1, 1, 2, 0)"
@@ -412,12 +408,7 @@ def test_copies_kept_before_the_search_index_are_found_by_their_words(tmp_path: 
     import zlib
 
     path = tmp_path / "old.db"
-    old = sqlite3.connect(path)
-    old.create_function("tuckaway_url_key", 1, lambda u: u)
-    for script in db.MIGRATIONS[:9]:
-        for statement in db._statements(script):
-            old.execute(statement)
-    old.execute("PRAGMA user_version=9")
+    old = _old_database(path, 9)
     add = ("INSERT INTO items (ns, item_id, url, url_key, title, time_added, time_updated) "
            "VALUES ('local', ?, ?, ?, ?, ?, 0)")
     old.execute(add, ("1", URL, URL, "Notes", 1))
