@@ -53,8 +53,11 @@ def _ns_id_sql(ns: str) -> str:
 #: are one key range, newest last. Slot 7 holds the rest (a namespace numbered 7 or
 #: more, a rowid of 2**27 or more): ``7 << 60 | rowid``, read through ``items``.
 SEARCH_ROWID_BITS = 27
+SEARCH_STATUS_SHIFT = 59
 SEARCH_SLOT_SHIFT = 60
 SEARCH_OVERFLOW_SLOT = 7
+#: The latest time_added a key holds (later ones are kept as this; earlier than 0, as 0).
+SEARCH_TIME_MAX = 0xFFFFFFFF
 
 
 def _search_key_sql(ns: str, rowid: str, status: str, time_added: str) -> str:
@@ -63,8 +66,8 @@ def _search_key_sql(ns: str, rowid: str, status: str, time_added: str) -> str:
     limit = 1 << SEARCH_ROWID_BITS
     return (
         f"CASE WHEN {slot} < {SEARCH_OVERFLOW_SLOT} AND {rowid} < {limit} "
-        f"THEN ({slot} << {SEARCH_SLOT_SHIFT}) | (({status} & 1) << 59) "
-        f"| (min(max({time_added}, 0), 4294967295) << {SEARCH_ROWID_BITS}) | {rowid} "
+        f"THEN ({slot} << {SEARCH_SLOT_SHIFT}) | (({status} & 1) << {SEARCH_STATUS_SHIFT}) "
+        f"| (min(max({time_added}, 0), {SEARCH_TIME_MAX}) << {SEARCH_ROWID_BITS}) | {rowid} "
         f"ELSE ({SEARCH_OVERFLOW_SLOT} << {SEARCH_SLOT_SHIFT}) | {rowid} END"
     )
 

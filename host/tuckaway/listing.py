@@ -55,7 +55,7 @@ _COUNTED = {"unread": "0", "archive": "1", "all": "0, 1"}
 #: The status bit of each state's key ranges in ``items_search``.
 _STATUS_BITS = {"unread": (0,), "archive": (1,), "all": (0, 1)}
 #: Below the slot and status bits of a search key: ``time_added << 27 | rowid``.
-_LOW = (1 << 59) - 1
+_LOW = (1 << db.SEARCH_STATUS_SHIFT) - 1
 _ROWID = (1 << db.SEARCH_ROWID_BITS) - 1
 #: A search by relevance scores its newest matches first, this many, then 4 times more.
 RANK_FIRST = 500
@@ -164,7 +164,8 @@ class Listing:
         if top is not None and int(top) > _ROWID:
             return None  # some items are keyed by rowid alone (slot 7)
         slot = int(row[0]) << db.SEARCH_SLOT_SHIFT
-        return [(slot | b << 59, slot | b << 59 | _LOW) for b in _STATUS_BITS[query.state]]
+        starts = [slot | b << db.SEARCH_STATUS_SHIFT for b in _STATUS_BITS[query.state]]
+        return [(start, start | _LOW) for start in starts]
 
     def _search_page(self, query: Query, ranges: list[tuple[int, int]]) -> dict[str, Any]:
         match = fts_query(query.words)
@@ -455,9 +456,7 @@ def decode_cursor(query: Query, length: int) -> tuple[list[Any], int | None]:
         body = None
     ok = isinstance(body, dict) and isinstance(body.get("k"), list) and len(body["k"]) == length
     if not ok:
-        raise InvalidRequest(
-            "cursor is not one this host gave", [{"loc": "cursor", "msg": "unknown cursor"}]
-        )
+        raise _unknown_cursor()
     assert isinstance(body, dict)
     if body.get("q") != query.fingerprint():
         msg = "cursor belongs to another filter, search or sort: start again without it"
@@ -471,14 +470,18 @@ def _int(value: Any) -> int:
     """A number a cursor holds (refused if it is not one)."""
     if isinstance(value, int) and not isinstance(value, bool):
         return value
-    raise InvalidRequest(
+    raise _unknown_cursor()
+
+
+def _unknown_cursor() -> InvalidRequest:
+    return InvalidRequest(
         "cursor is not one this host gave", [{"loc": "cursor", "msg": "unknown cursor"}]
     )
 
 
 def _low(time_added: Any, rid: Any) -> int:
     """A (time_added, rowid) sort key as the low bits of a search key."""
-    clamped = min(max(_int(time_added), 0), 0xFFFFFFFF)
+    clamped = min(max(_int(time_added), 0), db.SEARCH_TIME_MAX)
     return clamped << db.SEARCH_ROWID_BITS | (_int(rid) & _ROWID)
 
 
