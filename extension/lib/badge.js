@@ -88,13 +88,13 @@ export class BadgeModel {
 
   view() {
     if (this.pending > 0) {
-      return { text: this.pending > 99 ? "99+" : String(this.pending), color: COLORS.pending };
+      return { text: counted(this.pending), color: COLORS.pending };
     }
     if (this.diskFull) return { text: "full", color: COLORS.error };
     if (this.failed) return { text: "!", color: COLORS.error };
     if (this.flash) return { text: CHECK, color: COLORS.ok };
     if (this.waiting > 0) {
-      return { text: this.waiting > 99 ? "99+" : String(this.waiting), color: COLORS.pending };
+      return { text: counted(this.waiting), color: COLORS.pending };
     }
     return { text: "", color: COLORS.pending };
   }
@@ -108,4 +108,9 @@ export class BadgeModel {
     }
     return null;
   }
+}
+
+/** A count as the badge's few characters hold it. */
+function counted(n) {
+  return n > 99 ? "99+" : String(n);
 }
